@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kwasm stack switching: running the compiler and wasm code on a private
+ * stack, host calls back on the task stack, and unwinding out of wasm.
+ *
+ * Compiled code needs ~60 KB of stack to compile a function and an
+ * arbitrary amount to run, more than the 16 KiB task stack. Host calls run
+ * kernel code (VFS, scheduler, signals) that expects the task stack, so the
+ * host-call entry switches back to it.
+ *
+ * Objtool cannot follow these stack switches; the functions are marked
+ * STACK_FRAME_NON_STANDARD.
+ */
+
+#include <linux/linkage.h>
+#include <linux/objtool.h>
+#include <asm/percpu.h>
+#include <asm/nospec-branch.h>
+#include "kwasm.h"
+
+	.text
+
+/*
+ * unsigned long kwasm_call_on_stack(void *stack_top, fn, void *arg)
+ * Calls fn(arg) on the stack ending at stack_top (16-byte aligned).
+ */
+SYM_FUNC_START(kwasm_call_on_stack)
+	push	%rbp
+	mov	%rsp, %rbp
+	mov	%rdi, %rsp
+	mov	%rdx, %rdi
+	CALL_NOSPEC rsi
+	mov	%rbp, %rsp
+	pop	%rbp
+	RET
+SYM_FUNC_END(kwasm_call_on_stack)
+STACK_FRAME_NON_STANDARD kwasm_call_on_stack
+
+/*
+ * unsigned long kwasm_enter(struct kwasm_run *run, void *stack_top,
+ *			     void *trampoline, void *vmctx, const void *code,
+ *			     u64 *args)
+ *
+ * Saves the callee-saved registers and the task stack pointer in run, then
+ * calls trampoline(vmctx, code, args) on the wasm stack. Returns 0, or the
+ * value passed to kwasm_unwind().
+ */
+SYM_FUNC_START(kwasm_enter)
+	push	%rbp
+	mov	%rsp, %rbp
+	push	%rbx
+	push	%r12
+	push	%r13
+	push	%r14
+	push	%r15
+	mov	%rsp, KWASM_RUN_TASK_SP(%rdi)
+	mov	%rdi, %r12
+	mov	%rdx, %rax
+	mov	%rsi, %rsp
+	mov	%rcx, %rdi
+	mov	%r8, %rsi
+	mov	%r9, %rdx
+	CALL_NOSPEC rax
+	mov	KWASM_RUN_TASK_SP(%r12), %rsp
+	xor	%eax, %eax
+	pop	%r15
+	pop	%r14
+	pop	%r13
+	pop	%r12
+	pop	%rbx
+	pop	%rbp
+	RET
+SYM_FUNC_END(kwasm_enter)
+STACK_FRAME_NON_STANDARD kwasm_enter
+
+/*
+ * void kwasm_unwind(struct kwasm_run *run, unsigned long code)
+ * Returns code from the kwasm_enter() that saved run->task_sp.
+ */
+SYM_FUNC_START(kwasm_unwind)
+	mov	KWASM_RUN_TASK_SP(%rdi), %rsp
+	mov	%rsi, %rax
+	pop	%r15
+	pop	%r14
+	pop	%r13
+	pop	%r12
+	pop	%rbx
+	pop	%rbp
+	RET
+SYM_FUNC_END(kwasm_unwind)
+STACK_FRAME_NON_STANDARD kwasm_unwind
+
+/*
+ * void kwasm_hostcall_entry(void *vmctx, u32 index, u64 *args)
+ *
+ * The VMContext's HOSTCALL pointer. Called by compiled code on the wasm
+ * stack with a kernel FPU section open; runs the host call on the task
+ * stack (below the frame kwasm_enter saved) outside the FPU section.
+ */
+SYM_FUNC_START(kwasm_hostcall_entry)
+	push	%rbp
+	mov	%rsp, %rbp
+	mov	PER_CPU_VAR(kwasm_cur_run), %rax
+	mov	KWASM_RUN_TASK_SP(%rax), %rsp
+	and	$-16, %rsp
+	push	%rbp		/* wasm frame */
+	push	%rax		/* run */
+	push	%rdi		/* vmctx */
+	push	%rsi		/* index */
+	push	%rdx		/* args */
+	sub	$8, %rsp
+	mov	%rax, %rdi
+	call	kwasm_hostcall_begin
+	mov	24(%rsp), %rdi
+	mov	16(%rsp), %rsi
+	mov	8(%rsp), %rdx
+	call	kwasm_rs_hostcall
+	mov	32(%rsp), %rdi
+	call	kwasm_hostcall_end
+	add	$40, %rsp
+	pop	%rbp
+	mov	%rbp, %rsp
+	pop	%rbp
+	RET
+SYM_FUNC_END(kwasm_hostcall_entry)
+STACK_FRAME_NON_STANDARD kwasm_hostcall_entry

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The C side of kwasm (binfmt.c, run.c, linear_memory.c, wasi_io.c,
+//! entry.S), declared once and wrapped in small safe functions.
+
+use core::ffi::{c_int, c_long, c_void};
+
+/// `struct kwasm_run` (drivers/kwasm/kwasm.h); only its address is used here.
+#[repr(C)]
+pub(crate) struct KwasmRun {
+    _private: [u8; 0],
+}
+
+/// `struct kwasm_mem` (drivers/kwasm/linear_memory.c).
+#[repr(C)]
+pub(crate) struct KwasmMem {
+    _private: [u8; 0],
+}
+
+extern "C" {
+    fn kwasm_binfmt_register() -> c_int;
+    fn kwasm_cpu_features() -> u32;
+    fn kwasm_run_call(
+        run: *mut KwasmRun,
+        trampoline: *const c_void,
+        vmctx: *mut u8,
+        code: *const u8,
+        args: *mut u64,
+    ) -> u64;
+    fn kwasm_unwind(run: *mut KwasmRun, code: u64) -> !;
+    fn kwasm_run_stack_limit(run: *mut KwasmRun) -> u64;
+    pub(crate) fn kwasm_hostcall_entry(vmctx: *mut u8, index: u32, args: *mut u64);
+    fn kwasm_code_alloc(code: *const u8, len: usize) -> *mut u8;
+    fn kwasm_code_free(code: *mut u8);
+    fn kwasm_mem_reserve(bytes: u64) -> *mut KwasmMem;
+    fn kwasm_mem_base(mem: *mut KwasmMem) -> *mut u8;
+    fn kwasm_mem_grow(mem: *mut KwasmMem, old: u64, new: u64) -> c_int;
+    fn kwasm_mem_free(mem: *mut KwasmMem);
+    fn kwasm_safepoint_word(mask: *mut u64) -> *const u64;
+    fn kwasm_safepoint() -> c_int;
+    fn kwasm_fd_write(fd: u32, buf: *const u8, len: usize) -> c_long;
+    fn kwasm_strings(env: bool, start: *mut usize, end: *mut usize);
+    fn kwasm_copy_user(dst: *mut u8, src: usize, len: usize) -> c_int;
+}
+
+/// Registers the binfmt handler.
+pub(crate) fn register_binfmt() {
+    // SAFETY: called once from module init; registration has no preconditions.
+    unsafe { kwasm_binfmt_register() };
+}
+
+/// CPU features of this machine, as `KWASM_CPU_*` bits (see run.c).
+pub(crate) fn cpu_features() -> u32 {
+    // SAFETY: reads boot CPU capability bits; no preconditions.
+    unsafe { kwasm_cpu_features() }
+}
+
+/// Calls `trampoline(vmctx, code, args)` on the program's wasm stack inside a
+/// kernel FPU section. Returns 0 or the code passed to [`unwind`].
+///
+/// # Safety
+///
+/// `run` is the live run of the current task; `trampoline`, `vmctx`, `code`
+/// and `args` form a valid array call of an instance whose code is mapped,
+/// with `args` long enough for the callee's parameters and results.
+pub(crate) unsafe fn run_call(
+    run: *mut KwasmRun,
+    trampoline: *const c_void,
+    vmctx: *mut u8,
+    code: *const u8,
+    args: *mut u64,
+) -> u64 {
+    // SAFETY: forwarded from the caller.
+    unsafe { kwasm_run_call(run, trampoline, vmctx, code, args) }
+}
+
+/// Unwinds out of wasm to the [`run_call`] of `run`, which returns `code`.
+///
+/// # Safety
+///
+/// Must be called from a host call made by code that `run_call(run, ...)`
+/// entered, on the current task, with nothing on the stack that needs
+/// dropping.
+pub(crate) unsafe fn unwind(run: *mut KwasmRun, code: u64) -> ! {
+    // SAFETY: forwarded from the caller.
+    unsafe { kwasm_unwind(run, code) }
+}
+
+/// Lowest stack address compiled code may use on `run`'s stack.
+pub(crate) fn stack_limit(run: *mut KwasmRun) -> u64 {
+    // SAFETY: `run` is owned by the exec that created the program and
+    // outlives it; the function only computes an address from its stack.
+    unsafe { kwasm_run_stack_limit(run) }
+}
+
+/// Executable memory holding a copy of a module's code.
+pub(crate) struct CodeMem(*mut u8);
+
+impl CodeMem {
+    /// Copies `code` into new read-only executable memory.
+    pub(crate) fn new(code: &[u8]) -> Option<Self> {
+        // SAFETY: `code` is a valid slice; the function copies it.
+        let p = unsafe { kwasm_code_alloc(code.as_ptr(), code.len()) };
+        (!p.is_null()).then_some(CodeMem(p))
+    }
+
+    /// Start of the code.
+    pub(crate) fn as_ptr(&self) -> *const u8 {
+        self.0
+    }
+}
+
+impl Drop for CodeMem {
+    fn drop(&mut self) {
+        // SAFETY: allocated by `kwasm_code_alloc`, freed exactly once.
+        unsafe { kwasm_code_free(self.0) };
+    }
+}
+
+/// A linear-memory reservation (see linear_memory.c).
+pub(crate) struct LinearMem(*mut KwasmMem);
+
+impl LinearMem {
+    /// Reserves 6 GiB of address space with `[0, bytes)` mapped and zeroed.
+    pub(crate) fn reserve(bytes: u64) -> Option<Self> {
+        // SAFETY: no preconditions; returns null on failure.
+        let p = unsafe { kwasm_mem_reserve(bytes) };
+        (!p.is_null()).then_some(LinearMem(p))
+    }
+
+    /// Start of the reservation.
+    pub(crate) fn base(&self) -> *mut u8 {
+        // SAFETY: `self.0` is a live reservation.
+        unsafe { kwasm_mem_base(self.0) }
+    }
+
+    /// Maps zeroed pages over `[old, new)`.
+    pub(crate) fn grow(&mut self, old: u64, new: u64) -> bool {
+        // SAFETY: `self.0` is a live reservation; the C side checks the range.
+        unsafe { kwasm_mem_grow(self.0, old, new) == 0 }
+    }
+}
+
+impl Drop for LinearMem {
+    fn drop(&mut self) {
+        // SAFETY: reserved by `kwasm_mem_reserve`, freed exactly once.
+        unsafe { kwasm_mem_free(self.0) };
+    }
+}
+
+/// The current task's flag word polled at safepoints, and the mask of the
+/// bits that need attention (reschedule, signals, task work).
+pub(crate) fn safepoint_word() -> (*const u64, u64) {
+    let mut mask = 0;
+    // SAFETY: `mask` is a valid out pointer; the word belongs to `current`,
+    // which outlives the program running in it.
+    let word = unsafe { kwasm_safepoint_word(&mut mask) };
+    (word, mask)
+}
+
+/// Reschedules, runs pending task work, and reports whether a fatal signal
+/// is pending (the program must stop).
+pub(crate) fn safepoint() -> bool {
+    // SAFETY: called from a host call, in process context, outside any FPU
+    // section and with no locks held.
+    unsafe { kwasm_safepoint() != 0 }
+}
+
+/// Writes `buf` to file descriptor `fd` of the current task at its file
+/// position. Returns the bytes written or a negative errno.
+pub(crate) fn fd_write(fd: u32, buf: &[u8]) -> isize {
+    // SAFETY: `buf` is a valid slice for the duration of the call.
+    unsafe { kwasm_fd_write(fd, buf.as_ptr(), buf.len()) as isize }
+}
+
+/// The user-space range holding the program's argument (or environment)
+/// strings, as recorded at exec.
+pub(crate) fn strings_range(env: bool) -> (usize, usize) {
+    let (mut start, mut end) = (0, 0);
+    // SAFETY: valid out pointers; reads the current task's mm fields.
+    unsafe { kwasm_strings(env, &mut start, &mut end) };
+    (start, end)
+}
+
+/// Copies `dst.len()` bytes from user address `src` of the current task.
+pub(crate) fn copy_from_user(dst: &mut [u8], src: usize) -> bool {
+    // SAFETY: `dst` is a valid writable slice; the C side uses
+    // copy_from_user, which checks the user range.
+    unsafe { kwasm_copy_user(dst.as_mut_ptr(), src, dst.len()) == 0 }
+}

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The kernel's [`Platform`] for the shared instance runtime: linear memory
+//! in sparse kernel address space, the host-call entry that switches back to
+//! the task stack, and safepoints on the task's thread flags.
+
+use core::cell::Cell;
+
+use kwasm_abi::{HostcallFn, Trap};
+use kwasm_runtime::{Instance, MemoryRegion, Platform};
+
+use crate::ffi::{self, KwasmRun, LinearMem};
+use crate::wasi::WasiCtx;
+
+/// A host function bound to an import: it gets the calling instance and the
+/// argument/result slots.
+#[derive(Clone, Copy)]
+pub(crate) struct HostFn(pub(crate) fn(&Instance<KernelPlatform>, &mut [u64]) -> Result<(), Stop>);
+
+/// Why a host call ends the program instead of returning to wasm.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Stop {
+    /// `proc_exit(code)`.
+    Exit(u32),
+    /// A trap.
+    Trap(Trap),
+}
+
+/// Per-program platform state.
+pub(crate) struct KernelPlatform {
+    /// The C-side run (stacks, FPU state) this program executes on.
+    pub(crate) run: *mut KwasmRun,
+    /// WASI state: arguments, environment.
+    pub(crate) wasi: WasiCtx,
+    /// Exit code requested by `proc_exit`.
+    pub(crate) exit_code: Cell<Option<u32>>,
+}
+
+impl MemoryRegion for LinearMem {
+    fn base(&self) -> *mut u8 {
+        LinearMem::base(self)
+    }
+
+    fn grow(&mut self, old_bytes: u64, new_bytes: u64) -> bool {
+        LinearMem::grow(self, old_bytes, new_bytes)
+    }
+}
+
+impl Platform for KernelPlatform {
+    type Region = LinearMem;
+    type HostFunc = HostFn;
+
+    fn reserve_memory(&self, initial_bytes: u64) -> Option<LinearMem> {
+        LinearMem::reserve(initial_bytes)
+    }
+
+    fn hostcall(&self) -> HostcallFn {
+        ffi::kwasm_hostcall_entry
+    }
+
+    fn safepoint_word(&self) -> (*const u64, u64) {
+        ffi::safepoint_word()
+    }
+
+    fn stack_limit(&self) -> u64 {
+        ffi::stack_limit(self.run)
+    }
+
+    fn safepoint(&self, _instance: &Instance<Self>) -> Result<(), Trap> {
+        if ffi::safepoint() {
+            Err(Trap::Interrupted)
+        } else {
+            Ok(())
+        }
+    }
+}

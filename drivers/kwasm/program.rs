@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A program: a compiled module instantiated for one exec, and running it
+//! from the task work that binfmt.c queues.
+
+use alloc::boxed::Box;
+use alloc::rc::Rc;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::cell::Cell;
+use core::ffi::{c_char, c_int, c_void, CStr};
+use core::fmt::Write;
+
+use kwasm_abi::{CompiledModule, ExportKind, ImportKind, Trap};
+use kwasm_runtime::{Extern, Func, InstantiateError, Instance, TypeRegistry};
+
+use crate::compile::ErrBuf;
+use crate::ffi::{self, CodeMem, KwasmRun};
+use crate::platform::KernelPlatform;
+use crate::wasi::{self, WasiCtx};
+
+/// Unwind code of a host call that ended the program with `proc_exit`.
+pub(crate) const UNWIND_EXIT: u64 = 0x100;
+
+/// Signal numbers used for exit statuses.
+const SIGILL: c_int = 4;
+const SIGFPE: c_int = 8;
+const SIGSEGV: c_int = 11;
+const SIGSYS: c_int = 31;
+
+/// Field order is drop order: the instance goes before the code it runs.
+pub(crate) struct Program {
+    instance: Rc<Instance<KernelPlatform>>,
+    platform: Rc<KernelPlatform>,
+    _code: CodeMem,
+    module: Rc<CompiledModule>,
+    start: u32,
+    name: Vec<u8>,
+}
+
+/// Resolves the module's imports against the host functions kwasm provides.
+fn link(module: &CompiledModule, err: &mut ErrBuf) -> Option<Vec<Extern<KernelPlatform>>> {
+    let mut out = Vec::with_capacity(module.imports.len());
+    for imp in &module.imports {
+        let resolved = match imp.kind {
+            ImportKind::Func(ty) => wasi::lookup(&imp.module, &imp.name).and_then(|(func, fty)| {
+                // A mismatching signature is reported by the runtime's link
+                // check; give it the host function's real type.
+                let _ = module.types.get(ty as usize)?;
+                Some(Extern::Func(Func::Host { func, ty: fty }))
+            }),
+            _ => None,
+        };
+        match resolved {
+            Some(e) => out.push(e),
+            None => {
+                let _ = write!(err, "unknown import {}::{}", imp.module, imp.name);
+                return None;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Creates the program for `module` (a `Box<CompiledModule>` from
+/// `kwasm_rs_compile`, consumed). Returns null with the reason in `err`.
+///
+/// # Safety
+///
+/// `module` comes from `kwasm_rs_compile`; `run` outlives the program;
+/// `filename` is a NUL-terminated string; `err` is writable for `errlen >= 1`
+/// bytes.
+#[no_mangle]
+pub unsafe extern "C" fn kwasm_rs_program_new(
+    module: *mut c_void,
+    run: *mut KwasmRun,
+    filename: *const c_char,
+    err: *mut c_char,
+    errlen: usize,
+) -> *mut c_void {
+    // SAFETY: `err` is writable for `errlen` bytes (caller).
+    let mut err = unsafe { ErrBuf::new(err, errlen) };
+    // SAFETY: `module` is a `Box<CompiledModule>` leaked by `kwasm_rs_compile`.
+    let module: Rc<CompiledModule> = Rc::new(*unsafe { Box::from_raw(module.cast::<CompiledModule>()) });
+    // SAFETY: `filename` is NUL-terminated (caller).
+    let name = unsafe { CStr::from_ptr(filename) }.to_bytes().to_vec();
+
+    let start = match module.export("_start") {
+        Some(ExportKind::Func(i)) => i,
+        _ => {
+            let _ = write!(err, "no exported _start function");
+            return core::ptr::null_mut();
+        }
+    };
+    let Some(imports) = link(&module, &mut err) else {
+        return core::ptr::null_mut();
+    };
+    let Some(code) = CodeMem::new(&module.code) else {
+        let _ = write!(err, "out of memory for code");
+        return core::ptr::null_mut();
+    };
+    let platform = Rc::new(KernelPlatform {
+        run,
+        wasi: WasiCtx::new(),
+        exit_code: Cell::new(None),
+    });
+    let mut registry = TypeRegistry::new();
+    // SAFETY: `code` holds an executable copy of `module.code` and is
+    // dropped after the instance (field order of `Program`).
+    let instance = match unsafe { Instance::new(&platform, module.clone(), code.as_ptr(), imports, &mut registry) } {
+        Ok(i) => i,
+        Err(InstantiateError::Trap(t, _)) => {
+            let _ = write!(err, "instantiation trapped: {}", t.name());
+            return core::ptr::null_mut();
+        }
+        Err(e) => {
+            let _ = write!(err, "cannot instantiate: {e:?}");
+            return core::ptr::null_mut();
+        }
+    };
+    let p = Program {
+        instance,
+        platform,
+        _code: code,
+        module,
+        start,
+        name,
+    };
+    Box::into_raw(Box::new(p)).cast()
+}
+
+/// How a call into wasm ended.
+enum Outcome {
+    Returned,
+    Exit(u32),
+    Trap(Trap),
+}
+
+impl Program {
+    fn call(&self, index: u32) -> Outcome {
+        let Some(t) = self.instance.call_target(index) else {
+            return Outcome::Trap(Trap::HostError);
+        };
+        let mut args = vec![0u64; t.slots.max(1)];
+        // SAFETY: the target comes from the instance, whose code is mapped for
+        // the program's lifetime; `args` has the callee's slot count; `run`
+        // is this task's run (binfmt.c).
+        let r = unsafe {
+            ffi::run_call(
+                self.platform.run,
+                t.trampoline as *const c_void,
+                t.vmctx,
+                t.code,
+                args.as_mut_ptr(),
+            )
+        };
+        match r {
+            0 => Outcome::Returned,
+            UNWIND_EXIT => Outcome::Exit(self.platform.exit_code.get().unwrap_or(0)),
+            c => Outcome::Trap(u8::try_from(c).ok().and_then(Trap::from_u8).unwrap_or(Trap::HostError)),
+        }
+    }
+
+    /// Runs the start function, then `_start`; returns the exit status for
+    /// do_group_exit().
+    fn run(&self) -> c_int {
+        self.platform.wasi.load_strings();
+        let mut outcome = Outcome::Returned;
+        if let Some(s) = self.module.start {
+            outcome = self.call(s);
+        }
+        if let Outcome::Returned = outcome {
+            outcome = self.call(self.start);
+        }
+        match outcome {
+            Outcome::Returned => 0,
+            Outcome::Exit(code) => ((code & 0xff) << 8) as c_int,
+            // A fatal signal is pending: do_group_exit() uses its code.
+            Outcome::Trap(Trap::Interrupted) => 0,
+            Outcome::Trap(t) => {
+                let name = core::str::from_utf8(&self.name).unwrap_or("?");
+                kernel::pr_info!("{}: trap: {}\n", name, t.name());
+                match t {
+                    Trap::MemoryOutOfBounds | Trap::TableOutOfBounds | Trap::IndirectCallNull => SIGSEGV,
+                    Trap::IntegerDivideByZero | Trap::IntegerOverflow | Trap::BadConversionToInteger => SIGFPE,
+                    Trap::HostError => SIGSYS,
+                    _ => SIGILL,
+                }
+            }
+        }
+    }
+}
+
+/// Runs the program; returns the exit status.
+///
+/// # Safety
+///
+/// `program` comes from `kwasm_rs_program_new` and runs on the task that
+/// created it.
+#[no_mangle]
+pub unsafe extern "C" fn kwasm_rs_program_run(program: *mut c_void) -> c_int {
+    // SAFETY: a live `Program` (caller).
+    let p = unsafe { &*program.cast::<Program>() };
+    p.run()
+}
+
+/// Frees a program.
+///
+/// # Safety
+///
+/// `program` comes from `kwasm_rs_program_new` and is not used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn kwasm_rs_program_free(program: *mut c_void) {
+    // SAFETY: ownership returns from C, exactly once (caller).
+    drop(unsafe { Box::from_raw(program.cast::<Program>()) });
+}
+
+/// Frees a module that never became a program.
+///
+/// # Safety
+///
+/// `module` comes from `kwasm_rs_compile` and is not used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn kwasm_rs_module_free(module: *mut c_void) {
+    // SAFETY: ownership returns from C, exactly once (caller).
+    drop(unsafe { Box::from_raw(module.cast::<CompiledModule>()) });
+}

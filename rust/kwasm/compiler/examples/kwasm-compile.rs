@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Debug helper: compiles a .wasm or .wat file and writes the raw code to
+//! `<out>` (disassemble with `objdump -D -b binary -mi386:x86-64 <out>`),
+//! printing function offsets and trap sites.
+
+use kwasm_compiler::{compile, Config, IsaFeatures};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let (Some(input), Some(out)) = (args.get(1), args.get(2)) else {
+        eprintln!("usage: kwasm-compile <in.wasm|in.wat> <out.bin>");
+        std::process::exit(2);
+    };
+    let bytes = std::fs::read(input).expect("read input");
+    let wasm = wat::parse_bytes(&bytes).expect("wat").into_owned();
+    let config = Config {
+        features: IsaFeatures::baseline(),
+        verify: true,
+        ..Config::default()
+    };
+    let start = std::time::Instant::now();
+    let m = match compile(&wasm, &config) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    };
+    eprintln!(
+        "{} bytes of wasm -> {} bytes of code in {:?}",
+        wasm.len(),
+        m.code.len(),
+        start.elapsed()
+    );
+    for (i, (off, len)) in m.funcs.iter().enumerate() {
+        println!("func {} at {off:#x} len {len}", i as u32 + m.num_imported_funcs);
+    }
+    for (i, off) in m.trampolines.iter().enumerate() {
+        println!("trampoline type {i} at {off:#x}");
+    }
+    for (i, off) in m.import_adapters.iter().enumerate() {
+        println!("adapter {i} at {off:#x}");
+    }
+    for t in &m.trap_sites {
+        println!("trap {:#x} {:?}", t.offset, t.trap);
+    }
+    std::fs::write(out, &m.code).expect("write output");
+}

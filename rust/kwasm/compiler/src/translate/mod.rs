@@ -1,0 +1,437 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! wasm -> CLIF translation, one function at a time, on cranelift-frontend.
+//!
+//! The translator walks the operators of an already validated body with an
+//! explicit value stack (CLIF values) and control stack (frames). Code that
+//! the validator accepts but that can never run (after `br`, `return`,
+//! `unreachable`) is skipped: only the nesting of blocks is tracked there.
+//!
+//! Each concern lives in its own file: control flow, memory, numeric ops,
+//! tables, calls and host calls.
+
+mod call;
+mod control;
+mod memory;
+mod numeric;
+mod table;
+
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::vec::Vec;
+
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{
+    types, AbiParam, ArgumentPurpose, FuncRef, Function, GlobalValueData, InstBuilder,
+    MemFlagsData, SigRef, Signature, StackSlot, TrapCode, Type, UserFuncName, Value,
+};
+use cranelift_codegen::isa::{CallConv, TargetIsa};
+use cranelift_codegen::Context;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use kwasm_abi::{vmctx, FuncType, Trap, ValType};
+use wasmparser::Operator;
+
+use crate::error::{internal, CompileError};
+use crate::layout::{CodeLayout, PieceKind};
+use crate::validate::Module;
+
+pub(crate) use call::{slot_offset, to_slot, FUNC_NAMESPACE};
+pub(crate) use control::Frame;
+
+/// CLIF type of a wasm value type. References are pointers (0 = null).
+pub(crate) fn clif_type(t: ValType) -> Type {
+    match t {
+        ValType::I32 => types::I32,
+        ValType::I64 => types::I64,
+        ValType::F32 => types::F32,
+        ValType::F64 => types::F64,
+        ValType::FuncRef | ValType::ExternRef => types::I64,
+    }
+}
+
+/// The native signature of a wasm function: `vmctx` first, SystemV.
+pub(crate) fn wasm_signature(ty: &FuncType) -> Signature {
+    let mut sig = Signature::new(CallConv::SystemV);
+    sig.params
+        .push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));
+    for p in &ty.params {
+        sig.params.push(AbiParam::new(clif_type(*p)));
+    }
+    for r in &ty.results {
+        sig.returns.push(AbiParam::new(clif_type(*r)));
+    }
+    sig
+}
+
+/// Signature of the host-call entry `(vmctx, index, args)`.
+pub(crate) fn hostcall_signature() -> Signature {
+    let mut sig = Signature::new(CallConv::SystemV);
+    sig.params.push(AbiParam::new(types::I64));
+    sig.params.push(AbiParam::new(types::I32));
+    sig.params.push(AbiParam::new(types::I64));
+    sig
+}
+
+/// Cranelift trap code for a kwasm trap.
+pub(crate) fn trap_code(t: Trap) -> TrapCode {
+    // Trap discriminants are 1..=11, far below Cranelift's reserved range.
+    TrapCode::user(t as u8).unwrap_or(TrapCode::HEAP_OUT_OF_BOUNDS)
+}
+
+/// Flags for loads of VMContext data that never changes while code runs.
+pub(crate) fn readonly() -> MemFlagsData {
+    MemFlagsData::trusted().with_readonly()
+}
+
+/// Flags for loads and stores of runtime data that may change (sizes, values).
+pub(crate) fn trusted() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+
+/// Compiles `func` with `isa` and hands the machine code to `out`.
+pub(crate) fn compile_clif(
+    func: Function,
+    isa: &dyn TargetIsa,
+    kind: PieceKind,
+    out: &mut CodeLayout,
+) -> Result<(), CompileError> {
+    let mut ctx = Context::for_function(func);
+    let mut ctrl = ControlPlane::default();
+    ctx.compile(isa, &mut ctrl)
+        .map_err(|e| CompileError::Codegen(format!("{:?}", e.inner)))?;
+    let code = ctx
+        .compiled_code()
+        .ok_or_else(|| internal("no compiled code"))?;
+    out.add_piece(kind, &code.buffer, &ctx.func)
+}
+
+/// Translates and compiles every defined function.
+pub(crate) fn compile_functions(
+    module: &Module<'_>,
+    isa: &dyn TargetIsa,
+    out: &mut CodeLayout,
+) -> Result<(), CompileError> {
+    let mut fctx = FunctionBuilderContext::new();
+    for (i, body) in module.bodies.iter().enumerate() {
+        let index = u32::try_from(i)
+            .ok()
+            .and_then(|i| i.checked_add(module.num_imported_funcs))
+            .ok_or_else(|| internal("function index overflow"))?;
+        let func = translate_function(module, index, body, isa, &mut fctx)?;
+        compile_clif(func, isa, PieceKind::Func, out)?;
+    }
+    Ok(())
+}
+
+fn translate_function(
+    module: &Module<'_>,
+    index: u32,
+    body: &wasmparser::FunctionBody<'_>,
+    isa: &dyn TargetIsa,
+    fctx: &mut FunctionBuilderContext,
+) -> Result<Function, CompileError> {
+    let ty = module.func_type(index)?;
+    let mut func = Function::with_name_signature(UserFuncName::user(0, index), wasm_signature(ty));
+
+    // Every prologue compares the stack pointer against vmctx[STACK_LIMIT].
+    let vmctx_gv = func.create_global_value(GlobalValueData::VMContext);
+    let flags = func
+        .dfg
+        .mem_flags
+        .insert(readonly())
+        .map_err(|_| internal("memflags"))?;
+    let limit = func.create_global_value(GlobalValueData::Load {
+        base: vmctx_gv,
+        offset: vmctx::STACK_LIMIT.into(),
+        global_type: types::I64,
+        flags,
+    });
+    func.stack_limit = Some(limit);
+
+    {
+        let b = FunctionBuilder::new(&mut func, fctx);
+        let mut t = Translator::new(b, module, ty)?;
+        t.declare_locals(body)?;
+        t.safepoint();
+        let mut ops = body.get_operators_reader()?;
+        while !ops.eof() {
+            let op = ops.read()?;
+            t.operator(&op)?;
+        }
+        if !t.frames.is_empty() {
+            return Err(internal("unterminated function body"));
+        }
+        t.b.seal_all_blocks();
+        t.b.finalize(isa.frontend_config());
+    }
+    Ok(func)
+}
+
+/// State of one function translation.
+pub(crate) struct Translator<'a, 'f> {
+    pub b: FunctionBuilder<'f>,
+    pub module: &'a Module<'a>,
+    pub vmctx: Value,
+    pub stack: Vec<Value>,
+    pub frames: Vec<Frame>,
+    /// False after an unconditional control transfer until the next frame end.
+    pub reachable: bool,
+    /// Blocks opened while unreachable, not yet closed.
+    pub dead_depth: usize,
+    pub locals: Vec<Variable>,
+    pub results: Vec<Type>,
+    sigs: BTreeMap<u32, SigRef>,
+    direct: BTreeMap<u32, FuncRef>,
+    hostcall_sig: Option<SigRef>,
+    args_slot: Option<StackSlot>,
+}
+
+impl<'a, 'f> Translator<'a, 'f> {
+    fn new(
+        mut b: FunctionBuilder<'f>,
+        module: &'a Module<'a>,
+        ty: &FuncType,
+    ) -> Result<Self, CompileError> {
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        b.seal_block(entry);
+        let vmctx = *b
+            .block_params(entry)
+            .first()
+            .ok_or_else(|| internal("no vmctx param"))?;
+        let results: Vec<Type> = ty.results.iter().map(|t| clif_type(*t)).collect();
+        let ret = b.create_block();
+        for r in &results {
+            b.append_block_param(ret, *r);
+        }
+        let frame = Frame::function(ret, results.len());
+        Ok(Translator {
+            b,
+            module,
+            vmctx,
+            stack: Vec::new(),
+            frames: alloc::vec![frame],
+            reachable: true,
+            dead_depth: 0,
+            locals: Vec::new(),
+            results,
+            sigs: BTreeMap::new(),
+            direct: BTreeMap::new(),
+            hostcall_sig: None,
+            args_slot: None,
+        })
+    }
+
+    fn declare_locals(&mut self, body: &wasmparser::FunctionBody<'_>) -> Result<(), CompileError> {
+        let entry = self
+            .b
+            .current_block()
+            .ok_or_else(|| internal("no entry block"))?;
+        let params: Vec<Value> = self.b.block_params(entry).iter().skip(1).copied().collect();
+        for p in params {
+            let ty = self.b.func.dfg.value_type(p);
+            let var = self.b.declare_var(ty);
+            self.b.def_var(var, p);
+            self.locals.push(var);
+        }
+        for l in body.get_locals_reader()? {
+            let (n, ty) = l?;
+            let ty = clif_type(crate::validate::val_type(ty)?);
+            for _ in 0..n {
+                let zero = self.zero(ty);
+                let var = self.b.declare_var(ty);
+                self.b.def_var(var, zero);
+                self.locals.push(var);
+            }
+        }
+        Ok(())
+    }
+
+    /// The zero value of `ty`.
+    pub fn zero(&mut self, ty: Type) -> Value {
+        match ty {
+            types::F32 => self.b.ins().f32const(0.0),
+            types::F64 => self.b.ins().f64const(0.0),
+            _ => self.b.ins().iconst(ty, 0),
+        }
+    }
+
+    pub fn push(&mut self, v: Value) {
+        self.stack.push(v);
+    }
+
+    pub fn pop(&mut self) -> Result<Value, CompileError> {
+        self.stack.pop().ok_or_else(|| internal("value stack underflow"))
+    }
+
+    pub fn pop2(&mut self) -> Result<(Value, Value), CompileError> {
+        let b = self.pop()?;
+        let a = self.pop()?;
+        Ok((a, b))
+    }
+
+    pub fn pop3(&mut self) -> Result<(Value, Value, Value), CompileError> {
+        let c = self.pop()?;
+        let (a, b) = self.pop2()?;
+        Ok((a, b, c))
+    }
+
+    /// Pops `n` values, in stack order.
+    pub fn popn(&mut self, n: usize) -> Result<Vec<Value>, CompileError> {
+        let at = self
+            .stack
+            .len()
+            .checked_sub(n)
+            .ok_or_else(|| internal("value stack underflow"))?;
+        Ok(self.stack.split_off(at))
+    }
+
+    /// The top `n` values, in stack order, left on the stack.
+    pub fn peekn(&self, n: usize) -> Result<&[Value], CompileError> {
+        let at = self
+            .stack
+            .len()
+            .checked_sub(n)
+            .ok_or_else(|| internal("value stack underflow"))?;
+        self.stack
+            .get(at..)
+            .ok_or_else(|| internal("value stack underflow"))
+    }
+
+    /// Loads a field of the VMContext header that is fixed for the instance.
+    pub fn vmctx_load(&mut self, ty: Type, offset: i32) -> Value {
+        self.b.ins().load(ty, readonly(), self.vmctx, offset)
+    }
+
+    /// The SigRef of a wasm type index, imported once per function.
+    pub fn sig_ref(&mut self, type_index: u32) -> Result<SigRef, CompileError> {
+        if let Some(s) = self.sigs.get(&type_index) {
+            return Ok(*s);
+        }
+        let sig = wasm_signature(self.module.type_at(type_index)?);
+        let s = self.b.import_signature(sig);
+        self.sigs.insert(type_index, s);
+        Ok(s)
+    }
+
+    /// One operator.
+    fn operator(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
+        if !self.reachable {
+            return self.unreachable_operator(op);
+        }
+        if self.control(op)? {
+            return Ok(());
+        }
+        if self.variable(op)? {
+            return Ok(());
+        }
+        if self.call_op(op)? {
+            return Ok(());
+        }
+        if self.memory_op(op)? {
+            return Ok(());
+        }
+        if self.table_op(op)? {
+            return Ok(());
+        }
+        if self.numeric(op)? {
+            return Ok(());
+        }
+        Err(CompileError::Unsupported(format!("operator {op:?}")))
+    }
+
+    /// Locals, globals, `drop`, `select`.
+    fn variable(&mut self, op: &Operator<'_>) -> Result<bool, CompileError> {
+        match *op {
+            Operator::LocalGet { local_index } => {
+                let var = self.local(local_index)?;
+                let v = self.b.use_var(var);
+                self.push(v);
+            }
+            Operator::LocalSet { local_index } => {
+                let var = self.local(local_index)?;
+                let v = self.pop()?;
+                self.b.def_var(var, v);
+            }
+            Operator::LocalTee { local_index } => {
+                let var = self.local(local_index)?;
+                let v = *self
+                    .stack
+                    .last()
+                    .ok_or_else(|| internal("value stack underflow"))?;
+                self.b.def_var(var, v);
+            }
+            Operator::GlobalGet { global_index } => {
+                let (ptr, ty, mutable) = self.global_ptr(global_index)?;
+                let flags = if mutable { trusted() } else { readonly() };
+                let v = self.b.ins().load(ty, flags, ptr, 0);
+                self.push(v);
+            }
+            Operator::GlobalSet { global_index } => {
+                let (ptr, _, _) = self.global_ptr(global_index)?;
+                let v = self.pop()?;
+                self.b.ins().store(trusted(), v, ptr, 0);
+            }
+            Operator::Drop => {
+                self.pop()?;
+            }
+            Operator::Select | Operator::TypedSelect { .. } => {
+                let (x, y, c) = self.pop3()?;
+                let v = self.b.ins().select(c, x, y);
+                self.push(v);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn local(&self, index: u32) -> Result<Variable, CompileError> {
+        self.locals
+            .get(index as usize)
+            .copied()
+            .ok_or_else(|| internal("local index"))
+    }
+
+    /// Address of global `index`'s 8-byte cell, its CLIF type and mutability.
+    fn global_ptr(&mut self, index: u32) -> Result<(Value, Type, bool), CompileError> {
+        let g = *self
+            .module
+            .globals
+            .get(index as usize)
+            .ok_or_else(|| internal("global index"))?;
+        let off = index
+            .checked_mul(8)
+            .and_then(|o| i32::try_from(o).ok())
+            .ok_or_else(|| internal("global offset"))?;
+        let table = self.vmctx_load(types::I64, vmctx::GLOBALS);
+        let ptr = self.b.ins().load(types::I64, readonly(), table, off);
+        Ok((ptr, clif_type(g.ty), g.mutable))
+    }
+
+    /// Traps unconditionally; the rest of the current block is dead.
+    pub fn trap(&mut self, t: Trap) {
+        self.b.ins().trap(trap_code(t));
+        self.reachable = false;
+    }
+
+    /// Emits a poll of the safepoint word; the call to the runtime is cold.
+    pub fn safepoint(&mut self) {
+        let flags_ptr = self.vmctx_load(types::I64, vmctx::SAFEPOINT_FLAGS);
+        // The word changes asynchronously: a plain (not readonly) load.
+        let word = self.b.ins().load(types::I64, trusted(), flags_ptr, 0);
+        let mask = self.vmctx_load(types::I64, vmctx::SAFEPOINT_MASK);
+        let hit = self.b.ins().band(word, mask);
+        let cold = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(cold);
+        self.b.ins().brif(hit, cold, &[], cont, &[]);
+        self.b.switch_to_block(cold);
+        self.b.seal_block(cold);
+        self.builtin_call(kwasm_abi::Builtin::Safepoint, &[]);
+        self.b.ins().jump(cont, &[]);
+        self.b.switch_to_block(cont);
+        self.b.seal_block(cont);
+    }
+}
+

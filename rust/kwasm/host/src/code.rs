@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Executable copies of compiled code, and the process-wide registry the
+//! signal handler uses to turn a faulting pc into a trap.
+
+use std::sync::{Arc, RwLock, TryLockError};
+
+use kwasm_abi::{Trap, TrapSite};
+
+/// Compiled code copied into its own mapping and made read+execute.
+#[derive(Debug)]
+pub struct CodeMemory {
+    ptr: *mut u8,
+    len: usize,
+    map_len: usize,
+}
+
+struct Entry {
+    start: usize,
+    end: usize,
+    sites: Arc<[TrapSite]>,
+}
+
+/// Code ranges currently mapped. Written only when code is loaded or freed;
+/// read from the signal handler with `try_read` (never blocking there).
+static REGISTRY: RwLock<Vec<Entry>> = RwLock::new(Vec::new());
+
+fn page_size() -> usize {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(p).unwrap_or(4096).max(4096)
+}
+
+impl CodeMemory {
+    /// Copies `code` to a fresh mapping, makes it RX, and registers its trap
+    /// sites for the signal handler.
+    pub fn new(code: &[u8], trap_sites: &[TrapSite]) -> std::io::Result<Self> {
+        let page = page_size();
+        let map_len = code.len().max(1).div_ceil(page) * page;
+        // SAFETY: a new anonymous private mapping; no existing memory touched.
+        let p = unsafe {
+            libc::mmap(
+                core::ptr::null_mut(),
+                map_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        let ptr: *mut u8 = p.cast();
+        // SAFETY: the mapping is map_len >= code.len() bytes, writable, and
+        // cannot overlap the source slice.
+        unsafe { core::ptr::copy_nonoverlapping(code.as_ptr(), ptr, code.len()) };
+        // SAFETY: changing the protection of our own mapping.
+        if unsafe { libc::mprotect(p, map_len, libc::PROT_READ | libc::PROT_EXEC) } != 0 {
+            let e = std::io::Error::last_os_error();
+            // SAFETY: our own mapping, not yet shared.
+            unsafe { libc::munmap(p, map_len) };
+            return Err(e);
+        }
+        let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
+        reg.push(Entry {
+            start: ptr as usize,
+            end: ptr as usize + code.len(),
+            sites: trap_sites.into(),
+        });
+        Ok(Self {
+            ptr,
+            len: code.len(),
+            map_len,
+        })
+    }
+
+    /// Start of the executable copy.
+    pub fn base(&self) -> *const u8 {
+        self.ptr
+    }
+
+    /// Length of the code.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the code is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Drop for CodeMemory {
+    fn drop(&mut self) {
+        let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
+        reg.retain(|e| e.start != self.ptr as usize);
+        drop(reg);
+        // SAFETY: our own mapping; instances using it are gone (the store
+        // drops instances before modules).
+        unsafe { libc::munmap(self.ptr.cast(), self.map_len) };
+    }
+}
+
+/// What the signal handler learns about a pc.
+pub(crate) enum PcInfo {
+    /// Not in any compiled code.
+    Foreign,
+    /// In compiled code at `offset`, but not a trap site (a compiler bug).
+    NoSite(usize),
+    /// A trap site.
+    Trap(Trap),
+}
+
+/// Classifies `pc`. Called from the signal handler: it never blocks (a
+/// writer holds the lock only for a push or retain, so spinning on
+/// `try_read` ends quickly; the faulting thread itself never holds it while
+/// running wasm).
+pub(crate) fn lookup_pc(pc: usize) -> PcInfo {
+    for _ in 0..10_000_000u32 {
+        let guard = match REGISTRY.try_read() {
+            Ok(g) => Some(g),
+            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        };
+        if let Some(reg) = guard {
+            for e in reg.iter() {
+                if pc >= e.start && pc < e.end {
+                    let off = pc - e.start;
+                    let site = u32::try_from(off)
+                        .ok()
+                        .and_then(|o| e.sites.binary_search_by_key(&o, |s| s.offset).ok());
+                    return match site {
+                        Some(i) => PcInfo::Trap(e.sites[i].trap),
+                        None => PcInfo::NoSite(off),
+                    };
+                }
+            }
+            return PcInfo::Foreign;
+        }
+        std::hint::spin_loop();
+    }
+    PcInfo::Foreign
+}

@@ -1,0 +1,475 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Instances: the `VMContext` and everything it points to, built from a
+//! `CompiledModule`, its executable code and resolved imports.
+
+use alloc::boxed::Box;
+use alloc::rc::Rc;
+use alloc::vec::Vec;
+use core::cell::{Cell, RefCell, UnsafeCell};
+
+use kwasm_abi::{
+    vmctx, CompiledModule, ExportKind, FuncType, ImportKind, SegmentMode, Trap, VMFuncRef,
+    VMMemory, VMTable,
+};
+
+use crate::constexpr::{eval, eval_offset, ConstEnv};
+use crate::global::Global;
+use crate::imports::{check_global, check_memory, check_table, Extern, Func, LinkError};
+use crate::memory::Memory;
+use crate::platform::Platform;
+use crate::table::Table;
+use crate::types::TypeRegistry;
+
+/// Number of 8-byte words in the `VMContext` header.
+const HEADER_WORDS: usize = vmctx::SIZE / 8;
+
+/// Why instantiation failed.
+pub enum InstantiateError<P: Platform> {
+    /// An import is missing or does not match its declared type.
+    Unlinkable(LinkError),
+    /// The platform refused a resource (memory reservation, table storage).
+    Resource(&'static str),
+    /// The `CompiledModule` is inconsistent (a compiler bug).
+    BadModule(&'static str),
+    /// Applying an element or data segment trapped. Segments before it have
+    /// been applied, possibly to imported tables and memories, and those may
+    /// now refer to this instance's functions: keep the instance alive as
+    /// long as they can be reached.
+    Trap(Trap, Rc<Instance<P>>),
+}
+
+impl<P: Platform> core::fmt::Debug for InstantiateError<P> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Unlinkable(e) => write!(f, "unlinkable: {e:?}"),
+            Self::Resource(s) => write!(f, "resource refused: {s}"),
+            Self::BadModule(s) => write!(f, "bad compiled module: {s}"),
+            Self::Trap(t, _) => write!(f, "instantiation trap: {}", t.name()),
+        }
+    }
+}
+
+/// A module instance.
+///
+/// Instances are reference counted and never move: compiled code holds
+/// pointers to the header and the arrays hanging off it. Function references
+/// written into shared tables do not keep their instance alive, so a runtime
+/// keeps every instance of a linked group (a "store") alive as long as any of
+/// them runs.
+pub struct Instance<P: Platform> {
+    module: Rc<CompiledModule>,
+    platform: Rc<P>,
+    code_base: *const u8,
+    // Compiled code reads the header and writes nothing; the runtime updates
+    // STACK_LIMIT and RUNTIME after creation, hence the UnsafeCell.
+    header: Box<UnsafeCell<[u64; HEADER_WORDS]>>,
+    funcs: Box<[VMFuncRef]>,
+    type_ids: Box<[u32]>,
+    globals: Vec<Rc<Global>>,
+    // Referenced from the header; kept alive, never read by the runtime.
+    _global_ptrs: Box<[*mut u64]>,
+    tables: Vec<Rc<Table>>,
+    _table_ptrs: Box<[*mut VMTable]>,
+    memory: Option<Rc<Memory<P::Region>>>,
+    /// Per imported function: the host function if it is one.
+    host_funcs: Vec<Option<(P::HostFunc, FuncType)>>,
+    /// Instances whose functions we import: their code must outlive ours.
+    _deps: Vec<Rc<Instance<P>>>,
+    data_dropped: Vec<Cell<bool>>,
+    /// Evaluated element segments; emptied by `elem.drop`.
+    elem_items: RefCell<Vec<Vec<u64>>>,
+}
+
+impl<P: Platform> core::fmt::Debug for Instance<P> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Instance")
+            .field("vmctx", &self.vmctx())
+            .field("code_base", &self.code_base)
+            .finish()
+    }
+}
+
+fn usize_of(v: u32) -> usize {
+    // kwasm targets 64-bit machines only; u32 always fits.
+    v as usize
+}
+
+impl<P: Platform> Instance<P> {
+    /// Creates an instance and applies its element and data segments. The
+    /// caller then runs the start function ([`CompiledModule::start`]).
+    ///
+    /// `imports` correspond one to one to `module.imports`. `registry` gives
+    /// canonical signature ids and must be shared by all instances that can
+    /// call each other.
+    ///
+    /// # Safety
+    ///
+    /// `code_base` must point to an executable copy of `module.code` that
+    /// stays mapped for as long as the instance (or any function reference
+    /// into it) may be used.
+    pub unsafe fn new(
+        platform: &Rc<P>,
+        module: Rc<CompiledModule>,
+        code_base: *const u8,
+        imports: Vec<Extern<P>>,
+        registry: &mut TypeRegistry,
+    ) -> Result<Rc<Self>, InstantiateError<P>> {
+        use InstantiateError::*;
+        let m = &*module;
+        if imports.len() != m.imports.len() {
+            return Err(BadModule("import count"));
+        }
+        let type_ids: Box<[u32]> = m.types.iter().map(|t| registry.intern(t)).collect();
+        let type_id_of_func = |f: usize| -> Option<u32> {
+            let ty = m.func_types.get(f)?;
+            type_ids.get(usize_of(*ty)).copied()
+        };
+
+        let header: Box<UnsafeCell<[u64; HEADER_WORDS]>> =
+            Box::new(UnsafeCell::new([0; HEADER_WORDS]));
+        let self_vmctx = header.get() as *mut u8;
+
+        // Resolve imports in declaration order; each kind takes the next index
+        // of its index space.
+        let mut funcs: Vec<VMFuncRef> = Vec::with_capacity(m.func_types.len());
+        let mut host_funcs = Vec::new();
+        let mut tables: Vec<Rc<Table>> = Vec::with_capacity(m.tables.len());
+        let mut globals: Vec<Rc<Global>> = Vec::with_capacity(m.globals.len());
+        let mut memory = None;
+        let mut deps = Vec::new();
+        for (i, (imp, ext)) in m.imports.iter().zip(imports).enumerate() {
+            let err = |reason| Unlinkable(LinkError { import: i, reason });
+            match (&imp.kind, ext) {
+                (ImportKind::Func(ty), Extern::Func(f)) => {
+                    let fidx = funcs.len();
+                    let want = type_ids
+                        .get(usize_of(*ty))
+                        .copied()
+                        .ok_or(BadModule("func type"))?;
+                    match f {
+                        Func::Wasm { instance, index } => {
+                            let r = *instance
+                                .funcs
+                                .get(usize_of(index))
+                                .ok_or(err("no such function"))?;
+                            if u64::from(want) != r.type_id {
+                                return Err(err("function type mismatch"));
+                            }
+                            funcs.push(r);
+                            host_funcs.push(None);
+                            deps.push(instance);
+                        }
+                        Func::Host { func, ty: hty } => {
+                            if registry.intern(&hty) != want {
+                                return Err(err("function type mismatch"));
+                            }
+                            let adapter =
+                                *m.import_adapters.get(fidx).ok_or(BadModule("adapter"))?;
+                            funcs.push(VMFuncRef {
+                                // SAFETY: the adapter offset lies inside the code
+                                // (compiler contract), so this stays in bounds.
+                                code: unsafe { code_base.add(usize_of(adapter)) },
+                                vmctx: self_vmctx,
+                                type_id: u64::from(want),
+                            });
+                            host_funcs.push(Some((func, hty)));
+                        }
+                    }
+                }
+                (ImportKind::Table, Extern::Table(t)) => {
+                    let desc = m
+                        .tables
+                        .get(tables.len())
+                        .ok_or(BadModule("table import"))?;
+                    check_table(desc, &t).map_err(err)?;
+                    tables.push(t);
+                }
+                (ImportKind::Memory, Extern::Memory(mem)) => {
+                    let desc = m.memory.as_ref().ok_or(BadModule("memory import"))?;
+                    check_memory(desc, &mem).map_err(err)?;
+                    memory = Some(mem);
+                }
+                (ImportKind::Global, Extern::Global(g)) => {
+                    let desc = m
+                        .globals
+                        .get(globals.len())
+                        .ok_or(BadModule("global import"))?;
+                    check_global(desc, &g).map_err(err)?;
+                    globals.push(g);
+                }
+                _ => return Err(err("import kind mismatch")),
+            }
+        }
+        if funcs.len() != usize_of(m.num_imported_funcs) {
+            return Err(BadModule("imported function count"));
+        }
+
+        // Defined functions.
+        for &(offset, _len) in &m.funcs {
+            let idx = funcs.len();
+            let type_id = type_id_of_func(idx).ok_or(BadModule("func type"))?;
+            if usize_of(offset) >= m.code.len() {
+                return Err(BadModule("function offset"));
+            }
+            funcs.push(VMFuncRef {
+                // SAFETY: offset < code length (checked above).
+                code: unsafe { code_base.add(usize_of(offset)) },
+                vmctx: self_vmctx,
+                type_id: u64::from(type_id),
+            });
+        }
+        if funcs.len() != m.func_types.len() {
+            return Err(BadModule("function count"));
+        }
+        let funcs: Box<[VMFuncRef]> = funcs.into_boxed_slice();
+
+        // Defined memory.
+        if let Some(desc) = m.memory.filter(|d| !d.imported) {
+            let mem = Memory::new(&**platform, desc.limits).ok_or(Resource("linear memory"))?;
+            memory = Some(Rc::new(mem));
+        }
+        // Defined tables start out null (wasm 2.0 has no table initialisers).
+        for desc in m.tables.iter().skip(tables.len()) {
+            let t = Table::new(desc.elem, desc.limits, 0).ok_or(Resource("table"))?;
+            tables.push(Rc::new(t));
+        }
+        // Defined globals, in order: an initialiser may read earlier globals.
+        for desc in m.globals.iter().skip(globals.len()) {
+            let init = desc
+                .init
+                .as_ref()
+                .ok_or(BadModule("global without initialiser"))?;
+            let env = ConstEnv {
+                globals: &globals,
+                funcs: &funcs,
+            };
+            let v = eval(init, &env).ok_or(BadModule("global initialiser"))?;
+            globals.push(Rc::new(Global::new(desc.ty, desc.mutable, v)));
+        }
+        if tables.len() != m.tables.len() || globals.len() != m.globals.len() {
+            return Err(BadModule("import/definition counts"));
+        }
+
+        // Element segments are evaluated once, at instantiation.
+        let mut elem_items = Vec::with_capacity(m.elements.len());
+        for seg in &m.elements {
+            let env = ConstEnv {
+                globals: &globals,
+                funcs: &funcs,
+            };
+            let items: Option<Vec<u64>> = seg.items.iter().map(|e| eval(e, &env)).collect();
+            elem_items.push(items.ok_or(BadModule("element item"))?);
+        }
+
+        let global_ptrs: Box<[*mut u64]> = globals.iter().map(|g| g.ptr()).collect();
+        let table_ptrs: Box<[*mut VMTable]> = tables.iter().map(|t| t.vm_ptr()).collect();
+        let (flags, mask) = platform.safepoint_word();
+        {
+            // SAFETY: nothing else references the header yet.
+            let h = unsafe { &mut *header.get() };
+            let mem_ptr: *mut VMMemory = memory
+                .as_ref()
+                .map_or(core::ptr::null_mut(), |m| m.vm_ptr());
+            h[slot(vmctx::MEMORY)] = mem_ptr as u64;
+            h[slot(vmctx::STACK_LIMIT)] = platform.stack_limit();
+            h[slot(vmctx::SAFEPOINT_FLAGS)] = flags as u64;
+            h[slot(vmctx::SAFEPOINT_MASK)] = mask;
+            h[slot(vmctx::HOSTCALL)] = platform.hostcall() as usize as u64;
+            h[slot(vmctx::FUNCS)] = funcs.as_ptr() as u64;
+            h[slot(vmctx::GLOBALS)] = global_ptrs.as_ptr() as u64;
+            h[slot(vmctx::TABLES)] = table_ptrs.as_ptr() as u64;
+            h[slot(vmctx::TYPE_IDS)] = type_ids.as_ptr() as u64;
+        }
+
+        let data_dropped = (0..m.data.len()).map(|_| Cell::new(false)).collect();
+        let inst = Rc::new(Self {
+            module: module.clone(),
+            platform: platform.clone(),
+            code_base,
+            header,
+            funcs,
+            type_ids,
+            globals,
+            _global_ptrs: global_ptrs,
+            tables,
+            _table_ptrs: table_ptrs,
+            memory,
+            host_funcs,
+            _deps: deps,
+            data_dropped,
+            elem_items: RefCell::new(elem_items),
+        });
+        inst.set_header(vmctx::RUNTIME, Rc::as_ptr(&inst) as u64);
+
+        match inst.apply_segments() {
+            Ok(()) => Ok(inst),
+            Err(Ok(trap)) => Err(Trap(trap, inst)),
+            Err(Err(e)) => Err(BadModule(e)),
+        }
+    }
+
+    /// Applies active element segments, then active data segments, in order
+    /// (wasm 2.0: each is a `table.init`/`memory.init` followed by a drop;
+    /// declared element segments are dropped too).
+    fn apply_segments(&self) -> Result<(), Result<Trap, &'static str>> {
+        let m = &*self.module;
+        let env_globals = &self.globals;
+        for (i, seg) in m.elements.iter().enumerate() {
+            match seg.mode {
+                SegmentMode::Passive => continue,
+                SegmentMode::Declared => {}
+                SegmentMode::Active { table, offset } => {
+                    let env = ConstEnv {
+                        globals: env_globals,
+                        funcs: &self.funcs,
+                    };
+                    let off = eval_offset(&offset, &env).ok_or(Err("element offset"))?;
+                    let t = self
+                        .tables
+                        .get(usize_of(table))
+                        .ok_or(Err("element table"))?;
+                    let items = self.elem_items.borrow();
+                    let items = items.get(i).ok_or(Err("element segment"))?;
+                    if !t.write(off, items) {
+                        return Err(Ok(Trap::TableOutOfBounds));
+                    }
+                }
+            }
+            if let Some(items) = self.elem_items.borrow_mut().get_mut(i) {
+                *items = Vec::new();
+            }
+        }
+        for (i, seg) in m.data.iter().enumerate() {
+            let SegmentMode::Active { offset, .. } = seg.mode else {
+                continue;
+            };
+            let env = ConstEnv {
+                globals: env_globals,
+                funcs: &self.funcs,
+            };
+            let off = eval_offset(&offset, &env).ok_or(Err("data offset"))?;
+            let mem = self
+                .memory
+                .as_ref()
+                .ok_or(Err("data segment without memory"))?;
+            if !mem.write(off, &seg.bytes) {
+                return Err(Ok(Trap::MemoryOutOfBounds));
+            }
+            if let Some(d) = self.data_dropped.get(i) {
+                d.set(true);
+            }
+        }
+        Ok(())
+    }
+
+    fn set_header(&self, offset: i32, v: u64) {
+        // SAFETY: the header is only written here, from the runtime, while no
+        // compiled code of this instance runs on another thread.
+        unsafe { (*self.header.get())[slot(offset)] = v };
+    }
+
+    /// The `VMContext` pointer passed to compiled code.
+    pub fn vmctx(&self) -> *mut u8 {
+        self.header.get() as *mut u8
+    }
+
+    /// Recovers the instance from a `VMContext` created by [`Instance::new`].
+    ///
+    /// # Safety
+    ///
+    /// `vmctx` must be the context of a live `Instance<P>` with this `P`.
+    pub unsafe fn from_vmctx<'a>(vmctx: *mut u8) -> &'a Self {
+        // SAFETY: the caller guarantees vmctx is a live instance's header,
+        // whose RUNTIME word holds the address of the `Instance` (set in `new`).
+        unsafe {
+            let p = *(vmctx.add(slot(vmctx::RUNTIME) * 8) as *const *const Self);
+            &*p
+        }
+    }
+
+    /// Sets the lowest stack pointer compiled code may reach (per entry on
+    /// runtimes that switch stacks).
+    pub fn set_stack_limit(&self, limit: u64) {
+        self.set_header(vmctx::STACK_LIMIT, limit);
+    }
+
+    /// The compiled module.
+    pub fn module(&self) -> &Rc<CompiledModule> {
+        &self.module
+    }
+
+    /// The platform.
+    pub fn platform(&self) -> &Rc<P> {
+        &self.platform
+    }
+
+    /// Start of this instance's executable code.
+    pub fn code_base(&self) -> *const u8 {
+        self.code_base
+    }
+
+    /// Function references, one per function index.
+    pub fn funcs(&self) -> &[VMFuncRef] {
+        &self.funcs
+    }
+
+    /// Canonical signature id per module type index.
+    pub fn type_ids(&self) -> &[u32] {
+        &self.type_ids
+    }
+
+    /// The linear memory, if any.
+    pub fn memory(&self) -> Option<&Rc<Memory<P::Region>>> {
+        self.memory.as_ref()
+    }
+
+    /// Table `i`.
+    pub fn table(&self, i: u32) -> Option<&Rc<Table>> {
+        self.tables.get(usize_of(i))
+    }
+
+    /// Global `i`.
+    pub fn global(&self, i: u32) -> Option<&Rc<Global>> {
+        self.globals.get(usize_of(i))
+    }
+
+    /// The host function bound to imported function `i`, with its type.
+    pub fn host_func(&self, i: u32) -> Option<&(P::HostFunc, FuncType)> {
+        self.host_funcs.get(usize_of(i))?.as_ref()
+    }
+
+    /// Whether data segment `i` has been dropped.
+    pub(crate) fn data_dropped(&self, i: u32) -> Option<&Cell<bool>> {
+        self.data_dropped.get(usize_of(i))
+    }
+
+    /// Evaluated element segments.
+    pub(crate) fn elem_items(&self) -> &RefCell<Vec<Vec<u64>>> {
+        &self.elem_items
+    }
+
+    /// Looks up an export.
+    pub fn export(self: &Rc<Self>, name: &str) -> Option<Extern<P>> {
+        Some(match self.module.export(name)? {
+            ExportKind::Func(i) => Extern::Func(Func::Wasm {
+                instance: self.clone(),
+                index: i,
+            }),
+            ExportKind::Table(i) => Extern::Table(self.table(i)?.clone()),
+            ExportKind::Memory => Extern::Memory(self.memory.clone()?),
+            ExportKind::Global(i) => Extern::Global(self.global(i)?.clone()),
+        })
+    }
+
+    /// The type of function `i`.
+    pub fn func_type(&self, i: u32) -> Option<&FuncType> {
+        let ty = self.module.func_types.get(usize_of(i))?;
+        self.module.types.get(usize_of(*ty))
+    }
+}
+
+/// Header word index of a `vmctx` field offset.
+const fn slot(offset: i32) -> usize {
+    offset as usize / 8
+}

@@ -1,0 +1,457 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# Functions behind scripts/kwasm. Sourced, never run directly.
+
+say() { printf 'kwasm: %s\n' "$*" >&2; }
+die() {
+	printf 'kwasm: error: %s\n' "$*" >&2
+	exit 1
+}
+
+APT_PACKAGES="clang lld llvm bison flex bc cpio kmod libelf-dev libssl-dev
+libclang-dev busybox-static qemu-system-x86 linux-source-6.12 xz-utils
+rsync python3 wabt"
+BINDGEN_VERSION=0.73
+
+# Runs a long command with its output in a log; prints the log's tail on failure.
+logged() {
+	local log=$1
+	shift
+	mkdir -p "$(dirname "$log")"
+	if ! "$@" >"$log" 2>&1; then
+		tail -n 60 "$log" >&2
+		die "failed: $* (full log: $log)"
+	fi
+}
+
+kwasm_setup() {
+	local quiet=
+	[ "${1:-}" = --quiet ] && quiet=1
+	local stamp="$KWASM_CACHE/setup.stamp"
+	local want
+	want=$(printf '%s %s %s' "$APT_PACKAGES" "$BINDGEN_VERSION" "$RUST_TOOLCHAIN" | sha256sum | cut -c1-16)
+	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+		[ -n "$quiet" ] || say "setup: everything is installed"
+		return 0
+	fi
+	mkdir -p "$KWASM_CACHE"
+	local missing=
+	for p in $APT_PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+			missing="$missing $p"
+	done
+	if [ -n "$missing" ]; then
+		say "setup: installing Debian packages:$missing"
+		local sudo=
+		[ "$(id -u)" = 0 ] || sudo=sudo
+		logged "$KWASM_CACHE/log/apt.log" $sudo apt-get update
+		logged "$KWASM_CACHE/log/apt.log" env DEBIAN_FRONTEND=noninteractive \
+			$sudo apt-get install -y --no-install-recommends $missing
+	fi
+	if ! rustup toolchain list | grep -q "^$RUST_TOOLCHAIN"; then
+		say "setup: installing Rust $RUST_TOOLCHAIN"
+		logged "$KWASM_CACHE/log/rustup.log" rustup toolchain install "$RUST_TOOLCHAIN" --profile minimal
+	fi
+	say "setup: Rust components"
+	logged "$KWASM_CACHE/log/rustup.log" rustup component add --toolchain "$RUST_TOOLCHAIN" rust-src rustfmt clippy
+	logged "$KWASM_CACHE/log/rustup.log" rustup target add --toolchain "$RUST_TOOLCHAIN" wasm32-wasip1 x86_64-unknown-none
+	if ! bindgen --version 2>/dev/null | grep -q "bindgen $BINDGEN_VERSION"; then
+		say "setup: building bindgen-cli $BINDGEN_VERSION (a few minutes)"
+		logged "$KWASM_CACHE/log/bindgen.log" cargo install --locked bindgen-cli --version "~$BINDGEN_VERSION"
+	fi
+	echo "$want" >"$stamp"
+	[ -n "$quiet" ] || say "setup: done"
+}
+
+KTREE="$KWASM_CACHE/linux"
+KSRC_TARBALL=/usr/src/linux-source-6.12.tar.xz
+
+# Pristine kernel tree under git, so patches can be re-applied without
+# touching unrelated files (and make stays incremental).
+kwasm_prepare_tree() {
+	local ver
+	ver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
+	if [ ! -f "$KTREE/.kwasm-pristine" ] || [ "$(cat "$KTREE/.kwasm-pristine")" != "$ver" ]; then
+		say "build: unpacking linux-source-6.12 $ver"
+		rm -rf "$KTREE" "$KTREE.tmp"
+		mkdir -p "$KTREE.tmp"
+		tar xf "$KSRC_TARBALL" -C "$KTREE.tmp"
+		mv "$KTREE.tmp/linux-source-6.12" "$KTREE"
+		rmdir "$KTREE.tmp"
+		(
+			cd "$KTREE"
+			git init -q
+			git -c core.autocrlf=false add -A -f
+			git -c user.name=kwasm -c user.email=kwasm@localhost commit -q -m pristine
+			git tag pristine
+		)
+		echo "$ver" >"$KTREE/.kwasm-pristine"
+		rm -f "$KTREE/.kwasm-patches"
+	fi
+	local want
+	want=$(cat "$KWASM_SRC"/patches/*.patch 2>/dev/null | sha256sum | cut -c1-16)
+	if [ "$(cat "$KTREE/.kwasm-patches" 2>/dev/null)" != "$want" ]; then
+		say "build: applying patches/"
+		(cd "$KTREE" && git am --abort >/dev/null 2>&1; git reset -q --hard pristine)
+		local p
+		for p in "$KWASM_SRC"/patches/*.patch; do
+			[ -e "$p" ] || continue
+			if ! (cd "$KTREE" && git -c user.name=kwasm -c user.email=kwasm@localhost am -q "$p"); then
+				(cd "$KTREE" && git am --abort)
+				die "patch does not apply: $(basename "$p")"
+			fi
+		done
+		echo "$want" >"$KTREE/.kwasm-patches"
+	fi
+	# Overlay our in-tree sources; -c keeps unchanged files' mtimes.
+	local d
+	for d in drivers/kwasm rust/kwasm samples/kwasm tools/testing/selftests/kwasm Documentation/kwasm; do
+		[ -d "$KWASM_SRC/$d" ] || continue
+		mkdir -p "$KTREE/$d"
+		rsync -rc --exclude target --exclude 'STATUS.md' "$KWASM_SRC/$d/" "$KTREE/$d/"
+	done
+}
+
+kwasm_config() {
+	local want
+	want=$(cat "$KWASM_SRC"/configs/kwasm.config "$KTREE/.kwasm-patches" ${KWASM_EXTRA_CONFIG:-} | sha256sum | cut -c1-16)
+	[ -f "$KTREE/.config" ] && [ "$(cat "$KTREE/.kwasm-config" 2>/dev/null)" = "$want" ] && return 0
+	say "build: configuring (tinyconfig + configs/kwasm.config)"
+	(
+		cd "$KTREE"
+		logged "$KWASM_CACHE/log/config.log" make LLVM=1 tinyconfig
+		logged "$KWASM_CACHE/log/config.log" scripts/kconfig/merge_config.sh -m .config \
+			"$KWASM_SRC/configs/kwasm.config" ${KWASM_EXTRA_CONFIG:-}
+		logged "$KWASM_CACHE/log/config.log" make LLVM=1 olddefconfig
+	)
+	local opt missing=
+	while IFS= read -r opt; do
+		case "$opt" in CONFIG_*=y) ;; *) continue ;; esac
+		grep -qx "$opt" "$KTREE/.config" || missing="$missing ${opt%=y}"
+	done <"$KWASM_SRC/configs/kwasm.config"
+	[ -z "$missing" ] || die "config options not enabled:$missing (see $KWASM_CACHE/log/config.log)"
+	echo "$want" >"$KTREE/.kwasm-config"
+}
+
+kwasm_build() {
+	local quiet=
+	[ "${1:-}" = --quiet ] && quiet=1
+	kwasm_prepare_tree
+	kwasm_crates
+	kwasm_config
+	[ -n "$quiet" ] || say "build: make LLVM=1 -j$(nproc) (log: $KWASM_CACHE/log/kernel.log)"
+	local start=$SECONDS
+	(
+		cd "$KTREE"
+		make LLVM=1 -j"$(nproc)" KRUSTFLAGS= bzImage >"$KWASM_CACHE/log/kernel.log" 2>&1
+	) &
+	local pid=$!
+	if [ -t 2 ] && [ -z "$quiet" ]; then
+		while kill -0 $pid 2>/dev/null; do
+			printf '\rkwasm: build: %4ds, %s' $((SECONDS - start)) \
+				"$(tail -n1 "$KWASM_CACHE/log/kernel.log" | cut -c1-60)" >&2
+			sleep 2
+		done
+		printf '\n' >&2
+	elif [ -z "$quiet" ] || [ -n "${CI:-}" ]; then
+		# Non-interactive: a progress line now and then.
+		while kill -0 $pid 2>/dev/null; do
+			sleep 30
+			kill -0 $pid 2>/dev/null &&
+				say "build: $((SECONDS - start))s: $(tail -n1 "$KWASM_CACHE/log/kernel.log" | cut -c1-70)"
+		done
+	fi
+	if ! wait $pid; then
+		grep -E 'error|Error|\*\*\*' "$KWASM_CACHE/log/kernel.log" | head -40 >&2
+		die "kernel build failed (log: $KWASM_CACHE/log/kernel.log)"
+	fi
+	grep -q 'warning: objtool' "$KWASM_CACHE/log/kernel.log" || true
+	[ -n "$quiet" ] || say "build: done in $((SECONDS - start))s: $KTREE/arch/x86/boot/bzImage"
+}
+
+# no_std crates of rust/kwasm that the kernel links (with their dependencies).
+KERNEL_CRATES="kwasm-abi kwasm-compiler kwasm-runtime"
+
+# Fetches the pinned crates with `cargo vendor`, runs their build scripts on
+# the host, and generates the Kbuild rules that build them in the kernel tree.
+kwasm_crates() {
+	# The kernel tree's copy of the workspace is what gets built.
+	local ws="$KTREE/rust/kwasm" gen="$KTREE/rust/kwasm-gen"
+	local want
+	want=$(cat "$ws/Cargo.lock" "$ws"/*/Cargo.toml "$ws/Cargo.toml" "$KWASM_SRC/scripts/kwasm-crates.py" |
+		sha256sum | cut -c1-16)
+	[ -f "$gen/crates.mk" ] && [ "$(cat "$gen/.stamp" 2>/dev/null)" = "$want" ] && return 0
+	say "build: vendoring crates and running build scripts (cargo)"
+	local vendor="$KWASM_CACHE/vendor"
+	(cd "$ws" && logged "$KWASM_CACHE/log/vendor.log" cargo vendor --locked --versioned-dirs "$vendor")
+	local pkgs="" p
+	for p in $KERNEL_CRATES; do
+		[ -d "$ws/${p#kwasm-}" ] && pkgs="$pkgs -p $p"
+	done
+	local tdir="$KWASM_CACHE/target-kernel"
+	rm -rf "$tdir"
+	# shellcheck disable=SC2086
+	(cd "$ws" && RUSTC_BOOTSTRAP=1 logged "$KWASM_CACHE/log/crates.log" cargo check -vv --locked --release \
+		--config "source.crates-io.replace-with='kwasm-vendor'" \
+		--config "source.kwasm-vendor.directory='$vendor'" \
+		--target x86_64-unknown-none --target-dir "$tdir" $pkgs)
+	rm -rf "$gen"
+	KWASM_WORKSPACE="$ws" logged "$KWASM_CACHE/log/crates-gen.log" \
+		python3 "$KWASM_SRC/scripts/kwasm-crates.py" "$KWASM_CACHE/log/crates.log" "$gen" \
+		--rust-lib-src "$(rustc --print sysroot)/lib/rustlib/src/rust/library"
+	echo "$want" >"$gen/.stamp"
+}
+
+# ---------------------------------------------------------------- samples
+
+# Builds samples/kwasm/NAME.rs into samples/kwasm/NAME.wasm when stale.
+kwasm_build_rust_wasm() {
+	local src=$1 out=$2
+	if [ ! -f "$out" ] || [ "$src" -nt "$out" ]; then
+		rustc --edition 2021 --target wasm32-wasip1 -O -C strip=debuginfo "$src" -o "$out" ||
+			die "cannot build $src"
+	fi
+}
+
+kwasm_samples() {
+	local f
+	for f in "$KWASM_SRC"/samples/kwasm/*.rs; do
+		[ -e "$f" ] || continue
+		kwasm_build_rust_wasm "$f" "${f%.rs}.wasm"
+	done
+}
+
+# ---------------------------------------------------------------- the VM
+
+# Busybox initramfs whose /init runs the command in /kwasm/cmd.sh.
+kwasm_initramfs() {
+	local out="$KWASM_CACHE/initramfs.cpio.gz" init="$KWASM_SRC/scripts/kwasm-init.sh"
+	if [ -f "$out" ] && [ "$out" -nt "$init" ] && [ "$out" -nt /bin/busybox ]; then
+		return 0
+	fi
+	local d
+	d=$(mktemp -d)
+	mkdir -p "$d"/{bin,sbin,etc,proc,sys,dev,tmp,kwasm,root}
+	cp /bin/busybox "$d/bin/busybox"
+	cp "$init" "$d/init"
+	chmod +x "$d/init"
+	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$d/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\n' >"$d/etc/group"
+	(cd "$d" && find . | cpio -o -H newc --quiet | gzip -1) >"$out.tmp"
+	mv "$out.tmp" "$out"
+	rm -rf "$d"
+}
+
+# kwasm_vm CMD...: boots the kwasm kernel, runs CMD (a shell command line) in
+# the current directory, mirrors its stdout/stderr, returns its exit status.
+# KWASM_VM_TIMEOUT (seconds, default 600) bounds the whole VM run.
+kwasm_vm() {
+	kwasm_initramfs
+	local bz="$KTREE/arch/x86/boot/bzImage"
+	[ -f "$bz" ] || die "no kernel: run scripts/kwasm build"
+	local ctl
+	ctl=$(mktemp -d "${TMPDIR:-/tmp}/kwasm-vm.XXXXXX")
+	printf '%s\n' "$*" >"$ctl/cmd.sh"
+	pwd >"$ctl/cwd"
+	local rc=0
+	timeout --foreground "${KWASM_VM_TIMEOUT:-600}" qemu-system-x86_64 \
+		-nodefaults -display none -no-reboot \
+		-machine pc -cpu max -smp "${KWASM_VM_CPUS:-2}" -m "${KWASM_VM_MEM:-2G}" \
+		-kernel "$bz" -initrd "$KWASM_CACHE/initramfs.cpio.gz" \
+		-append "console=ttyS0 panic=-1 oops=panic loglevel=4 ${KWASM_VM_CMDLINE:-}" \
+		-serial "file:$ctl/console" -serial "file:$ctl/stdout" -serial "file:$ctl/stderr" \
+		-virtfs "local,path=$(pwd),mount_tag=cwd,security_model=none" \
+		-virtfs "local,path=$ctl,mount_tag=kwasm,security_model=none" \
+		</dev/null >"$ctl/qemu.log" 2>&1 || rc=$?
+	cat "$ctl/stdout"
+	cat "$ctl/stderr" >&2
+	if [ $rc -ne 0 ]; then
+		[ $rc -eq 124 ] && say "vm: timed out after ${KWASM_VM_TIMEOUT:-600}s"
+		tail -n 40 "$ctl/console" "$ctl/qemu.log" >&2
+		rm -rf "$ctl"
+		return 125
+	fi
+	if [ ! -f "$ctl/status" ]; then
+		say "vm: the guest did not finish the command; console:"
+		tail -n 60 "$ctl/console" >&2
+		rm -rf "$ctl"
+		return 125
+	fi
+	local status
+	status=$(cat "$ctl/status")
+	if grep -Eq 'Oops|BUG:|WARNING:|Kernel panic|possible recursive locking|circular locking|KASAN|kmemleak: [1-9]|UBSAN|Call Trace' \
+		"$ctl/console" "$ctl/dmesg" 2>/dev/null; then
+		say "vm: the kernel log shows a problem:"
+		grep -E -A30 'Oops|BUG:|WARNING:|Kernel panic|recursive locking|circular locking|KASAN|kmemleak|UBSAN' \
+			"$ctl/dmesg" "$ctl/console" 2>/dev/null | head -80 >&2
+		rm -rf "$ctl"
+		return 125
+	fi
+	[ -n "${KWASM_VM_DMESG:-}" ] && cp "$ctl/dmesg" "$KWASM_VM_DMESG"
+	rm -rf "$ctl"
+	return "$status"
+}
+
+kwasm_run() {
+	[ $# -gt 0 ] || die "usage: scripts/kwasm run FILE.wasm [ARGS...] | run -- CMD [ARGS...]"
+	local q="" a
+	if [ "$1" = -- ]; then
+		shift
+		for a in "$@"; do q="$q $(printf '%q' "$a")"; done
+	else
+		local f=$1
+		shift
+		case "$f" in
+		*.rs)
+			kwasm_build_rust_wasm "$f" "${f%.rs}.wasm"
+			f=${f%.rs}.wasm
+			;;
+		*.wasm)
+			[ -f "$f" ] || [ ! -f "${f%.wasm}.rs" ] || kwasm_build_rust_wasm "${f%.wasm}.rs" "$f"
+			;;
+		esac
+		[ -f "$f" ] || die "no such file: $f"
+		[ -x "$f" ] || chmod +x "$f"
+		case "$f" in /*) ;; *) f=./$f ;; esac
+		q="exec $(printf '%q' "$f")"
+		for a in "$@"; do q="$q $(printf '%q' "$a")"; done
+	fi
+	local rc=0
+	kwasm_vm "$q" || rc=$?
+	return $rc
+}
+
+# ---------------------------------------------------------------- tests
+
+# Results of `test`: one line per check, "PASS name" / "FAIL name".
+KWASM_RESULTS=
+
+record() {
+	local ok=$1 name=$2
+	if [ "$ok" = 0 ]; then
+		KWASM_RESULTS="${KWASM_RESULTS}PASS $name"$'\n'
+		printf 'ok - %s\n' "$name"
+	else
+		KWASM_RESULTS="${KWASM_RESULTS}FAIL $name"$'\n'
+		printf 'not ok - %s\n' "$name"
+	fi
+}
+
+cargo_ws() {
+	(cd "$KWASM_SRC/rust/kwasm" && CARGO_TARGET_DIR="$KWASM_CACHE/target" cargo "$@")
+}
+
+# Host cargo tests: each test of each crate counts.
+kwasm_test_host() {
+	local log="$KWASM_CACHE/log/cargo-test.log" rc=0
+	say "test: host cargo tests (log: $log)"
+	cargo_ws test --workspace --release --locked >"$log" 2>&1 || rc=$?
+	local line
+	while IFS= read -r line; do
+		case "$line" in
+		"test "*" ... ok") record 0 "host: ${line#test }" ;;
+		"test "*" ... FAILED") record 1 "host: ${line#test }" ;;
+		esac
+	done <"$log"
+	if [ $rc -ne 0 ]; then
+		grep -E '^error|panicked|FAILED' "$log" | head -20
+		record 1 "host: cargo test --workspace exits 0"
+	fi
+}
+
+kwasm_test_lint() {
+	local rc=0
+	cargo_ws fmt --all --check >"$KWASM_CACHE/log/fmt.log" 2>&1 || rc=$?
+	[ $rc -eq 0 ] || head -20 "$KWASM_CACHE/log/fmt.log"
+	record $rc "rustfmt: rust/kwasm is formatted"
+	rc=0
+	cargo_ws clippy --workspace --release --locked -- -D warnings >"$KWASM_CACHE/log/clippy.log" 2>&1 || rc=$?
+	[ $rc -eq 0 ] || grep -E -A6 '^(warning|error)' "$KWASM_CACHE/log/clippy.log" | head -40
+	record $rc "clippy: rust/kwasm has no warnings"
+}
+
+# The compiler must build for a soft-float no_std target like the kernel's.
+kwasm_test_nostd() {
+	local rc=0
+	RUSTC_BOOTSTRAP=1 cargo_ws build --release --locked -p kwasm-compiler -p kwasm-runtime \
+		--target x86_64-unknown-none >"$KWASM_CACHE/log/nostd.log" 2>&1 || rc=$?
+	[ $rc -eq 0 ] || tail -20 "$KWASM_CACHE/log/nostd.log"
+	record $rc "no_std: compiler and runtime build for x86_64-unknown-none"
+}
+
+kwasm_spec() {
+	cargo_ws run --release --locked -q -p kwasm-host --bin kwasm-spec -- "$@"
+}
+
+kwasm_test_spec() {
+	local log="$KWASM_CACHE/log/spec.log" rc=0
+	say "test: WebAssembly spec suite (log: $log)"
+	kwasm_spec >"$log" 2>&1 || rc=$?
+	tail -n 1 "$log"
+	grep -q '^spec: [0-9]* passed, 0 failed' "$log" || rc=1
+	record $rc "spec: the WebAssembly 2.0 spec suite passes"
+}
+
+# Builds the kselftests and their wasm programs into $1.
+kwasm_build_selftests() {
+	local out=$1
+	mkdir -p "$out"
+	logged "$KWASM_CACHE/log/selftests.log" make -C "$KTREE/tools/testing/selftests/kwasm" \
+		OUTPUT="$out" RUSTUP_TOOLCHAIN="$RUST_TOOLCHAIN"
+	kwasm_build_rust_wasm "$KWASM_SRC/samples/kwasm/hello.rs" "$out/hello.wasm"
+}
+
+kwasm_test_vm() {
+	local out="$KWASM_CACHE/selftests" rc=0
+	if ! (kwasm_build_selftests "$out"); then
+		record 1 "kselftest: the selftests build"
+		return 0
+	fi
+	say "test: kselftests in the VM"
+	local log="$KWASM_CACHE/log/kselftest.log"
+	(cd "$out" && kwasm_vm ./kwasm_exec_test) >"$log" 2>&1 || rc=$?
+	cat "$log"
+	local line n=0
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*) record 0 "kselftest: ${line#ok * }"; n=$((n + 1)) ;;
+		"not ok "*) record 1 "kselftest: ${line#not ok * }"; n=$((n + 1)) ;;
+		esac
+	done < <(grep -E '^(not )?ok [0-9]+ ' "$log")
+	[ $n -gt 0 ] || record 1 "kselftest: the VM ran the tests"
+	[ $rc -eq 0 ] || record 1 "kselftest: kwasm_exec_test exits 0 and the kernel log is clean"
+}
+
+kwasm_test_sample() {
+	local out
+	local ok=0
+	out=$(cd "$KWASM_SRC" && kwasm_run samples/kwasm/hello.wasm world 2>&1) || ok=1
+	[ "$out" = "Hello, world!" ] || ok=1
+	[ $ok -eq 0 ] || printf 'expected "Hello, world!" and status 0, got:\n%s\n' "$out"
+	record $ok "run: scripts/kwasm run samples/kwasm/hello.wasm world prints Hello, world!"
+}
+
+kwasm_test() {
+	local rc=0
+	kwasm_test_host
+	kwasm_test_lint
+	kwasm_test_nostd
+	if [ -d "$KWASM_SRC/rust/kwasm/host" ]; then kwasm_test_spec; fi
+	if (kwasm_build); then
+		record 0 "build: the kwasm kernel builds"
+		kwasm_test_vm
+		kwasm_test_sample
+	else
+		record 1 "build: the kwasm kernel builds"
+	fi
+	local pass fail
+	pass=$(printf '%s' "$KWASM_RESULTS" | grep -c '^PASS' || true)
+	fail=$(printf '%s' "$KWASM_RESULTS" | grep -c '^FAIL' || true)
+	if [ "$fail" -gt 0 ]; then
+		echo "failed:"
+		printf '%s' "$KWASM_RESULTS" | grep '^FAIL' | sed 's/^FAIL /  /'
+	fi
+	echo "$pass passed, $fail failed"
+	[ "$fail" -eq 0 ]
+}

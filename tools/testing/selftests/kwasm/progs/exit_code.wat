@@ -1,0 +1,9 @@
+;; SPDX-License-Identifier: GPL-2.0
+;; Exits through proc_exit(42), a non-zero status that can only come from
+;; proc_exit.
+(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (call $proc_exit (i32.const 42))
+    unreachable))
