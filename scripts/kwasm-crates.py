@@ -17,14 +17,19 @@ kernel lacks.
 """
 
 import argparse
+import filecmp
 import os
 import re
 import shlex
 import shutil
 import sys
 
-# Env that a crate may read with env!() at build time.
-KEEP_ENV = re.compile(r"^(OUT_DIR|CARGO_PKG_(NAME|VERSION[A-Z_]*)|CARGO_CRATE_NAME|CARGO_MANIFEST_DIR)$")
+# Env set by cargo that a build needs no copy of (host paths, free text);
+# everything else, including what build scripts set with cargo:rustc-env
+# (e.g. cranelift-codegen's ISLE_DIR), is passed on.
+DROP_ENV = re.compile(r"^(CARGO|CARGO_MAKEFLAGS|CARGO_PRIMARY_PACKAGE|CARGO_MANIFEST_PATH|"
+                      r"CARGO_PKG_(AUTHORS|DESCRIPTION|HOMEPAGE|LICENSE|LICENSE_FILE|README|REPOSITORY|RUST_VERSION)|"
+                      r"LD_LIBRARY_PATH|RUSTC[A-Z_]*|CARGO_ENCODED_RUSTFLAGS|CARGO_RUSTC_CURRENT_DIR|CARGO_TARGET_TMPDIR)$")
 DROP_BUILTINS_CFGS = {
     'feature="compiler-builtins"',
     'feature="mem"',
@@ -33,6 +38,18 @@ DROP_BUILTINS_CFGS = {
 }
 # Crates the driver links against directly.
 DRIVER_CRATES = ("kwasm_abi", "kwasm_compiler", "kwasm_runtime", "kwasm_wasi", "alloc")
+
+
+def sync_tree(src, dst):
+    """Copies src over dst, leaving identical files (and their mtimes) alone
+    so that make does not rebuild what includes them."""
+    for root, _, files in os.walk(src):
+        rel = os.path.relpath(root, src)
+        os.makedirs(os.path.join(dst, rel), exist_ok=True)
+        for f in files:
+            a, b = os.path.join(root, f), os.path.join(dst, rel, f)
+            if not (os.path.exists(b) and filecmp.cmp(a, b, shallow=False)):
+                shutil.copyfile(a, b)
 
 
 def parse_invocations(log):
@@ -83,7 +100,7 @@ def parse_crate(env, args):
         i += 1
     del it
     c["target"] = target
-    c["env"] = {k: v for k, v in env.items() if KEEP_ENV.match(k) and "\n" not in v}
+    c["env"] = {k: v for k, v in env.items() if not DROP_ENV.match(k) and "\n" not in v}
     return c
 
 
@@ -171,10 +188,10 @@ def main():
         if "OUT_DIR" in env:
             # Keep the build-script output with the tree it was made for.
             dst = os.path.join(opts.outdir, "out", cid)
-            if os.path.exists(dst):
-                shutil.rmtree(dst)
-            shutil.copytree(env["OUT_DIR"], dst)
-            env["OUT_DIR"] = os.path.abspath(dst)
+            sync_tree(env["OUT_DIR"], dst)
+            old = env["OUT_DIR"]
+            for k in env:
+                env[k] = env[k].replace(old, os.path.abspath(dst))
         envs = " ".join("%s=%s" % (k, shlex.quote(v)) for k, v in sorted(env.items()))
         obj = "kwasm-gen/%s.o" % cid
         objs.append(obj)

@@ -97,7 +97,7 @@ kwasm_prepare_tree() {
 		local p
 		for p in "$KWASM_SRC"/patches/*.patch; do
 			[ -e "$p" ] || continue
-			if ! (cd "$KTREE" && git -c user.name=kwasm -c user.email=kwasm@localhost am -q "$p"); then
+			if ! (cd "$KTREE" && git -c "user.name=kwasm developers" -c user.email=kwasm@localhost am -q "$p"); then
 				(cd "$KTREE" && git am --abort)
 				die "patch does not apply: $(basename "$p")"
 			fi
@@ -137,6 +137,10 @@ kwasm_config() {
 kwasm_build() {
 	local quiet=
 	[ "${1:-}" = --quiet ] && quiet=1
+	# One build at a time in the shared tree.
+	mkdir -p "$KWASM_CACHE"
+	exec 9>"$KWASM_CACHE/build.lock"
+	flock 9
 	kwasm_prepare_tree
 	kwasm_crates
 	kwasm_config
@@ -196,7 +200,7 @@ kwasm_crates() {
 		--config "source.crates-io.replace-with='kwasm-vendor'" \
 		--config "source.kwasm-vendor.directory='$vendor'" \
 		--target x86_64-unknown-none --target-dir "$tdir" $pkgs)
-	rm -rf "$gen"
+	# Generated files are synced, not replaced, to keep make incremental.
 	KWASM_WORKSPACE="$ws" logged "$KWASM_CACHE/log/crates-gen.log" \
 		python3 "$KWASM_SRC/scripts/kwasm-crates.py" "$KWASM_CACHE/log/crates.log" "$gen" \
 		--rust-lib-src "$(rustc --print sysroot)/lib/rustlib/src/rust/library"
@@ -400,6 +404,7 @@ kwasm_build_selftests() {
 	logged "$KWASM_CACHE/log/selftests.log" make -C "$KTREE/tools/testing/selftests/kwasm" \
 		OUTPUT="$out" RUSTUP_TOOLCHAIN="$RUST_TOOLCHAIN"
 	kwasm_build_rust_wasm "$KWASM_SRC/samples/kwasm/hello.rs" "$out/hello.wasm"
+	chmod +x "$out"/*.wasm
 }
 
 kwasm_test_vm() {

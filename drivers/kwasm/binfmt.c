@@ -118,15 +118,44 @@ static void kwasm_exec_free(struct kwasm_exec *ex)
 	kfree(ex);
 }
 
-/* Runs the program; never returns. */
-static void kwasm_task_work(struct callback_head *head)
+/*
+ * Runs the program; never returns.
+ *
+ * task_work_run() takes the whole list of pending works and runs it from a
+ * local variable, so a work that never returns strands the works queued
+ * before it, among them the deferred fput()s of the files exec closed
+ * (close-on-exec): a parent waiting for such a pipe to close would wait for
+ * the whole program, and the files would leak. So the work queued by exec
+ * only queues this one and returns; and since this one does not return
+ * either, it first runs whatever follows it in its batch.
+ */
+static void kwasm_task_run(struct callback_head *head)
 {
 	struct kwasm_exec *ex = container_of(head, struct kwasm_exec, work);
+	struct callback_head *next = head->next, *n;
 	int status;
 
+	head->next = NULL;
+	while (next) {
+		n = next->next;
+		next->func(next);
+		next = n;
+	}
+	task_work_run();
 	status = kwasm_rs_program_run(ex->run.program);
 	kwasm_exec_free(ex);
 	do_group_exit(status);
+}
+
+static void kwasm_task_start(struct callback_head *head)
+{
+	struct kwasm_exec *ex = container_of(head, struct kwasm_exec, work);
+
+	init_task_work(&ex->work, kwasm_task_run);
+	if (task_work_add(current, &ex->work, TWA_RESUME)) {
+		/* Only fails for an exiting task. */
+		kwasm_exec_free(ex);
+	}
 }
 
 static struct linux_binfmt kwasm_format;
@@ -193,7 +222,7 @@ static int kwasm_load_binary(struct linux_binprm *bprm)
 	set_binfmt(&kwasm_format);
 	finalize_exec(bprm);
 
-	init_task_work(&ex->work, kwasm_task_work);
+	init_task_work(&ex->work, kwasm_task_start);
 	ret = task_work_add(current, &ex->work, TWA_RESUME);
 	if (ret)
 		goto out;

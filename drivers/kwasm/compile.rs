@@ -75,7 +75,7 @@ fn isa_features() -> IsaFeatures {
 /// `wasm` is valid for reads of `len` bytes and `err` for writes of
 /// `errlen >= 1` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn kwasm_rs_compile(
+pub(crate) unsafe extern "C" fn kwasm_rs_compile(
     wasm: *const u8,
     len: usize,
     err: *mut c_char,

@@ -124,3 +124,14 @@ SYM_FUNC_START(kwasm_hostcall_entry)
 	RET
 SYM_FUNC_END(kwasm_hostcall_entry)
 STACK_FRAME_NON_STANDARD kwasm_hostcall_entry
+
+/*
+ * Where a fault in compiled code resumes (traps.c): still on the wasm stack,
+ * inside the FPU section, on the CPU that faulted.
+ */
+SYM_FUNC_START(kwasm_trap_landing)
+	mov	PER_CPU_VAR(kwasm_cur_run), %rdi
+	mov	$KWASM_UNWIND_FAULT, %esi
+	jmp	kwasm_unwind
+SYM_FUNC_END(kwasm_trap_landing)
+STACK_FRAME_NON_STANDARD kwasm_trap_landing

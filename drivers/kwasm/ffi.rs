@@ -29,6 +29,8 @@ extern "C" {
     ) -> u64;
     fn kwasm_unwind(run: *mut KwasmRun, code: u64) -> !;
     fn kwasm_run_stack_limit(run: *mut KwasmRun) -> u64;
+    fn kwasm_run_trap_ip(run: *mut KwasmRun) -> usize;
+    fn kwasm_run_set_code(run: *mut KwasmRun, code: *const u8, len: usize);
     pub(crate) fn kwasm_hostcall_entry(vmctx: *mut u8, index: u32, args: *mut u64);
     fn kwasm_code_alloc(code: *const u8, len: usize) -> *mut u8;
     fn kwasm_code_free(code: *mut u8);
@@ -92,6 +94,23 @@ pub(crate) fn stack_limit(run: *mut KwasmRun) -> u64 {
     // outlives it; the function only computes an address from its stack.
     unsafe { kwasm_run_stack_limit(run) }
 }
+
+/// Address of the instruction whose fault ended the last [`run_call`] with
+/// [`UNWIND_FAULT`].
+pub(crate) fn trap_ip(run: *mut KwasmRun) -> usize {
+    // SAFETY: `run` outlives the program (see `stack_limit`); plain read.
+    unsafe { kwasm_run_trap_ip(run) }
+}
+
+/// Tells the fault handler where `run`'s code is (traps.c).
+pub(crate) fn set_code(run: *mut KwasmRun, code: &CodeMem, len: usize) {
+    // SAFETY: `run` outlives the program; `code` stays mapped while the
+    // program exists, and the range is only compared against fault addresses.
+    unsafe { kwasm_run_set_code(run, code.as_ptr(), len) };
+}
+
+/// `kwasm_unwind` code of a fault in compiled code (kwasm.h).
+pub(crate) const UNWIND_FAULT: u64 = 0x200;
 
 /// Executable memory holding a copy of a module's code.
 pub(crate) struct CodeMem(*mut u8);

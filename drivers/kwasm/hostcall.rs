@@ -36,7 +36,7 @@ fn dispatch(inst: &Instance<KernelPlatform>, index: u32, args: *mut u64) -> Resu
 /// Called only by `kwasm_hostcall_entry` with the arguments compiled code
 /// passed: `vmctx` of a live kernel instance, an index and its slot array.
 #[no_mangle]
-pub unsafe extern "C" fn kwasm_rs_hostcall(vmctx: *mut u8, index: u32, args: *mut u64) {
+pub(crate) unsafe extern "C" fn kwasm_rs_hostcall(vmctx: *mut u8, index: u32, args: *mut u64) {
     // SAFETY: `vmctx` belongs to a live `Instance<KernelPlatform>` (the only
     // kind the kernel creates); it outlives the call.
     let inst = unsafe { Instance::<KernelPlatform>::from_vmctx(vmctx) };

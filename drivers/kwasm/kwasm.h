@@ -2,7 +2,7 @@
 /*
  * kwasm: interfaces between the C glue (exec, stacks, memory, traps) and the
  * Rust side (compiler, instances, host calls). Functions named kwasm_rs_*
- * are implemented in Rust (drivers/kwasm/*.rs).
+ * are implemented in Rust (the .rs files of this directory).
  */
 #ifndef _DRIVERS_KWASM_KWASM_H
 #define _DRIVERS_KWASM_KWASM_H
@@ -48,6 +48,11 @@ unsigned long kwasm_enter(struct kwasm_run *run, void *stack_top,
 			  u64 *args);
 void __noreturn kwasm_unwind(struct kwasm_run *run, unsigned long code);
 void kwasm_hostcall_entry(void *vmctx, u32 index, u64 *args);
+void kwasm_trap_landing(void);
+
+/* traps.c */
+unsigned long kwasm_run_trap_ip(struct kwasm_run *run);
+void kwasm_run_set_code(struct kwasm_run *run, const void *code, size_t len);
 
 /* run.c */
 unsigned long kwasm_run_call(struct kwasm_run *run, void *trampoline,
@@ -90,5 +95,8 @@ void kwasm_rs_hostcall(void *vmctx, u32 index, u64 *args);
 
 /* Offsets in struct kwasm_run used by entry.S. */
 #define KWASM_RUN_TASK_SP	0
+
+/* kwasm_unwind() code of a fault in compiled code (see traps.c). */
+#define KWASM_UNWIND_FAULT	0x200
 
 #endif /* _DRIVERS_KWASM_KWASM_H */

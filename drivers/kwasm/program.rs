@@ -71,7 +71,7 @@ fn link(module: &CompiledModule, err: &mut ErrBuf) -> Option<Vec<Extern<KernelPl
 /// `filename` is a NUL-terminated string; `err` is writable for `errlen >= 1`
 /// bytes.
 #[no_mangle]
-pub unsafe extern "C" fn kwasm_rs_program_new(
+pub(crate) unsafe extern "C" fn kwasm_rs_program_new(
     module: *mut c_void,
     run: *mut KwasmRun,
     filename: *const c_char,
@@ -99,6 +99,7 @@ pub unsafe extern "C" fn kwasm_rs_program_new(
         let _ = write!(err, "out of memory for code");
         return core::ptr::null_mut();
     };
+    ffi::set_code(run, &code, module.code.len());
     let platform = Rc::new(KernelPlatform {
         run,
         wasi: WasiCtx::new(),
@@ -133,13 +134,15 @@ pub unsafe extern "C" fn kwasm_rs_program_new(
 enum Outcome {
     Returned,
     Exit(u32),
-    Trap(Trap),
+    /// A trap, with the function index and offset in it when a fault in
+    /// compiled code caused it.
+    Trap(Trap, Option<(u32, u32)>),
 }
 
 impl Program {
     fn call(&self, index: u32) -> Outcome {
         let Some(t) = self.instance.call_target(index) else {
-            return Outcome::Trap(Trap::HostError);
+            return Outcome::Trap(Trap::HostError, None);
         };
         let mut args = vec![0u64; t.slots.max(1)];
         // SAFETY: the target comes from the instance, whose code is mapped for
@@ -157,7 +160,19 @@ impl Program {
         match r {
             0 => Outcome::Returned,
             UNWIND_EXIT => Outcome::Exit(self.platform.exit_code.get().unwrap_or(0)),
-            c => Outcome::Trap(u8::try_from(c).ok().and_then(Trap::from_u8).unwrap_or(Trap::HostError)),
+            ffi::UNWIND_FAULT => {
+                let ip = ffi::trap_ip(self.platform.run);
+                let off = ip.wrapping_sub(self.instance.code_base() as usize);
+                let at = u32::try_from(off).ok().and_then(|o| self.module.func_at(o));
+                // A fault that is not a trap site would be a compiler bug;
+                // it still only ends this program.
+                let trap = self.instance.trap_at_pc(ip).unwrap_or(Trap::HostError);
+                Outcome::Trap(trap, at)
+            }
+            c => Outcome::Trap(
+                u8::try_from(c).ok().and_then(Trap::from_u8).unwrap_or(Trap::HostError),
+                None,
+            ),
         }
     }
 
@@ -169,17 +184,26 @@ impl Program {
         if let Some(s) = self.module.start {
             outcome = self.call(s);
         }
-        if let Outcome::Returned = outcome {
+        if matches!(outcome, Outcome::Returned) {
             outcome = self.call(self.start);
         }
         match outcome {
             Outcome::Returned => 0,
             Outcome::Exit(code) => ((code & 0xff) << 8) as c_int,
             // A fatal signal is pending: do_group_exit() uses its code.
-            Outcome::Trap(Trap::Interrupted) => 0,
-            Outcome::Trap(t) => {
+            Outcome::Trap(Trap::Interrupted, _) => 0,
+            Outcome::Trap(t, at) => {
                 let name = core::str::from_utf8(&self.name).unwrap_or("?");
-                kernel::pr_info!("{}: trap: {}\n", name, t.name());
+                match at {
+                    Some((func, off)) => kernel::pr_info!(
+                        "{}: trap: {} in function {} at offset {:#x}\n",
+                        name,
+                        t.name(),
+                        func,
+                        off
+                    ),
+                    None => kernel::pr_info!("{}: trap: {}\n", name, t.name()),
+                }
                 match t {
                     Trap::MemoryOutOfBounds | Trap::TableOutOfBounds | Trap::IndirectCallNull => SIGSEGV,
                     Trap::IntegerDivideByZero | Trap::IntegerOverflow | Trap::BadConversionToInteger => SIGFPE,
@@ -198,7 +222,7 @@ impl Program {
 /// `program` comes from `kwasm_rs_program_new` and runs on the task that
 /// created it.
 #[no_mangle]
-pub unsafe extern "C" fn kwasm_rs_program_run(program: *mut c_void) -> c_int {
+pub(crate) unsafe extern "C" fn kwasm_rs_program_run(program: *mut c_void) -> c_int {
     // SAFETY: a live `Program` (caller).
     let p = unsafe { &*program.cast::<Program>() };
     p.run()
@@ -210,7 +234,7 @@ pub unsafe extern "C" fn kwasm_rs_program_run(program: *mut c_void) -> c_int {
 ///
 /// `program` comes from `kwasm_rs_program_new` and is not used afterwards.
 #[no_mangle]
-pub unsafe extern "C" fn kwasm_rs_program_free(program: *mut c_void) {
+pub(crate) unsafe extern "C" fn kwasm_rs_program_free(program: *mut c_void) {
     // SAFETY: ownership returns from C, exactly once (caller).
     drop(unsafe { Box::from_raw(program.cast::<Program>()) });
 }
@@ -221,7 +245,7 @@ pub unsafe extern "C" fn kwasm_rs_program_free(program: *mut c_void) {
 ///
 /// `module` comes from `kwasm_rs_compile` and is not used afterwards.
 #[no_mangle]
-pub unsafe extern "C" fn kwasm_rs_module_free(module: *mut c_void) {
+pub(crate) unsafe extern "C" fn kwasm_rs_module_free(module: *mut c_void) {
     // SAFETY: ownership returns from C, exactly once (caller).
     drop(unsafe { Box::from_raw(module.cast::<CompiledModule>()) });
 }

@@ -89,7 +89,7 @@ impl CodeLayout {
         buffer: &MachBufferFinalized<Final>,
         func: &Function,
     ) -> Result<(), CompileError> {
-        while self.code.len() % ALIGN != 0 {
+        while !self.code.len().is_multiple_of(ALIGN) {
             self.code.push(PAD);
         }
         let start = self.code.len();
@@ -109,7 +109,10 @@ impl CodeLayout {
         }
         for r in buffer.relocs() {
             let target = match (&r.kind, &r.target) {
-                (Reloc::X86CallPCRel4, FinalizedRelocTarget::ExternalName(ExternalName::User(n))) => {
+                (
+                    Reloc::X86CallPCRel4,
+                    FinalizedRelocTarget::ExternalName(ExternalName::User(n)),
+                ) => {
                     let name = func
                         .params
                         .user_named_funcs()

@@ -11,6 +11,7 @@ use cranelift_codegen::ir::{
     StackSlotData, StackSlotKind, UserFuncName,
 };
 use cranelift_codegen::isa::{CallConv, TargetIsa};
+use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use kwasm_abi::{vmctx, ImportKind};
 
@@ -51,6 +52,7 @@ pub(crate) fn compile_trampolines(
     out: &mut CodeLayout,
 ) -> Result<(), CompileError> {
     let mut fctx = FunctionBuilderContext::new();
+    let mut ctx = Context::new();
     for (ti, ty) in module.types.iter().enumerate() {
         let ti = u32::try_from(ti).map_err(|_| internal("type index"))?;
         let mut sig = Signature::new(CallConv::SystemV);
@@ -90,7 +92,7 @@ pub(crate) fn compile_trampolines(
             b.ins().return_(&[]);
             b.finalize(isa.frontend_config());
         }
-        compile_clif(func, isa, PieceKind::Trampoline, out)?;
+        compile_clif(&mut ctx, func, isa, PieceKind::Trampoline, out)?;
     }
     Ok(())
 }
@@ -102,6 +104,7 @@ pub(crate) fn compile_import_adapters(
     out: &mut CodeLayout,
 ) -> Result<(), CompileError> {
     let mut fctx = FunctionBuilderContext::new();
+    let mut ctx = Context::new();
     let mut func_index: u32 = 0;
     for imp in &module.imports {
         let ImportKind::Func(ti) = imp.kind else {
@@ -126,25 +129,33 @@ pub(crate) fn compile_import_adapters(
                 .checked_mul(8)
                 .and_then(|n| u32::try_from(n).ok())
                 .ok_or_else(|| internal("adapter slots"))?;
-            let ss =
-                b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, bytes, 3));
+            let ss = b.create_sized_stack_slot(StackSlotData::new(
+                StackSlotKind::ExplicitSlot,
+                bytes,
+                3,
+            ));
             for (i, v) in params.iter().enumerate() {
                 let v = to_slot(&mut b, *v);
                 b.ins().stack_store(types::I64, v, ss, slot_offset(i)?);
             }
             let addr = b.ins().stack_addr(types::I64, ss, 0);
-            let f = b.ins().load(types::I64, readonly(), *vmctx, vmctx::HOSTCALL);
+            let f = b
+                .ins()
+                .load(types::I64, readonly(), *vmctx, vmctx::HOSTCALL);
             let sig = b.import_signature(hostcall_signature());
             let idx = b.ins().iconst(types::I32, i64::from(func_index));
             b.ins().call_indirect(sig, f, &[*vmctx, idx, addr]);
             let mut results = Vec::with_capacity(ty.results.len());
             for (i, t) in ty.results.iter().enumerate() {
-                results.push(b.ins().load(clif_type(*t), trusted(), addr, slot_offset(i)?));
+                results.push(
+                    b.ins()
+                        .load(clif_type(*t), trusted(), addr, slot_offset(i)?),
+                );
             }
             b.ins().return_(&results);
             b.finalize(isa.frontend_config());
         }
-        compile_clif(func, isa, PieceKind::Adapter, out)?;
+        compile_clif(&mut ctx, func, isa, PieceKind::Adapter, out)?;
         func_index = func_index
             .checked_add(1)
             .ok_or_else(|| internal("import index"))?;

@@ -14,8 +14,9 @@ use kwasm_abi::{
     ImportKind, Limits as AbiLimits, MemoryDesc, RefType, SegmentMode, TableDesc, ValType,
 };
 use wasmparser::{
-    CompositeInnerType, DataKind, ElementItems, ElementKind, ExternalKind, FuncValidatorAllocations,
-    FunctionBody, Operator, Parser, Payload, TypeRef, ValidPayload, Validator, WasmFeatures,
+    CompositeInnerType, DataKind, ElementItems, ElementKind, ExternalKind,
+    FuncValidatorAllocations, FunctionBody, Operator, Parser, Payload, TypeRef, ValidPayload,
+    Validator, WasmFeatures,
 };
 
 use crate::error::CompileError;
@@ -128,7 +129,11 @@ fn const_expr(e: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, CompileError> 
     }
 }
 
-fn table_desc(t: &wasmparser::TableType, imported: bool, limits: &Limits) -> Result<TableDesc, CompileError> {
+fn table_desc(
+    t: &wasmparser::TableType,
+    imported: bool,
+    limits: &Limits,
+) -> Result<TableDesc, CompileError> {
     // Only the initial size costs memory at instantiation; a large declared
     // maximum is harmless because the runtime caps growth.
     check("table initial elements", t.initial, limits.max_table_elems)?;
@@ -142,9 +147,15 @@ fn table_desc(t: &wasmparser::TableType, imported: bool, limits: &Limits) -> Res
     })
 }
 
-fn memory_desc(m: &wasmparser::MemoryType, imported: bool, limits: &Limits) -> Result<MemoryDesc, CompileError> {
+fn memory_desc(
+    m: &wasmparser::MemoryType,
+    imported: bool,
+    limits: &Limits,
+) -> Result<MemoryDesc, CompileError> {
     if m.memory64 || m.shared || m.page_size_log2.is_some() {
-        return Err(CompileError::Unsupported("memory64/shared/custom-page memory".to_string()));
+        return Err(CompileError::Unsupported(
+            "memory64/shared/custom-page memory".to_string(),
+        ));
     }
     check("memory initial pages", m.initial, limits.max_memory_pages)?;
     Ok(MemoryDesc {
@@ -201,9 +212,11 @@ pub(crate) fn parse_and_validate<'a>(
             Payload::GlobalSection(r) => check("globals", r.count().into(), limits.max_globals)?,
             Payload::ExportSection(r) => check("exports", r.count().into(), limits.max_exports)?,
             Payload::TableSection(r) => check("tables", r.count().into(), limits.max_tables)?,
-            Payload::ElementSection(r) => {
-                check("element segments", r.count().into(), limits.max_elem_segments)?
-            }
+            Payload::ElementSection(r) => check(
+                "element segments",
+                r.count().into(),
+                limits.max_elem_segments,
+            )?,
             Payload::DataSection(r) => {
                 check("data segments", r.count().into(), limits.max_data_segments)?
             }
@@ -220,10 +233,26 @@ pub(crate) fn parse_and_validate<'a>(
                         let CompositeInnerType::Func(f) = &sub.composite_type.inner else {
                             return Err(CompileError::Unsupported("non-function type".to_string()));
                         };
-                        check("type params", f.params().len() as u64, limits.max_params_results)?;
-                        check("type results", f.results().len() as u64, limits.max_params_results)?;
-                        let params = f.params().iter().map(|t| val_type(*t)).collect::<Result<_, _>>()?;
-                        let results = f.results().iter().map(|t| val_type(*t)).collect::<Result<_, _>>()?;
+                        check(
+                            "type params",
+                            f.params().len() as u64,
+                            limits.max_params_results,
+                        )?;
+                        check(
+                            "type results",
+                            f.results().len() as u64,
+                            limits.max_params_results,
+                        )?;
+                        let params = f
+                            .params()
+                            .iter()
+                            .map(|t| val_type(*t))
+                            .collect::<Result<_, _>>()?;
+                        let results = f
+                            .results()
+                            .iter()
+                            .map(|t| val_type(*t))
+                            .collect::<Result<_, _>>()?;
                         m.types.push(FuncType { params, results });
                         check("types", m.types.len() as u64, limits.max_types)?;
                     }
@@ -279,7 +308,9 @@ pub(crate) fn parse_and_validate<'a>(
                 for t in r {
                     let t = t?;
                     if !matches!(t.init, wasmparser::TableInit::RefNull) {
-                        return Err(CompileError::Unsupported("table initialiser expression".to_string()));
+                        return Err(CompileError::Unsupported(
+                            "table initialiser expression".to_string(),
+                        ));
                     }
                     m.tables.push(table_desc(&t.ty, false, limits)?);
                     check("tables", m.tables.len() as u64, limits.max_tables)?;
@@ -337,14 +368,24 @@ pub(crate) fn parse_and_validate<'a>(
                     let mut items = Vec::new();
                     let ty = match e.items {
                         ElementItems::Functions(r) => {
-                            bump(&mut elem_items, r.count().into(), "element items", limits.max_elem_items)?;
+                            bump(
+                                &mut elem_items,
+                                r.count().into(),
+                                "element items",
+                                limits.max_elem_items,
+                            )?;
                             for f in r {
                                 items.push(ConstExpr::RefFunc(f?));
                             }
                             RefType::FuncRef
                         }
                         ElementItems::Expressions(t, r) => {
-                            bump(&mut elem_items, r.count().into(), "element items", limits.max_elem_items)?;
+                            bump(
+                                &mut elem_items,
+                                r.count().into(),
+                                "element items",
+                                limits.max_elem_items,
+                            )?;
                             for x in r {
                                 items.push(const_expr(&x?)?);
                             }
@@ -406,7 +447,9 @@ pub(crate) fn parse_and_validate<'a>(
         }
     }
     if !seen_end {
-        return Err(CompileError::Invalid("unexpected end of module".to_string()));
+        return Err(CompileError::Invalid(
+            "unexpected end of module".to_string(),
+        ));
     }
     Ok(m)
 }
@@ -431,9 +474,11 @@ fn check_nesting(body: &FunctionBody<'_>, limits: &Limits) -> Result<(), Compile
                 max_depth = max_depth.max(depth);
             }
             Operator::End => depth = depth.saturating_sub(1),
-            Operator::BrTable { targets } => {
-                check("br_table targets", targets.len().into(), limits.max_br_table_targets)?
-            }
+            Operator::BrTable { targets } => check(
+                "br_table targets",
+                targets.len().into(),
+                limits.max_br_table_targets,
+            )?,
             _ => {}
         }
     }

@@ -125,98 +125,173 @@ fn limits_are_enforced() {
     let l = Limits::default;
     let e = |wat: &str, limits: Limits| limit_name(err(wat, &cfg_limits(limits)));
     assert_eq!(
-        e("(module (func) (func) (func))", Limits { max_funcs: 2, ..l() }),
+        e(
+            "(module (func) (func) (func))",
+            Limits {
+                max_funcs: 2,
+                ..l()
+            }
+        ),
         "functions"
     );
     assert_eq!(
         e(
             r#"(module (import "a" "b" (func)) (import "a" "c" (func)) (func))"#,
-            Limits { max_funcs: 2, ..l() }
+            Limits {
+                max_funcs: 2,
+                ..l()
+            }
         ),
         "functions"
     );
     assert_eq!(
-        e("(module (func (local i32 i64) nop nop))", Limits { max_body_bytes: 4, ..l() }),
+        e(
+            "(module (func (local i32 i64) nop nop))",
+            Limits {
+                max_body_bytes: 4,
+                ..l()
+            }
+        ),
         "function body bytes"
     );
     assert_eq!(
-        e("(module (func (param i32) (local i32 i32)))", Limits { max_locals: 2, ..l() }),
+        e(
+            "(module (func (param i32) (local i32 i32)))",
+            Limits {
+                max_locals: 2,
+                ..l()
+            }
+        ),
         "function locals"
     );
     assert_eq!(
-        e("(module (memory 3))", Limits { max_memory_pages: 2, ..l() }),
+        e(
+            "(module (memory 3))",
+            Limits {
+                max_memory_pages: 2,
+                ..l()
+            }
+        ),
         "memory initial pages"
     );
     assert_eq!(
-        e("(module (table 11 funcref))", Limits { max_table_elems: 10, ..l() }),
+        e(
+            "(module (table 11 funcref))",
+            Limits {
+                max_table_elems: 10,
+                ..l()
+            }
+        ),
         "table initial elements"
     );
     assert_eq!(
-        e("(module (func block block block end end end))", Limits { max_nesting: 2, ..l() }),
+        e(
+            "(module (func block block block end end end))",
+            Limits {
+                max_nesting: 2,
+                ..l()
+            }
+        ),
         "control nesting"
     );
     assert_eq!(
-        e("(module (type (func)) (type (func)))", Limits { max_types: 1, ..l() }),
+        e(
+            "(module (type (func)) (type (func)))",
+            Limits {
+                max_types: 1,
+                ..l()
+            }
+        ),
         "types"
     );
     assert_eq!(
         e(
             "(module (func (param i32 i32 i32)))",
-            Limits { max_params_results: 2, ..l() }
+            Limits {
+                max_params_results: 2,
+                ..l()
+            }
         ),
         "type params"
     );
     assert_eq!(
         e(
             "(module (global i32 (i32.const 0)) (global i32 (i32.const 0)))",
-            Limits { max_globals: 1, ..l() }
+            Limits {
+                max_globals: 1,
+                ..l()
+            }
         ),
         "globals"
     );
     assert_eq!(
         e(
             r#"(module (memory 1) (data (i32.const 0) "a") (data (i32.const 0) "b"))"#,
-            Limits { max_data_segments: 1, ..l() }
+            Limits {
+                max_data_segments: 1,
+                ..l()
+            }
         ),
         "data segments"
     );
     assert_eq!(
         e(
             "(module (table 1 funcref) (func) (elem (i32.const 0) 0) (elem (i32.const 0) 0))",
-            Limits { max_elem_segments: 1, ..l() }
+            Limits {
+                max_elem_segments: 1,
+                ..l()
+            }
         ),
         "element segments"
     );
     assert_eq!(
         e(
             "(module (table 3 funcref) (func) (elem (i32.const 0) 0 0 0))",
-            Limits { max_elem_items: 2, ..l() }
+            Limits {
+                max_elem_items: 2,
+                ..l()
+            }
         ),
         "element items"
     );
     assert_eq!(
         e(
             r#"(module (import "a" "b" (global i32)) (import "a" "c" (global i32)))"#,
-            Limits { max_imports: 1, ..l() }
+            Limits {
+                max_imports: 1,
+                ..l()
+            }
         ),
         "imports"
     );
     assert_eq!(
         e(
             r#"(module (func (export "a")) (func (export "b")))"#,
-            Limits { max_exports: 1, ..l() }
+            Limits {
+                max_exports: 1,
+                ..l()
+            }
         ),
         "exports"
     );
     assert_eq!(
         e(
             "(module (func (param i32) block block local.get 0 br_table 0 1 0 1 end end))",
-            Limits { max_br_table_targets: 2, ..l() }
+            Limits {
+                max_br_table_targets: 2,
+                ..l()
+            }
         ),
         "br_table targets"
     );
     assert_eq!(
-        e("(module (func))", Limits { max_module_bytes: 8, ..l() }),
+        e(
+            "(module (func))",
+            Limits {
+                max_module_bytes: 8,
+                ..l()
+            }
+        ),
         "module bytes"
     );
 }
@@ -224,7 +299,10 @@ fn limits_are_enforced() {
 #[test]
 fn error_display() {
     let s = CompileError::Limit("functions", 3, 2).to_string();
-    assert!(s.contains("functions") && s.contains('3') && s.contains('2'), "{s}");
+    assert!(
+        s.contains("functions") && s.contains('3') && s.contains('2'),
+        "{s}"
+    );
     let s = CompileError::Invalid("bad".into()).to_string();
     assert!(s.contains("bad"));
 }
@@ -267,7 +345,10 @@ fn module_description() {
     assert_eq!(
         m.memory,
         Some(MemoryDesc {
-            limits: kwasm_abi::Limits { min: 1, max: Some(2) },
+            limits: kwasm_abi::Limits {
+                min: 1,
+                max: Some(2)
+            },
             imported: true
         })
     );
@@ -292,7 +373,10 @@ fn module_description() {
     );
     assert_eq!(m.elements[1].mode, SegmentMode::Declared);
     assert_eq!(m.elements[2].mode, SegmentMode::Passive);
-    assert_eq!(m.elements[2].items, vec![ConstExpr::RefNull(RefType::FuncRef)]);
+    assert_eq!(
+        m.elements[2].items,
+        vec![ConstExpr::RefNull(RefType::FuncRef)]
+    );
     assert_eq!(m.data.len(), 2);
     assert_eq!(m.data[0].bytes, b"hi");
     assert_eq!(m.data[1].mode, SegmentMode::Passive);

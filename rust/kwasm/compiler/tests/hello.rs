@@ -48,10 +48,16 @@ fn hello_world_compiles() {
         assert!(m.num_imported_funcs > 0);
         assert_eq!(m.import_adapters.len(), m.num_imported_funcs as usize);
         assert_eq!(m.trampolines.len(), m.types.len());
-        assert_eq!(m.funcs.len() + m.num_imported_funcs as usize, m.func_types.len());
+        assert_eq!(
+            m.funcs.len() + m.num_imported_funcs as usize,
+            m.func_types.len()
+        );
         assert!(m.export("_start").is_some());
         assert!(m.imports.iter().any(|i| i.name == "fd_write"));
         assert!(m.trap_sites.windows(2).all(|w| w[0].offset < w[1].offset));
-        assert!(m.trap_sites.iter().all(|t| (t.offset as usize) < m.code.len()));
+        assert!(m
+            .trap_sites
+            .iter()
+            .all(|t| (t.offset as usize) < m.code.len()));
     }
 }

@@ -48,30 +48,34 @@ fn compile_no_panic(wasm: &[u8], what: &str) -> Result<(), CompileError> {
         Err(_) => {
             let path = std::env::temp_dir().join("kwasm-panic.wasm");
             let _ = std::fs::write(&path, wasm);
-            panic!("compile panicked on {what}; input saved to {}", path.display());
+            panic!(
+                "compile panicked on {what}; input saved to {}",
+                path.display()
+            );
         }
     }
 }
 
 fn smith_config() -> wasm_smith::Config {
-    let mut c = wasm_smith::Config::default();
-    c.simd_enabled = false;
-    c.relaxed_simd_enabled = false;
-    c.threads_enabled = false;
-    c.tail_call_enabled = false;
-    c.memory64_enabled = false;
-    c.exceptions_enabled = false;
-    c.gc_enabled = false;
-    c.wide_arithmetic_enabled = false;
-    c.extended_const_enabled = false;
-    c.compact_imports_enabled = false;
-    c.custom_page_sizes_enabled = false;
-    c.max_memories = 1;
-    c.max_tables = 3;
-    c.max_funcs = 30;
-    c.max_imports = 10;
-    c.min_funcs = 1;
-    c
+    wasm_smith::Config {
+        simd_enabled: false,
+        relaxed_simd_enabled: false,
+        threads_enabled: false,
+        tail_call_enabled: false,
+        memory64_enabled: false,
+        exceptions_enabled: false,
+        gc_enabled: false,
+        wide_arithmetic_enabled: false,
+        extended_const_enabled: false,
+        compact_imports_enabled: false,
+        custom_page_sizes_enabled: false,
+        max_memories: 1,
+        max_tables: 3,
+        max_funcs: 30,
+        max_imports: 10,
+        min_funcs: 1,
+        ..Default::default()
+    }
 }
 
 fn smith_module(rng: &mut Rng) -> Option<Vec<u8>> {
@@ -103,7 +107,10 @@ fn random_valid_modules_compile() {
         }
     }
     eprintln!("{compiled} modules, {bytes} bytes of wasm");
-    assert!(compiled > 200 * scale(), "only {compiled} modules generated");
+    assert!(
+        compiled > 200 * scale(),
+        "only {compiled} modules generated"
+    );
 }
 
 const SEEDS: &[&str] = &[

@@ -50,7 +50,10 @@ fn hello_world_runs() {
     assert!(r.is_ok(), "{r:?}");
     // stdout was written in the child; run again in-process to see it.
     i.call("_start", &[]);
-    assert_eq!(String::from_utf8_lossy(&i.stdout.borrow()), "Hello, kernel!\n");
+    assert_eq!(
+        String::from_utf8_lossy(&i.stdout.borrow()),
+        "Hello, kernel!\n"
+    );
 }
 
 #[test]
@@ -76,8 +79,14 @@ fn integer_arithmetic() {
     )"#,
     );
     assert_eq!(i.call("add", &[u32::MAX as u64, 2]), [1]);
-    assert_eq!(i.call("div_s", &[(-7i32) as u32 as u64, 2]), [(-3i32) as u32 as u64]);
-    assert_eq!(i.call("rem_s", &[i32::MIN as u32 as u64, u32::MAX as u64]), [0]);
+    assert_eq!(
+        i.call("div_s", &[(-7i32) as u32 as u64, 2]),
+        [(-3i32) as u32 as u64]
+    );
+    assert_eq!(
+        i.call("rem_s", &[i32::MIN as u32 as u64, u32::MAX as u64]),
+        [0]
+    );
     assert_eq!(i.call("rem_s64", &[i64::MIN as u64, u64::MAX]), [0]);
     assert_eq!(i.call("div_u64", &[u64::MAX, 2]), [u64::MAX / 2]);
     assert_eq!(i.call("shl", &[1, 33]), [2]);
@@ -91,12 +100,18 @@ fn integer_arithmetic() {
     assert_eq!(i.call("ext32", &[0x8000_0000]), [0xffff_ffff_8000_0000]);
     assert_eq!(i.call("wrap", &[0x1_2345_6789]), [0x2345_6789]);
     assert_eq!(i.call("extend_u", &[0xffff_ffff]), [0xffff_ffff]);
-    assert_eq!(i.call_trapping("div_s", &[1, 0]), Err(Trap::IntegerDivideByZero));
+    assert_eq!(
+        i.call_trapping("div_s", &[1, 0]),
+        Err(Trap::IntegerDivideByZero)
+    );
     assert_eq!(
         i.call_trapping("div_s", &[i32::MIN as u32 as u64, u32::MAX as u64]),
         Err(Trap::IntegerOverflow)
     );
-    assert_eq!(i.call_trapping("rem_s", &[5, 0]), Err(Trap::IntegerDivideByZero));
+    assert_eq!(
+        i.call_trapping("rem_s", &[5, 0]),
+        Err(Trap::IntegerDivideByZero)
+    );
 }
 
 #[test]
@@ -128,11 +143,17 @@ fn float_semantics() {
     assert_eq!(i.call("floor", &[f32b(-1.5)]), [f32b(-2.0)]);
     assert_eq!(i.call("copysign", &[f32b(1.0), f32b(-0.0)]), [f32b(-1.0)]);
     assert_eq!(i.call("trunc_s", &[f32b(-3.9)]), [(-3i32) as u32 as u64]);
-    assert_eq!(i.call("trunc_u64", &[f64b(1e19)]), [10_000_000_000_000_000_000]);
+    assert_eq!(
+        i.call("trunc_u64", &[f64b(1e19)]),
+        [10_000_000_000_000_000_000]
+    );
     assert_eq!(i.call("sat_s", &[f32b(f32::NAN)]), [0]);
     assert_eq!(i.call("sat_s", &[f32b(1e10)]), [i32::MAX as u64]);
     assert_eq!(i.call("sat_u64", &[f64b(-5.0)]), [0]);
-    assert_eq!(i.call("conv_u64", &[u64::MAX]), [f64b(18446744073709551616.0)]);
+    assert_eq!(
+        i.call("conv_u64", &[u64::MAX]),
+        [f64b(18446744073709551616.0)]
+    );
     assert_eq!(i.call("conv_u32", &[u32::MAX as u64]), [f32b(4294967296.0)]);
     assert_eq!(i.call("ne", &[f64b(f64::NAN), f64b(f64::NAN)]), [1]);
     assert_eq!(i.call("demote", &[f64b(1.5)]), [f32b(1.5)]);
@@ -141,8 +162,14 @@ fn float_semantics() {
         i.call_trapping("trunc_s", &[f32b(f32::NAN)]),
         Err(Trap::BadConversionToInteger)
     );
-    assert_eq!(i.call_trapping("trunc_s", &[f32b(3e9)]), Err(Trap::IntegerOverflow));
-    assert_eq!(i.call_trapping("trunc_u64", &[f64b(-1.0)]), Err(Trap::IntegerOverflow));
+    assert_eq!(
+        i.call_trapping("trunc_s", &[f32b(3e9)]),
+        Err(Trap::IntegerOverflow)
+    );
+    assert_eq!(
+        i.call_trapping("trunc_u64", &[f64b(-1.0)]),
+        Err(Trap::IntegerOverflow)
+    );
 }
 
 #[test]
@@ -259,10 +286,22 @@ fn memory_and_globals() {
     assert_eq!(i.global(0), 43);
     assert_eq!(i.call("cget", &[]), [f64b(1.5)]);
     // Out of bounds: guard-page fault and explicit check.
-    assert_eq!(i.call_trapping("load", &[2 * 65536 - 16 - 4]), Err(Trap::MemoryOutOfBounds));
-    assert_eq!(i.call_trapping("load8_s", &[u32::MAX as u64]), Err(Trap::MemoryOutOfBounds));
-    assert_eq!(i.call_trapping("big_offset", &[0]), Err(Trap::MemoryOutOfBounds));
-    assert_eq!(i.call_trapping("big_offset", &[0x100]), Err(Trap::MemoryOutOfBounds));
+    assert_eq!(
+        i.call_trapping("load", &[2 * 65536 - 16 - 4]),
+        Err(Trap::MemoryOutOfBounds)
+    );
+    assert_eq!(
+        i.call_trapping("load8_s", &[u32::MAX as u64]),
+        Err(Trap::MemoryOutOfBounds)
+    );
+    assert_eq!(
+        i.call_trapping("big_offset", &[0]),
+        Err(Trap::MemoryOutOfBounds)
+    );
+    assert_eq!(
+        i.call_trapping("big_offset", &[0x100]),
+        Err(Trap::MemoryOutOfBounds)
+    );
     assert_eq!(i.call_trapping("load", &[0]), Ok(vec![0x0807060504030201]));
 }
 
@@ -298,9 +337,18 @@ fn calls_tables_and_imports() {
     assert_eq!(i.call("tsize", &[]), [4]);
     assert_eq!(i.call("is_null", &[3]), [1]);
     assert_eq!(i.call("is_null", &[0]), [0]);
-    assert_eq!(i.call_trapping("indirect", &[3, 0]), Err(Trap::IndirectCallNull));
-    assert_eq!(i.call_trapping("indirect", &[4, 0]), Err(Trap::TableOutOfBounds));
-    assert_eq!(i.call_trapping("indirect_v", &[0]), Err(Trap::IndirectCallBadSignature));
+    assert_eq!(
+        i.call_trapping("indirect", &[3, 0]),
+        Err(Trap::IndirectCallNull)
+    );
+    assert_eq!(
+        i.call_trapping("indirect", &[4, 0]),
+        Err(Trap::TableOutOfBounds)
+    );
+    assert_eq!(
+        i.call_trapping("indirect_v", &[0]),
+        Err(Trap::IndirectCallBadSignature)
+    );
     assert_eq!(i.call("tgrow", &[2]), [4]);
     assert_eq!(i.call("tsize", &[]), [6]);
     i.call("set_inc", &[5]);

@@ -75,11 +75,16 @@ impl Drop for AltStack {
 
 thread_local! {
     static ALTSTACK: UnsafeCell<Option<AltStack>> = const { UnsafeCell::new(None) };
+    static ALTSTACK_CHECKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Makes sure this thread has an alternate signal stack, so the handler runs
 /// even when the fault comes from stack exhaustion.
 pub fn ensure_altstack() {
+    // One check per thread: the stack, once there, stays until thread exit.
+    if ALTSTACK_CHECKED.with(|c| c.replace(true)) {
+        return;
+    }
     // SAFETY: querying the current alternate stack into a local.
     let mut cur: libc::stack_t = unsafe { core::mem::zeroed() };
     if unsafe { libc::sigaltstack(core::ptr::null(), &mut cur) } != 0 {

@@ -225,16 +225,12 @@ impl Store {
         entry::call(&target, args)
     }
 
-    /// Calls an exported wasm function.
+    /// Calls an exported wasm function. Host functions have no instance to
+    /// run against outside a wasm call, so calling one here is a host error.
     pub fn call_func(&self, f: &HFunc, args: &mut [u64]) -> Result<(), Stop> {
         match f {
             Func::Wasm { instance, index } => self.call(instance, *index, args),
-            Func::Host { func, .. } => {
-                // Host functions called from the host need no entry; give them
-                // the most recent instance for memory access if any.
-                let inst = self.instances.last().ok_or(Stop::Trap(Trap::HostError))?;
-                func(inst, args)
-            }
+            Func::Host { .. } => Err(Stop::Trap(Trap::HostError)),
         }
     }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! A tiny WASI preview1 subset for the host runner's tests: fd_write to
-//! stdout/stderr, args, an empty environment and proc_exit. Every other
+//! stdout/stderr, args, an empty environment, random_get and proc_exit. Every other
 //! `wasi_snapshot_preview1` function returns ENOSYS. The full WASI lives
 //! elsewhere.
 
@@ -123,6 +123,30 @@ fn args_get(ctx: &WasiCtx, inst: &Instance<HostPlatform>, a: &[u64]) -> Result<(
     Ok(())
 }
 
+fn random_get(_: &WasiCtx, inst: &Instance<HostPlatform>, a: &[u64]) -> Result<(), u64> {
+    let m = memory(inst)?;
+    let (buf, len) = (a[0] & 0xffff_ffff, a[1] & 0xffff_ffff);
+    if !m.in_bounds(buf, len) {
+        return Err(ERRNO_FAULT);
+    }
+    let mut bytes = vec![0u8; len as usize];
+    let mut filled = 0;
+    while filled < bytes.len() {
+        let rest = &mut bytes[filled..];
+        // SAFETY: getrandom writes at most rest.len() bytes into our buffer.
+        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+        if n <= 0 {
+            return Err(ERRNO_INVAL);
+        }
+        filled += n as usize;
+    }
+    if m.write(buf, &bytes) {
+        Ok(())
+    } else {
+        Err(ERRNO_FAULT)
+    }
+}
+
 fn zero_sizes(inst: &Instance<HostPlatform>, a: &[u64]) -> Result<(), u64> {
     let m = memory(inst)?;
     write_u32(m, a[0] & 0xffff_ffff, 0)?;
@@ -154,6 +178,7 @@ fn host_func(ctx: &Rc<WasiCtx>, name: &str, ty: &FuncType) -> Option<HostFunc> {
         "args_get" if i32s(2) && ret_errno => errno_fn(ctx, args_get),
         "environ_sizes_get" if i32s(2) && ret_errno => errno_fn(ctx, |_, i, a| zero_sizes(i, a)),
         "environ_get" if i32s(2) && ret_errno => errno_fn(ctx, |_, _, _| Ok(())),
+        "random_get" if i32s(2) && ret_errno => errno_fn(ctx, random_get),
         "proc_exit" if i32s(1) && ty.results.is_empty() => {
             Rc::new(|_, args| Err(Stop::Exit(args[0] as u32 as i32)))
         }

@@ -6,6 +6,9 @@
 
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use kwasm_abi::{Trap, ValType};
 use kwasm_runtime::{Extern, Func};
@@ -17,6 +20,7 @@ use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, Wast
 use crate::spectest::Spectest;
 use crate::store::{HInstance, InstanceError, Store};
 use crate::Stop;
+use crate::SAFEPOINT_INTERRUPT;
 
 /// Result of one directive.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +42,9 @@ pub struct Report {
     pub kind: &'static str,
     /// What happened.
     pub outcome: Outcome,
+    /// Something worth reporting that does not affect scoring: a trap whose
+    /// kind differs from the one the script's message names.
+    pub note: Option<String>,
 }
 
 /// Parses a script into directives, with the lexer settings the spec
@@ -62,7 +69,8 @@ struct Runner {
     registered: HashMap<String, Rc<HInstance>>,
     named: HashMap<String, Rc<HInstance>>,
     current: Option<Rc<HInstance>>,
-    verbose: bool,
+    /// Note for the directive being run.
+    note: Option<String>,
 }
 
 /// Runs `text` (the contents of a .wast file), calling `report` after each
@@ -78,12 +86,40 @@ pub fn run_script_with(
     text: &str,
     verbose: bool,
     config: kwasm_compiler::Config,
+    report: impl FnMut(Report),
+) -> Result<(), String> {
+    let opts = ScriptOptions {
+        verbose,
+        config,
+        directive_timeout: DIRECTIVE_TIMEOUT,
+    };
+    run_script_opts(text, &opts, report)
+}
+
+/// How to run a script.
+#[derive(Debug, Clone)]
+pub struct ScriptOptions {
+    /// Print spectest calls.
+    pub verbose: bool,
+    /// Compiler configuration.
+    pub config: kwasm_compiler::Config,
+    /// Wasm running longer than this in one directive is interrupted
+    /// (through the safepoint word), so a runaway loop fails one directive,
+    /// not the whole file.
+    pub directive_timeout: Duration,
+}
+
+/// [`run_script`] with all options.
+pub fn run_script_opts(
+    text: &str,
+    opts: &ScriptOptions,
     mut report: impl FnMut(Report),
 ) -> Result<(), String> {
+    let verbose = opts.verbose;
     let buf = parse_buffer(text)?;
     let wast = parser::parse::<Wast<'_>>(&buf).map_err(|e| e.to_string())?;
     let mut store = Store::new();
-    *store.config_mut() = config;
+    *store.config_mut() = opts.config.clone();
     let spectest = Spectest::new(&store, verbose).ok_or("cannot create the spectest module")?;
     let mut r = Runner {
         store,
@@ -91,19 +127,87 @@ pub fn run_script_with(
         registered: HashMap::new(),
         named: HashMap::new(),
         current: None,
-        verbose,
+        note: None,
     };
+    let watchdog = Watchdog::start(r.store.platform().safepoint_flags(), opts.directive_timeout);
     for d in wast.directives {
         let (line, _) = d.span().linecol_in(text);
         let kind = directive_kind(&d);
+        watchdog.arm();
         let outcome = r.run(d);
+        watchdog.disarm();
         report(Report {
             line: line + 1,
             kind,
             outcome,
+            note: r.note.take(),
         });
     }
     Ok(())
+}
+
+/// Default [`ScriptOptions::directive_timeout`].
+pub const DIRECTIVE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A thread that sets the interrupt bit when a directive runs too long.
+struct Watchdog {
+    flags: Arc<AtomicU64>,
+    /// Milliseconds since `epoch` at which the current directive started,
+    /// or `u64::MAX` when none runs; `STOP` ends the thread.
+    started: Arc<AtomicU64>,
+    epoch: Instant,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+const IDLE: u64 = u64::MAX;
+const STOP: u64 = u64::MAX - 1;
+
+impl Watchdog {
+    fn start(flags: Arc<AtomicU64>, timeout: Duration) -> Self {
+        let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        let started = Arc::new(AtomicU64::new(IDLE));
+        let epoch = Instant::now();
+        let (f, s) = (flags.clone(), started.clone());
+        let thread = std::thread::spawn(move || loop {
+            let t = s.load(Ordering::Relaxed);
+            if t == STOP {
+                return;
+            }
+            let now = epoch.elapsed().as_millis() as u64;
+            if t != IDLE && now.saturating_sub(t) > timeout_ms {
+                f.fetch_or(SAFEPOINT_INTERRUPT, Ordering::Relaxed);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        });
+        Self {
+            flags,
+            started,
+            epoch,
+            thread: Some(thread),
+        }
+    }
+
+    fn arm(&self) {
+        self.flags
+            .fetch_and(!SAFEPOINT_INTERRUPT, Ordering::Relaxed);
+        let now = self.epoch.elapsed().as_millis() as u64;
+        self.started.store(now, Ordering::Relaxed);
+    }
+
+    fn disarm(&self) {
+        self.started.store(IDLE, Ordering::Relaxed);
+        self.flags
+            .fetch_and(!SAFEPOINT_INTERRUPT, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.started.store(STOP, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 fn directive_kind(d: &WastDirective<'_>) -> &'static str {
@@ -225,7 +329,7 @@ fn describe_ret(r: &WastRet<'_>) -> String {
     }
 }
 
-/// Whether a trap is the one the script names. Only for verbose notes:
+/// Whether a trap is the one the script names. Only for notes:
 /// scoring ignores error texts.
 fn trap_matches(expected: &str, t: Trap) -> bool {
     let aliases: &[&str] = match t {
@@ -440,8 +544,8 @@ impl Runner {
             },
             AssertTrap { exec, message, .. } => match self.execute(exec)? {
                 ExecResult::Stopped(Stop::Trap(t)) => {
-                    if self.verbose && !trap_matches(message, t) {
-                        println!("  note: expected trap {message:?}, got {:?}", t.name());
+                    if !trap_matches(message, t) {
+                        self.note = Some(format!("expected trap {message:?}, got {:?}", t.name()));
                     }
                     Outcome::Pass
                 }

@@ -131,3 +131,48 @@ fn memory_copy_with_overlap_moves_bytes_like_memmove() {
     let want = vec![Ok(0), Ok(0x04030201), Ok(0), Ok(0x04030201)];
     assert_eq!(got, want, "expected {want:?}, got {got:?}");
 }
+
+#[test]
+fn memory_without_max_grows_to_4_gib_and_the_last_byte_is_usable() {
+    let wat = r#"(module (memory 0)
+        (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+        (func (export "store8") (param i32 i32) (i32.store8 (local.get 0) (local.get 1)))
+        (func (export "load8") (param i32) (result i32) (i32.load8_u (local.get 0)))
+        (func (export "load16") (param i32) (result i32) (i32.load16_u (local.get 0))))"#;
+    let last = 0xffff_ffff;
+    let got = run_steps(
+        wat,
+        None,
+        vec![
+            ("grow", vec![0x1_0000]),
+            ("grow", vec![1]),
+            ("store8", vec![last, 0x5a]),
+            ("load8", vec![last]),
+            ("load16", vec![last]),
+        ],
+    );
+    let want = vec![
+        Ok(0),
+        Ok(-1),
+        Ok(0),
+        Ok(0x5a),
+        Err(Stop::Trap(Trap::MemoryOutOfBounds)),
+    ];
+    assert_eq!(got, want, "expected {want:?}, got {got:?}");
+}
+
+#[test]
+fn table_larger_than_the_platform_cap_is_refused_at_instantiation() {
+    let got = run_on_stack(WASM_STACK, || {
+        let wat = r#"(module (table 0xffffffff funcref))"#;
+        let mut store = Store::new();
+        // The compiler has its own cap; lift it to reach the runtime's.
+        store.config_mut().limits.max_table_elems = u64::MAX;
+        let m = store.compile(&wat::parse_str(wat).unwrap()).unwrap();
+        store.instantiate(&m, vec![]).err()
+    });
+    assert!(
+        matches!(got, Some(kwasm_host::InstanceError::Resource(_))),
+        "expected a refused resource, got {got:?}"
+    );
+}

@@ -21,6 +21,20 @@ use crate::platform::Platform;
 use crate::table::Table;
 use crate::types::TypeRegistry;
 
+/// One step of applying segments at instantiation.
+enum SegmentInit {
+    /// Write element segment `seg` to `table` at `offset`, then drop it.
+    Elem {
+        seg: usize,
+        table: usize,
+        offset: u64,
+    },
+    /// Drop a declared element segment.
+    DropElem { seg: usize },
+    /// Write data segment `seg` to memory at `offset`, then drop it.
+    Data { seg: usize, offset: u64 },
+}
+
 /// Number of 8-byte words in the `VMContext` header.
 const HEADER_WORDS: usize = vmctx::SIZE / 8;
 
@@ -105,9 +119,9 @@ impl<P: Platform> Instance<P> {
     ///
     /// # Safety
     ///
-    /// `code_base` must point to an executable copy of `module.code` that
-    /// stays mapped for as long as the instance (or any function reference
-    /// into it) may be used.
+    /// `code_base` must point to an executable copy of `module.code`, aligned
+    /// to [`kwasm_abi::CODE_ALIGN`] (checked), that stays mapped for as long
+    /// as the instance (or any function reference into it) may be used.
     pub unsafe fn new(
         platform: &Rc<P>,
         module: Rc<CompiledModule>,
@@ -119,6 +133,11 @@ impl<P: Platform> Instance<P> {
         let m = &*module;
         if imports.len() != m.imports.len() {
             return Err(BadModule("import count"));
+        }
+        // Constant pools inside functions are aligned relative to the code
+        // start, so the copy must be placed at the ABI's alignment.
+        if !(code_base as usize).is_multiple_of(kwasm_abi::CODE_ALIGN) {
+            return Err(BadModule("code base is not CODE_ALIGN-aligned"));
         }
         let type_ids: Box<[u32]> = m.types.iter().map(|t| registry.intern(t)).collect();
         let type_id_of_func = |f: usize| -> Option<u32> {
@@ -164,12 +183,16 @@ impl<P: Platform> Instance<P> {
                             if registry.intern(&hty) != want {
                                 return Err(err("function type mismatch"));
                             }
-                            let adapter =
-                                *m.import_adapters.get(fidx).ok_or(BadModule("adapter"))?;
+                            let adapter = m
+                                .import_adapters
+                                .get(fidx)
+                                .map(|&a| usize_of(a))
+                                .filter(|&a| a < m.code.len())
+                                .ok_or(BadModule("import adapter offset"))?;
                             funcs.push(VMFuncRef {
-                                // SAFETY: the adapter offset lies inside the code
-                                // (compiler contract), so this stays in bounds.
-                                code: unsafe { code_base.add(usize_of(adapter)) },
+                                // SAFETY: adapter < code length (checked above),
+                                // so this stays inside the code copy.
+                                code: unsafe { code_base.add(adapter) },
                                 vmctx: self_vmctx,
                                 type_id: u64::from(want),
                             });
@@ -231,6 +254,10 @@ impl<P: Platform> Instance<P> {
         }
         // Defined tables start out null (wasm 2.0 has no table initialisers).
         for desc in m.tables.iter().skip(tables.len()) {
+            // The platform caps table storage at creation as at growth.
+            if !platform.table_growth_allowed(0, desc.limits.min) {
+                return Err(Resource("table size"));
+            }
             let t = Table::new(desc.elem, desc.limits, 0).ok_or(Resource("table"))?;
             tables.push(Rc::new(t));
         }
@@ -260,6 +287,41 @@ impl<P: Platform> Instance<P> {
             };
             let items: Option<Vec<u64>> = seg.items.iter().map(|e| eval(e, &env)).collect();
             elem_items.push(items.ok_or(BadModule("element item"))?);
+        }
+
+        // Plan the segment initialisations, checking everything but bounds
+        // now: once the first write is done, only a trap (which keeps the
+        // instance alive) may stop instantiation.
+        let mut plan = Vec::with_capacity(m.elements.len() + m.data.len());
+        let env = ConstEnv {
+            globals: &globals,
+            funcs: &funcs,
+        };
+        for (seg, e) in m.elements.iter().enumerate() {
+            match e.mode {
+                SegmentMode::Passive => {}
+                SegmentMode::Declared => plan.push(SegmentInit::DropElem { seg }),
+                SegmentMode::Active { table, offset } => {
+                    let offset = eval_offset(&offset, &env).ok_or(BadModule("element offset"))?;
+                    let table = usize_of(table);
+                    if table >= tables.len() {
+                        return Err(BadModule("element segment table"));
+                    }
+                    plan.push(SegmentInit::Elem { seg, table, offset });
+                }
+            }
+        }
+        for (seg, d) in m.data.iter().enumerate() {
+            if let SegmentMode::Active { offset, .. } = d.mode {
+                let offset = eval_offset(&offset, &env).ok_or(BadModule("data offset"))?;
+                if memory.is_none() {
+                    return Err(BadModule("data segment without memory"));
+                }
+                plan.push(SegmentInit::Data { seg, offset });
+            }
+        }
+        if m.memory.is_some() != memory.is_some() {
+            return Err(BadModule("memory import/definition"));
         }
 
         let global_ptrs: Box<[*mut u64]> = globals.iter().map(|g| g.ptr()).collect();
@@ -302,65 +364,54 @@ impl<P: Platform> Instance<P> {
         });
         inst.set_header(vmctx::RUNTIME, Rc::as_ptr(&inst) as u64);
 
-        match inst.apply_segments() {
+        match inst.apply_segments(&plan) {
             Ok(()) => Ok(inst),
-            Err(Ok(trap)) => Err(Trap(trap, inst)),
-            Err(Err(e)) => Err(BadModule(e)),
+            Err(trap) => Err(Trap(trap, inst)),
         }
     }
 
-    /// Applies active element segments, then active data segments, in order
-    /// (wasm 2.0: each is a `table.init`/`memory.init` followed by a drop;
-    /// declared element segments are dropped too).
-    fn apply_segments(&self) -> Result<(), Result<Trap, &'static str>> {
-        let m = &*self.module;
-        let env_globals = &self.globals;
-        for (i, seg) in m.elements.iter().enumerate() {
-            match seg.mode {
-                SegmentMode::Passive => continue,
-                SegmentMode::Declared => {}
-                SegmentMode::Active { table, offset } => {
-                    let env = ConstEnv {
-                        globals: env_globals,
-                        funcs: &self.funcs,
+    /// Applies the planned segment initialisations in order and stops at the
+    /// first out-of-bounds one (earlier effects stay, as wasm 2.0 says).
+    fn apply_segments(&self, plan: &[SegmentInit]) -> Result<(), Trap> {
+        for step in plan {
+            match *step {
+                SegmentInit::Elem { seg, table, offset } => {
+                    let ok = {
+                        let all = self.elem_items.borrow();
+                        match (self.tables.get(table), all.get(seg)) {
+                            (Some(t), Some(items)) => t.write(offset, items),
+                            // Ruled out when the plan was made.
+                            _ => false,
+                        }
                     };
-                    let off = eval_offset(&offset, &env).ok_or(Err("element offset"))?;
-                    let t = self
-                        .tables
-                        .get(usize_of(table))
-                        .ok_or(Err("element table"))?;
-                    let items = self.elem_items.borrow();
-                    let items = items.get(i).ok_or(Err("element segment"))?;
-                    if !t.write(off, items) {
-                        return Err(Ok(Trap::TableOutOfBounds));
+                    if !ok {
+                        return Err(Trap::TableOutOfBounds);
+                    }
+                    self.drop_elem(seg);
+                }
+                SegmentInit::DropElem { seg } => self.drop_elem(seg),
+                SegmentInit::Data { seg, offset } => {
+                    let ok = match (&self.memory, self.module.data.get(seg)) {
+                        (Some(mem), Some(d)) => mem.write(offset, &d.bytes),
+                        // Ruled out when the plan was made.
+                        _ => false,
+                    };
+                    if !ok {
+                        return Err(Trap::MemoryOutOfBounds);
+                    }
+                    if let Some(d) = self.data_dropped.get(seg) {
+                        d.set(true);
                     }
                 }
             }
-            if let Some(items) = self.elem_items.borrow_mut().get_mut(i) {
-                *items = Vec::new();
-            }
-        }
-        for (i, seg) in m.data.iter().enumerate() {
-            let SegmentMode::Active { offset, .. } = seg.mode else {
-                continue;
-            };
-            let env = ConstEnv {
-                globals: env_globals,
-                funcs: &self.funcs,
-            };
-            let off = eval_offset(&offset, &env).ok_or(Err("data offset"))?;
-            let mem = self
-                .memory
-                .as_ref()
-                .ok_or(Err("data segment without memory"))?;
-            if !mem.write(off, &seg.bytes) {
-                return Err(Ok(Trap::MemoryOutOfBounds));
-            }
-            if let Some(d) = self.data_dropped.get(i) {
-                d.set(true);
-            }
         }
         Ok(())
+    }
+
+    fn drop_elem(&self, seg: usize) {
+        if let Some(items) = self.elem_items.borrow_mut().get_mut(seg) {
+            *items = Vec::new();
+        }
     }
 
     fn set_header(&self, offset: i32, v: u64) {

@@ -34,7 +34,8 @@ pub trait Platform: Sized {
     fn reserve_memory(&self, initial_bytes: u64) -> Option<Self::Region>;
 
     /// Whether a table may grow from `old_len` to `new_len` elements (the
-    /// declared maximum has already been checked). Lets the platform cap the
+    /// declared maximum has already been checked); also asked, with
+    /// `old_len` 0, before a table is created. Lets the platform cap the
     /// memory a guest can pin through tables.
     fn table_growth_allowed(&self, old_len: u64, new_len: u64) -> bool {
         let _ = old_len;

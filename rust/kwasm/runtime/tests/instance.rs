@@ -125,7 +125,10 @@ fn instantiate_with(
     imports: Vec<Extern<Mock>>,
     reg: &mut TypeRegistry,
 ) -> Result<Rc<Instance<Mock>>, InstantiateError<Mock>> {
-    let code = m.code.clone().leak().as_ptr();
+    // A leaked, CODE_ALIGN-aligned copy of the code (never executed).
+    let words = vec![0u128; m.code.len().div_ceil(16) + 2].leak();
+    let mut code = words.as_mut_ptr() as *mut u8;
+    code = code.wrapping_add(code.align_offset(CODE_ALIGN));
     // SAFETY: the leaked buffer lives forever and is never executed.
     unsafe { Instance::new(p, Rc::new(m), code, imports, reg) }
 }
@@ -675,5 +678,122 @@ fn imports_are_checked_against_declared_types() {
             &mut reg
         )),
         "global type mismatch"
+    );
+}
+
+#[test]
+fn builtins_never_panic_on_arbitrary_arguments() {
+    let mut m = base_module();
+    m.memory = memory(1, Some(3));
+    m.tables = vec![
+        TableDesc {
+            elem: RefType::FuncRef,
+            limits: Limits {
+                min: 4,
+                max: Some(64),
+            },
+            imported: false,
+        },
+        TableDesc {
+            elem: RefType::ExternRef,
+            limits: Limits { min: 0, max: None },
+            imported: false,
+        },
+    ];
+    m.data = vec![
+        DataSegment {
+            mode: SegmentMode::Passive,
+            bytes: vec![1; 100],
+        },
+        DataSegment {
+            mode: SegmentMode::Passive,
+            bytes: vec![],
+        },
+    ];
+    m.elements = vec![ElemSegment {
+        mode: SegmentMode::Passive,
+        ty: RefType::FuncRef,
+        items: vec![ConstExpr::RefFunc(0); 10],
+    }];
+    let inst = instantiate(m, vec![]).unwrap();
+    // Deterministic xorshift; arguments biased towards boundary values.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let interesting = [
+        0,
+        1,
+        2,
+        3,
+        4,
+        9,
+        10,
+        63,
+        64,
+        99,
+        100,
+        101,
+        65535,
+        65536,
+        196608,
+        0x7fff_ffff,
+        0xffff_ffff,
+    ];
+    let builtins = [
+        Builtin::MemoryGrow,
+        Builtin::MemoryFill,
+        Builtin::MemoryCopy,
+        Builtin::MemoryInit,
+        Builtin::DataDrop,
+        Builtin::TableGrow,
+        Builtin::TableFill,
+        Builtin::TableCopy,
+        Builtin::TableInit,
+        Builtin::ElemDrop,
+    ];
+    let mut traps = 0;
+    for _ in 0..100_000 {
+        let b = builtins[(next() % builtins.len() as u64) as usize];
+        let mut args = [0u64; 5];
+        for a in &mut args {
+            let r = next();
+            *a = match r % 4 {
+                0 => r >> 2,
+                _ => interesting[((r >> 2) % interesting.len() as u64) as usize],
+            };
+        }
+        // Index arguments mostly valid, sometimes not.
+        if matches!(
+            b,
+            Builtin::TableGrow | Builtin::TableFill | Builtin::TableInit | Builtin::TableCopy
+        ) && next() % 8 != 0
+        {
+            args[0] %= 2;
+            if b == Builtin::TableCopy {
+                args[1] %= 2;
+            }
+        }
+        if builtin(&inst, b, &mut args).is_err() {
+            traps += 1;
+        }
+        let mem = inst.memory().unwrap();
+        assert!(
+            mem.pages() <= 3,
+            "memory grew past its max: {}",
+            mem.pages()
+        );
+        assert!(
+            inst.table(0).unwrap().len() <= 64,
+            "table 0 grew past its max"
+        );
+    }
+    println!("{traps} of 100000 calls trapped");
+    assert!(
+        traps > 0 && traps < 100_000,
+        "expected a mix of traps and successes, got {traps} traps"
     );
 }

@@ -82,10 +82,10 @@ impl Translator<'_, '_> {
                 .b
                 .ins()
                 .load(types::I64, readonly(), funcs, base + vmfuncref::CODE);
-            let callee_vmctx = self
-                .b
-                .ins()
-                .load(types::I64, readonly(), funcs, base + vmfuncref::VMCTX);
+            let callee_vmctx =
+                self.b
+                    .ins()
+                    .load(types::I64, readonly(), funcs, base + vmfuncref::VMCTX);
             args.push(callee_vmctx);
             args.extend(self.popn(nparams)?);
             let call = self.b.ins().call_indirect(sig, code, &args);
@@ -98,7 +98,10 @@ impl Translator<'_, '_> {
                     let name = self
                         .b
                         .func
-                        .declare_imported_user_function(UserExternalName::new(FUNC_NAMESPACE, index));
+                        .declare_imported_user_function(UserExternalName::new(
+                            FUNC_NAMESPACE,
+                            index,
+                        ));
                     let f = self.b.import_function(ExtFuncData {
                         name: ExternalName::User(name),
                         signature: sig,
@@ -131,7 +134,11 @@ impl Translator<'_, '_> {
     /// Bounds-checks `index` (i32) against the table's current length and
     /// returns the address of the element. Base and length are reloaded every
     /// time: any call may have grown the table.
-    pub(super) fn table_elem_addr(&mut self, table: u32, index: Value) -> Result<Value, CompileError> {
+    pub(super) fn table_elem_addr(
+        &mut self,
+        table: u32,
+        index: Value,
+    ) -> Result<Value, CompileError> {
         let t = self.table_ptr(table)?;
         let len = self.b.ins().load(types::I64, trusted(), t, vmtable::LEN);
         let i64v = self.b.ins().uextend(types::I64, index);
@@ -205,7 +212,9 @@ impl Translator<'_, '_> {
         let slot = self.args_slot();
         for (i, a) in args.iter().enumerate().take(MAX_BUILTIN_ARGS as usize) {
             let v = to_slot(&mut self.b, *a);
-            self.b.ins().stack_store(types::I64, v, slot, (i as i32) * 8);
+            self.b
+                .ins()
+                .stack_store(types::I64, v, slot, (i as i32) * 8);
         }
         let addr = self.b.ins().stack_addr(types::I64, slot, 0);
         let f = self.vmctx_load(types::I64, vmctx::HOSTCALL);

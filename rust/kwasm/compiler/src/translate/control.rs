@@ -245,7 +245,10 @@ impl Translator<'_, '_> {
         }
         frame.kind = Kind::Else;
         let (dest, n, base) = (frame.dest, frame.num_results, frame.base);
-        let else_block = frame.else_block.take().ok_or_else(|| internal("else block"))?;
+        let else_block = frame
+            .else_block
+            .take()
+            .ok_or_else(|| internal("else block"))?;
         let params = core::mem::take(&mut frame.if_params);
         if reachable {
             frame.dest_used = true;
@@ -262,7 +265,10 @@ impl Translator<'_, '_> {
 
     fn end_op(&mut self) -> Result<(), CompileError> {
         let reachable = self.reachable;
-        let mut frame = self.frames.pop().ok_or_else(|| internal("end without block"))?;
+        let mut frame = self
+            .frames
+            .pop()
+            .ok_or_else(|| internal("end without block"))?;
         if reachable {
             frame.dest_used = true;
             let vals = self.peekn(frame.num_results)?.to_vec();
@@ -296,7 +302,6 @@ impl Translator<'_, '_> {
             self.b.ins().return_(&vals);
             self.reachable = false;
         }
-        let _ = frame.kind;
         Ok(())
     }
 

@@ -51,7 +51,10 @@ impl Translator<'_, '_> {
         let addr = self.pop()?;
         let mem = self.vmmemory();
         // `base` never changes after instantiation.
-        let base = self.b.ins().load(types::I64, readonly(), mem, vmmemory::BASE);
+        let base = self
+            .b
+            .ins()
+            .load(types::I64, readonly(), mem, vmmemory::BASE);
         let a64 = self.b.ins().uextend(types::I64, addr);
         let end = memarg
             .offset
@@ -65,7 +68,10 @@ impl Translator<'_, '_> {
         // Offsets are < 2^32 for a 32-bit memory, so `end` and the sum below
         // fit easily in 64 bits.
         let end_imm = i64::try_from(end).map_err(|_| internal("memarg offset"))?;
-        let cur = self.b.ins().load(types::I64, trusted(), mem, vmmemory::SIZE);
+        let cur = self
+            .b
+            .ins()
+            .load(types::I64, trusted(), mem, vmmemory::SIZE);
         let last = self.b.ins().iadd_imm_s(a64, end_imm);
         let oob = self.b.ins().icmp(
             cranelift_codegen::ir::condcodes::IntCC::UnsignedGreaterThan,

@@ -88,14 +88,17 @@ pub(crate) fn trusted() -> MemFlagsData {
     MemFlagsData::trusted()
 }
 
-/// Compiles `func` with `isa` and hands the machine code to `out`.
+/// Compiles `func` with `isa` and hands the machine code to `out`. `ctx` is
+/// reused across functions so that Cranelift's allocations are recycled.
 pub(crate) fn compile_clif(
+    ctx: &mut Context,
     func: Function,
     isa: &dyn TargetIsa,
     kind: PieceKind,
     out: &mut CodeLayout,
 ) -> Result<(), CompileError> {
-    let mut ctx = Context::for_function(func);
+    ctx.clear();
+    ctx.func = func;
     let mut ctrl = ControlPlane::default();
     ctx.compile(isa, &mut ctrl)
         .map_err(|e| CompileError::Codegen(format!("{:?}", e.inner)))?;
@@ -112,13 +115,14 @@ pub(crate) fn compile_functions(
     out: &mut CodeLayout,
 ) -> Result<(), CompileError> {
     let mut fctx = FunctionBuilderContext::new();
+    let mut ctx = Context::new();
     for (i, body) in module.bodies.iter().enumerate() {
         let index = u32::try_from(i)
             .ok()
             .and_then(|i| i.checked_add(module.num_imported_funcs))
             .ok_or_else(|| internal("function index overflow"))?;
         let func = translate_function(module, index, body, isa, &mut fctx)?;
-        compile_clif(func, isa, PieceKind::Func, out)?;
+        compile_clif(&mut ctx, func, isa, PieceKind::Func, out)?;
     }
     Ok(())
 }
@@ -262,7 +266,9 @@ impl<'a, 'f> Translator<'a, 'f> {
     }
 
     pub fn pop(&mut self) -> Result<Value, CompileError> {
-        self.stack.pop().ok_or_else(|| internal("value stack underflow"))
+        self.stack
+            .pop()
+            .ok_or_else(|| internal("value stack underflow"))
     }
 
     pub fn pop2(&mut self) -> Result<(Value, Value), CompileError> {
@@ -434,4 +440,3 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.b.seal_block(cont);
     }
 }
-

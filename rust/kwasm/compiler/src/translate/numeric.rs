@@ -97,9 +97,7 @@ impl Translator<'_, '_> {
         let ty = self.b.func.dfg.value_type(y);
         let divisor = self.const_of(y);
         if divisor.is_none() || divisor == Some(0) {
-            self.b
-                .ins()
-                .trapz(y, trap_code(Trap::IntegerDivideByZero));
+            self.b.ins().trapz(y, trap_code(Trap::IntegerDivideByZero));
         }
         if matches!(op, Bin::DivS) {
             // Narrow constants are stored zero-extended: compare masked bits.

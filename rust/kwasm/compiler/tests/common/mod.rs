@@ -12,8 +12,8 @@ use std::cell::RefCell;
 use std::ptr;
 
 use kwasm_abi::{
-    vmctx, Builtin, CompiledModule, ConstExpr, ExportKind, SegmentMode, Trap, VMFuncRef,
-    VMMemory, VMTable, MEMORY_GUARD, MEMORY_RESERVATION, WASM_PAGE_SIZE,
+    vmctx, Builtin, CompiledModule, ConstExpr, ExportKind, SegmentMode, Trap, VMFuncRef, VMMemory,
+    VMTable, MEMORY_GUARD, MEMORY_RESERVATION, WASM_PAGE_SIZE,
 };
 use kwasm_compiler::{compile, Config, IsaFeatures};
 
@@ -30,6 +30,8 @@ pub fn config() -> Config {
     }
 }
 
+// Boxed cells: their addresses are handed to compiled code.
+#[allow(clippy::vec_box)]
 pub struct Instance {
     pub module: CompiledModule,
     code: *mut u8,
@@ -48,6 +50,13 @@ pub struct Instance {
     pub safepoints: u64,
     pub stdout: RefCell<Vec<u8>>,
     pub args: Vec<String>,
+    /// Passive data segments (None once dropped).
+    data_segs: Vec<Option<Vec<u8>>>,
+    /// Passive element segments, evaluated (None once dropped).
+    elem_segs: Vec<Option<Vec<u64>>>,
+    /// Growth caps, so that random programs cannot exhaust the machine.
+    pub mem_cap_pages: u64,
+    pub table_cap: u64,
 }
 
 fn vm(inst: &Instance) -> *mut u8 {
@@ -73,7 +82,10 @@ impl Instance {
         // SAFETY: `code` is a fresh writable mapping of `code_len` bytes.
         unsafe {
             ptr::copy_nonoverlapping(module.code.as_ptr(), code, module.code.len());
-            assert_eq!(libc::mprotect(code as _, code_len, libc::PROT_READ | libc::PROT_EXEC), 0);
+            assert_eq!(
+                libc::mprotect(code as _, code_len, libc::PROT_READ | libc::PROT_EXEC),
+                0
+            );
         }
         let mut memory = Box::new(VMMemory {
             base: ptr::null_mut(),
@@ -131,6 +143,10 @@ impl Instance {
             safepoints: 0,
             stdout: RefCell::new(Vec::new()),
             args: vec!["prog".into()],
+            data_segs: Vec::new(),
+            elem_segs: Vec::new(),
+            mem_cap_pages: 65536,
+            table_cap: 10_000_000,
             module,
         });
         let vmctx_ptr = vm(&inst);
@@ -167,7 +183,11 @@ impl Instance {
             let v = g.init.as_ref().map(|e| eval(&inst, e)).unwrap_or(0);
             inst.global_cells.push(Box::new(v));
         }
-        inst.global_ptrs = inst.global_cells.iter_mut().map(|c| &mut **c as *mut u64).collect();
+        inst.global_ptrs = inst
+            .global_cells
+            .iter_mut()
+            .map(|c| &mut **c as *mut u64)
+            .collect();
         for t in inst.module.tables.clone() {
             let mut elems = vec![0u64; t.limits.min as usize];
             let t = Box::new(VMTable {
@@ -177,24 +197,49 @@ impl Instance {
             inst.table_elems.push(elems);
             inst.tables.push(t);
         }
-        inst.table_ptrs = inst.tables.iter_mut().map(|t| &mut **t as *mut VMTable).collect();
+        inst.table_ptrs = inst
+            .tables
+            .iter_mut()
+            .map(|t| &mut **t as *mut VMTable)
+            .collect();
+        // Wasm 2.0 instantiation: element segments, then data segments; active
+        // and declared segments are dropped afterwards. Out-of-bounds
+        // segments panic (callers treat that as "not supported here").
         for seg in inst.module.elements.clone() {
-            if let SegmentMode::Active { table, offset } = seg.mode {
-                let off = eval(&inst, &offset) as usize;
-                for (i, item) in seg.items.iter().enumerate() {
-                    let v = eval(&inst, item);
-                    inst.table_elems[table as usize][off + i] = v;
+            let items: Vec<u64> = seg.items.iter().map(|e| eval(&inst, e)).collect();
+            match seg.mode {
+                SegmentMode::Active { table, offset } => {
+                    let off = eval(&inst, &offset) as u32 as usize;
+                    let t = &mut inst.table_elems[table as usize];
+                    assert!(
+                        off + items.len() <= t.len(),
+                        "element segment out of bounds"
+                    );
+                    t[off..off + items.len()].copy_from_slice(&items);
+                    inst.elem_segs.push(None);
                 }
+                SegmentMode::Passive => inst.elem_segs.push(Some(items)),
+                SegmentMode::Declared => inst.elem_segs.push(None),
             }
         }
         for seg in inst.module.data.clone() {
             if let SegmentMode::Active { offset, .. } = seg.mode {
-                let off = eval(&inst, &offset) as usize;
-                assert!(off + seg.bytes.len() <= inst.memory.size as usize);
+                let off = eval(&inst, &offset) as u32 as usize;
+                assert!(
+                    off + seg.bytes.len() <= inst.memory.size as usize,
+                    "data segment out of bounds"
+                );
                 // SAFETY: bounds checked against the accessible size.
                 unsafe {
-                    ptr::copy_nonoverlapping(seg.bytes.as_ptr(), inst.memory.base.add(off), seg.bytes.len())
+                    ptr::copy_nonoverlapping(
+                        seg.bytes.as_ptr(),
+                        inst.memory.base.add(off),
+                        seg.bytes.len(),
+                    )
                 };
+                inst.data_segs.push(None);
+            } else {
+                inst.data_segs.push(Some(seg.bytes));
             }
         }
         let inst_ptr = &*inst as *const Instance as u64;
@@ -250,7 +295,8 @@ impl Instance {
         // SAFETY: offsets produced by the compiler; the trampoline has the
         // TrampolineFn ABI.
         unsafe {
-            let tramp: kwasm_abi::TrampolineFn = std::mem::transmute(self.code.add(tramp_off as usize));
+            let tramp: kwasm_abi::TrampolineFn =
+                std::mem::transmute(self.code.add(tramp_off as usize));
             let fr = self.funcs[f as usize];
             tramp(vm(self), fr.code, buf.as_mut_ptr());
         }
@@ -294,7 +340,10 @@ impl Instance {
             let mut status = 0;
             libc::waitpid(pid, &mut status, 0);
             match out.first() {
-                Some(0) => Ok(out[1..].chunks(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect()),
+                Some(0) => Ok(out[1..]
+                    .chunks(8)
+                    .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+                    .collect()),
                 Some(&t) => Err(Trap::from_u8(t).unwrap_or(Trap::HostError)),
                 None => panic!("child died without report, status {status:#x}"),
             }
@@ -304,7 +353,7 @@ impl Instance {
     fn grow(&mut self, delta: u32) -> i32 {
         let old = self.memory.size / WASM_PAGE_SIZE;
         let new = old + delta as u64;
-        if new > self.mem_max_pages || self.module.memory.is_none() {
+        if new > self.mem_max_pages.min(self.mem_cap_pages) || self.module.memory.is_none() {
             return -1;
         }
         if delta > 0 {
@@ -331,7 +380,10 @@ impl Drop for Instance {
         unsafe {
             libc::munmap(self.code as _, self.code_len);
             if !self.memory.base.is_null() {
-                libc::munmap(self.memory.base as _, (MEMORY_RESERVATION + MEMORY_GUARD) as usize);
+                libc::munmap(
+                    self.memory.base as _,
+                    (MEMORY_RESERVATION + MEMORY_GUARD) as usize,
+                );
             }
         }
     }
@@ -341,11 +393,24 @@ static mut CHILD_MODULE: *const CompiledModule = ptr::null();
 static mut CHILD_FD: i32 = -1;
 static mut CHILD_CODE: (usize, usize) = (0, 0);
 
+/// Child report: a fault in generated code at no trap site (a compiler bug).
+pub const FAULT_NOT_TRAP_SITE: u8 = 0xff;
+/// Child report: a fault outside generated code.
+pub const FAULT_OUTSIDE_CODE: u8 = 0xfe;
+/// Child report: the test runtime panicked (unsupported module).
+pub const RUNTIME_PANIC: u8 = 0xfd;
+/// Child report: end of a successful run (followed by globals and memory hash).
+pub const RUN_END: u8 = 0xaa;
+
 /// Child-side trap: report and exit.
 fn child_trap(t: Trap) -> ! {
+    child_report(t as u8)
+}
+
+fn child_report(code: u8) -> ! {
     // SAFETY: only called in the forked child.
     unsafe {
-        let b = [t as u8];
+        let b = [code];
         libc::write(CHILD_FD, b.as_ptr() as _, 1);
         libc::_exit(0);
     }
@@ -357,22 +422,31 @@ extern "C" fn on_signal(_sig: i32, _info: *mut libc::siginfo_t, uc: *mut libc::c
         let uc = uc as *mut libc::ucontext_t;
         let rip = (*uc).uc_mcontext.gregs[libc::REG_RIP as usize] as usize;
         let (start, len) = CHILD_CODE;
-        let trap = if rip >= start && rip < start + len {
-            (*CHILD_MODULE).trap_at((rip - start) as u32).unwrap_or(Trap::HostError)
-        } else {
-            Trap::HostError
-        };
-        child_trap(trap);
+        if rip >= start && rip < start + len {
+            match (*CHILD_MODULE).trap_at((rip - start) as u32) {
+                Some(t) => child_trap(t),
+                None => child_report(FAULT_NOT_TRAP_SITE),
+            }
+        }
+        child_report(FAULT_OUTSIDE_CODE);
     }
 }
 
+/// # Safety
+/// Only for the forked child: the handlers end the process.
 unsafe fn install_handlers() {
     // SAFETY: the caller is the forked child; handlers exit the process.
     unsafe {
         let mut sa: libc::sigaction = std::mem::zeroed();
         sa.sa_sigaction = on_signal as *const () as usize;
         sa.sa_flags = libc::SA_SIGINFO;
-        for s in [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGTRAP] {
+        for s in [
+            libc::SIGSEGV,
+            libc::SIGBUS,
+            libc::SIGILL,
+            libc::SIGFPE,
+            libc::SIGTRAP,
+        ] {
             libc::sigaction(s, &sa, ptr::null_mut());
         }
     }
@@ -384,6 +458,7 @@ extern "C" fn hostcall(vmctx_ptr: *mut u8, index: u32, args: *mut u64) {
     let inst = unsafe { &mut *(*(vmctx_ptr.add(vmctx::RUNTIME as usize) as *const *mut Instance)) };
     // SAFETY: the compiler passes an array big enough for the call.
     let a = |i: usize| unsafe { *args.add(i) };
+    // SAFETY: as above.
     let set = |i: usize, v: u64| unsafe { *args.add(i) = v };
     if let Some(b) = Builtin::from_index(index) {
         match b {
@@ -393,27 +468,37 @@ extern "C" fn hostcall(vmctx_ptr: *mut u8, index: u32, args: *mut u64) {
                 *inst.safepoint_word = 0;
             }
             Builtin::MemoryFill => {
-                let (d, v, n) = (a(0) as usize, a(1) as u8, a(2) as usize);
-                if d + n > inst.memory.size as usize {
+                let (d, v, n) = (a(0) as u32 as usize, a(1) as u8, a(2) as u32 as usize);
+                if d as u64 + n as u64 > inst.memory.size {
                     child_or_panic(Trap::MemoryOutOfBounds);
                 }
                 // SAFETY: bounds checked.
                 unsafe { ptr::write_bytes(inst.memory.base.add(d), v, n) };
             }
             Builtin::MemoryCopy => {
-                let (d, s, n) = (a(0) as usize, a(1) as usize, a(2) as usize);
-                let size = inst.memory.size as usize;
+                let (d, s, n) = (a(0) as u32 as u64, a(1) as u32 as u64, a(2) as u32 as u64);
+                let size = inst.memory.size;
                 if d + n > size || s + n > size {
                     child_or_panic(Trap::MemoryOutOfBounds);
                 }
                 // SAFETY: bounds checked.
-                unsafe { ptr::copy(inst.memory.base.add(s), inst.memory.base.add(d), n) };
+                unsafe {
+                    ptr::copy(
+                        inst.memory.base.add(s as usize),
+                        inst.memory.base.add(d as usize),
+                        n as usize,
+                    )
+                };
             }
             Builtin::TableGrow => {
                 let (t, init, delta) = (a(0) as usize, a(1), a(2) as u32 as usize);
                 let elems = &mut inst.table_elems[t];
                 let old = elems.len();
-                let max = inst.module.tables[t].limits.max.unwrap_or(u32::MAX as u64) as usize;
+                let max = inst.module.tables[t]
+                    .limits
+                    .max
+                    .unwrap_or(u32::MAX as u64)
+                    .min(inst.table_cap) as usize;
                 if old + delta > max {
                     set(0, u32::MAX as u64);
                 } else {
@@ -423,7 +508,72 @@ extern "C" fn hostcall(vmctx_ptr: *mut u8, index: u32, args: *mut u64) {
                     set(0, old as u64);
                 }
             }
-            other => panic!("builtin {other:?} not implemented in the test runtime"),
+            Builtin::MemoryInit => {
+                let (seg, d, s, n) = (
+                    a(0) as usize,
+                    a(1) as u32 as u64,
+                    a(2) as u32 as u64,
+                    a(3) as u32 as u64,
+                );
+                let bytes = inst.data_segs[seg].clone().unwrap_or_default();
+                if s + n > bytes.len() as u64 || d + n > inst.memory.size {
+                    child_or_panic(Trap::MemoryOutOfBounds);
+                }
+                // SAFETY: bounds checked.
+                unsafe {
+                    ptr::copy_nonoverlapping(
+                        bytes.as_ptr().add(s as usize),
+                        inst.memory.base.add(d as usize),
+                        n as usize,
+                    )
+                };
+            }
+            Builtin::DataDrop => inst.data_segs[a(0) as usize] = None,
+            Builtin::ElemDrop => inst.elem_segs[a(0) as usize] = None,
+            Builtin::TableFill => {
+                let (t, d, v, n) = (
+                    a(0) as usize,
+                    a(1) as u32 as usize,
+                    a(2),
+                    a(3) as u32 as usize,
+                );
+                let elems = &mut inst.table_elems[t];
+                if d as u64 + n as u64 > elems.len() as u64 {
+                    child_or_panic(Trap::TableOutOfBounds);
+                }
+                elems[d..d + n].fill(v);
+            }
+            Builtin::TableCopy => {
+                let (dt, st) = (a(0) as usize, a(1) as usize);
+                let (d, s, n) = (
+                    a(2) as u32 as usize,
+                    a(3) as u32 as usize,
+                    a(4) as u32 as usize,
+                );
+                let src: Vec<u64> = inst.table_elems[st].clone();
+                let dst = &mut inst.table_elems[dt];
+                if s as u64 + n as u64 > src.len() as u64 || d as u64 + n as u64 > dst.len() as u64
+                {
+                    child_or_panic(Trap::TableOutOfBounds);
+                }
+                dst[d..d + n].copy_from_slice(&src[s..s + n]);
+            }
+            Builtin::TableInit => {
+                let (t, e) = (a(0) as usize, a(1) as usize);
+                let (d, s, n) = (
+                    a(2) as u32 as usize,
+                    a(3) as u32 as usize,
+                    a(4) as u32 as usize,
+                );
+                let items = inst.elem_segs[e].clone().unwrap_or_default();
+                let dst = &mut inst.table_elems[t];
+                if s as u64 + n as u64 > items.len() as u64
+                    || d as u64 + n as u64 > dst.len() as u64
+                {
+                    child_or_panic(Trap::TableOutOfBounds);
+                }
+                dst[d..d + n].copy_from_slice(&items[s..s + n]);
+            }
         }
         return;
     }
@@ -448,7 +598,7 @@ extern "C" fn hostcall(vmctx_ptr: *mut u8, index: u32, args: *mut u64) {
         "fd_write" => {
             let (_fd, iovs, n, nwritten) = (a(0), a(1), a(2), a(3));
             let mut total = 0;
-            for i in 0..n as u64 {
+            for i in 0..n {
                 let p = rd32(iovs + 8 * i);
                 let l = rd32(iovs + 8 * i + 4);
                 // SAFETY: as above.
@@ -500,4 +650,142 @@ fn child_or_panic(t: Trap) {
         child_trap(t);
     }
     panic!("trap {t:?} outside a forked call");
+}
+
+/// Stack the child may use below the caller's frame: callers of
+/// [`run_plan_in_child`] must run on a thread with more stack than this.
+pub const CHILD_STACK_BUDGET: u64 = 16 << 20;
+
+/// One call of a plan run by [`run_plan_in_child`].
+pub struct PlannedCall {
+    pub func: u32,
+    pub args: Vec<u64>,
+}
+
+/// What the child reported for a plan.
+#[derive(Debug, PartialEq, Eq)]
+pub struct PlanReport {
+    /// Raw results of the calls that returned.
+    pub results: Vec<Vec<u64>>,
+    /// How the run ended: RUN_END, a trap code, or another report code;
+    /// None if the child died silently (timeout, abort).
+    pub end: Option<u8>,
+    /// On RUN_END: the values of the given globals and the memory's FNV hash.
+    pub globals: Vec<u64>,
+    pub memory_hash: u64,
+    pub memory_size: u64,
+}
+
+pub fn fnv(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    h
+}
+
+/// Instantiates `module` in a forked child (running its start function),
+/// performs `plan`, and reports. Growth is capped at `mem_cap_pages` and
+/// `table_cap`; the child is killed after `timeout_s` seconds.
+pub fn run_plan_in_child(
+    module: &CompiledModule,
+    plan: &[PlannedCall],
+    globals: &[u32],
+    mem_cap_pages: u64,
+    table_cap: u64,
+    timeout_s: u32,
+) -> PlanReport {
+    let mut fds = [0; 2];
+    // SAFETY: plain pipe/fork; the child only runs the plan and exits.
+    unsafe {
+        assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+        let pid = libc::fork();
+        assert!(pid >= 0);
+        if pid == 0 {
+            libc::close(fds[0]);
+            CHILD_FD = fds[1];
+            libc::alarm(timeout_s);
+            std::panic::set_hook(Box::new(|_| child_report(RUNTIME_PANIC)));
+            let mut inst = Instance::new(module.clone());
+            inst.mem_cap_pages = mem_cap_pages;
+            inst.table_cap = table_cap;
+            CHILD_MODULE = &inst.module as *const CompiledModule;
+            CHILD_CODE = (inst.code as usize, inst.code_len);
+            let here = 0u8;
+            let sp = &here as *const u8 as u64;
+            inst.set_stack_limit(sp - CHILD_STACK_BUDGET);
+            install_handlers();
+            let write = |bytes: &[u8]| {
+                libc::write(CHILD_FD, bytes.as_ptr() as _, bytes.len());
+            };
+            if let Some(start) = inst.module.start {
+                inst.call_index(start, &[]);
+            }
+            for c in plan {
+                let r = inst.call_index(c.func, &c.args);
+                let mut msg = vec![0u8, r.len() as u8];
+                for v in r {
+                    msg.extend_from_slice(&v.to_le_bytes());
+                }
+                write(&msg);
+            }
+            let mut msg = vec![RUN_END];
+            for g in globals {
+                msg.extend_from_slice(&inst.global(*g as usize).to_le_bytes());
+            }
+            msg.extend_from_slice(&fnv(inst.memory()).to_le_bytes());
+            msg.extend_from_slice(&(inst.memory().len() as u64).to_le_bytes());
+            write(&msg);
+            libc::_exit(0);
+        }
+        libc::close(fds[1]);
+        let mut out = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = libc::read(fds[0], chunk.as_mut_ptr() as _, chunk.len());
+            if n <= 0 {
+                break;
+            }
+            out.extend_from_slice(&chunk[..n as usize]);
+        }
+        libc::close(fds[0]);
+        let mut status = 0;
+        libc::waitpid(pid, &mut status, 0);
+        let mut rep = PlanReport {
+            results: Vec::new(),
+            end: None,
+            globals: Vec::new(),
+            memory_hash: 0,
+            memory_size: 0,
+        };
+        let u64_at = |b: &[u8], i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap());
+        let mut i = 0;
+        while i < out.len() {
+            match out[i] {
+                0 => {
+                    let n = out[i + 1] as usize;
+                    rep.results
+                        .push((0..n).map(|k| u64_at(&out, i + 2 + 8 * k)).collect());
+                    i += 2 + 8 * n;
+                }
+                RUN_END => {
+                    rep.end = Some(RUN_END);
+                    let mut j = i + 1;
+                    for _ in globals {
+                        rep.globals.push(u64_at(&out, j));
+                        j += 8;
+                    }
+                    rep.memory_hash = u64_at(&out, j);
+                    rep.memory_size = u64_at(&out, j + 8);
+                    break;
+                }
+                code => {
+                    rep.end = Some(code);
+                    break;
+                }
+            }
+        }
+        rep
+    }
 }

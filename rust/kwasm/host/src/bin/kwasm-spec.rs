@@ -53,6 +53,9 @@ fn child(name: &str, verbose: bool, baseline: bool) -> ExitCode {
                     writeln!(o, "@S {} {}: {}", rep.line, rep.kind, m.replace('\n', " "))
                 }
             };
+            if let Some(n) = &rep.note {
+                let _ = writeln!(o, "@N {} {}: {}", rep.line, rep.kind, n.replace('\n', " "));
+            }
             let _ = o.flush();
         })
     });
@@ -75,6 +78,7 @@ struct FileResult {
     skipped: usize,
     fails: Vec<String>,
     skips: Vec<String>,
+    notes: Vec<String>,
 }
 
 /// Parent mode: run a file's child with a timeout and collect its lines.
@@ -127,6 +131,8 @@ fn run_file(name: &str, text: &str, flags: &[&str], timeout: Duration) -> FileRe
         } else if let Some(rest) = line.strip_prefix("@S ") {
             res.skipped += 1;
             res.skips.push(format!("{name}:{rest}"));
+        } else if let Some(rest) = line.strip_prefix("@N ") {
+            res.notes.push(format!("{name}:{rest}"));
         } else if line == "@DONE" {
             finished = true;
         } else if let Some(rest) = line.strip_prefix("@ERROR ") {
@@ -201,6 +207,7 @@ fn main() -> ExitCode {
     let (mut p, mut f, mut s) = (0, 0, 0);
     let mut all_fails = Vec::new();
     let mut all_skips = Vec::new();
+    let mut all_notes = Vec::new();
     println!(
         "{:<32} {:>7} {:>7} {:>7}",
         "file", "passed", "failed", "skipped"
@@ -217,10 +224,17 @@ fn main() -> ExitCode {
         s += r.skipped;
         all_fails.extend(r.fails);
         all_skips.extend(r.skips);
+        all_notes.extend(r.notes);
     }
     if !all_skips.is_empty() {
         println!("\nskipped:");
         for l in &all_skips {
+            println!("  {l}");
+        }
+    }
+    if !all_notes.is_empty() {
+        println!("\nnotes (passed; the trap kind differs from the script's message):");
+        for l in &all_notes {
             println!("  {l}");
         }
     }

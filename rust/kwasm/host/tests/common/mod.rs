@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use kwasm_host::{run_on_stack, Stop, Store, WASM_STACK};
 use kwasm_runtime::Extern;
@@ -16,8 +17,13 @@ pub fn build_rust_program(name: &str) -> Vec<u8> {
     let src = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/programs")
         .join(format!("{name}.rs"));
-    let out_dir =
-        std::env::temp_dir().join(format!("kwasm-host-tests-{}-{name}", std::process::id()));
+    // A directory per build: tests build the same program in parallel.
+    static BUILDS: AtomicUsize = AtomicUsize::new(0);
+    let n = BUILDS.fetch_add(1, Ordering::Relaxed);
+    let out_dir = std::env::temp_dir().join(format!(
+        "kwasm-host-tests-{}-{name}-{n}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&out_dir).unwrap();
     let out = out_dir.join(format!("{name}.wasm"));
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
