@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kwasm trap and signal tests: every wasm trap ends the program with the
+ * documented signal and one kernel log line naming the trap (never an
+ * oops), and a program spinning in a loop is ended promptly by signals.
+ */
+
+#include <signal.h>
+#include <time.h>
+
+#include "kwasm_util.h"
+#include "../kselftest_harness.h"
+
+/* Runs a module that must trap; checks the signal and the log line. */
+static void expect_trap(struct __test_metadata *_metadata, const char *path,
+			int sig, const char *kind)
+{
+	char *argv[] = { (char *)path, NULL };
+	static struct result r;
+
+	run(path, argv, &r);
+	ASSERT_EQ(0, r.exec_errno);
+	ASSERT_TRUE(WIFSIGNALED(r.status))
+		TH_LOG("expected death by signal %d, got status %#x", sig,
+		       r.status);
+	EXPECT_EQ(sig, WTERMSIG(r.status));
+	EXPECT_TRUE(klog_has(path, kind))
+		TH_LOG("no kernel log line with '%s' and '%s'", path, kind);
+}
+
+TEST(unreachable_kills_with_sigill)
+{
+	expect_trap(_metadata, "./trap_unreachable.wasm", SIGILL,
+		    "trap: unreachable in function");
+}
+
+TEST(out_of_bounds_load_kills_with_sigsegv)
+{
+	expect_trap(_metadata, "./trap_oob_load.wasm", SIGSEGV,
+		    "trap: out of bounds memory access in function");
+}
+
+TEST(out_of_bounds_store_near_4gib_kills_with_sigsegv)
+{
+	expect_trap(_metadata, "./trap_oob_high.wasm", SIGSEGV,
+		    "trap: out of bounds memory access");
+}
+
+TEST(division_by_zero_kills_with_sigfpe)
+{
+	expect_trap(_metadata, "./trap_div_zero.wasm", SIGFPE,
+		    "trap: integer divide by zero in function");
+}
+
+TEST(unbounded_recursion_kills_with_sigill)
+{
+	expect_trap(_metadata, "./trap_stack_overflow.wasm", SIGILL,
+		    "trap: call stack exhausted");
+}
+
+TEST(null_indirect_call_kills_with_sigsegv)
+{
+	expect_trap(_metadata, "./trap_indirect_null.wasm", SIGSEGV,
+		    "trap: uninitialized element");
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Starts spin.wasm, sends sig after it has run a while, expects death by it. */
+static void expect_killed_by(struct __test_metadata *_metadata, int sig)
+{
+	char *argv[] = { "./spin.wasm", NULL };
+	double t0, t;
+	int status, i;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	usleep(500 * 1000);
+	/* Still running: the loop does not end by itself. */
+	ASSERT_EQ(0, waitpid(pid, &status, WNOHANG));
+	t0 = now();
+	ASSERT_EQ(0, kill(pid, sig));
+	for (i = 0; i < 1000; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		usleep(10 * 1000);
+	}
+	t = now() - t0;
+	if (i == 1000) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		ASSERT_TRUE(0) TH_LOG("signal %d did not end the program in 10 s", sig);
+	}
+	ASSERT_TRUE(WIFSIGNALED(status)) TH_LOG("status %#x", status);
+	EXPECT_EQ(sig, WTERMSIG(status));
+	TH_LOG("signal %d to exit: %.1f ms", sig, t * 1000);
+}
+
+TEST(spinning_program_dies_by_sigkill)
+{
+	expect_killed_by(_metadata, SIGKILL);
+}
+
+TEST(spinning_program_dies_by_sigterm)
+{
+	expect_killed_by(_metadata, SIGTERM);
+}
+
+TEST(spinning_program_dies_by_sigint)
+{
+	expect_killed_by(_metadata, SIGINT);
+}
+
+TEST_HARNESS_MAIN

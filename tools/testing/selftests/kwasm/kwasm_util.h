@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the kwasm selftests: run a program with its output
+ * captured, read the kernel log, write files.
+ */
+#ifndef KWASM_UTIL_H
+#define KWASM_UTIL_H
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/klog.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define OUT_MAX 65536
+
+struct result {
+	int status;		/* wait status */
+	int exec_errno;		/* errno of a failed execve, else 0 */
+	char out[OUT_MAX];
+	char err[OUT_MAX];
+};
+
+static inline void drain(int fd, char *buf)
+{
+	size_t n = 0;
+	ssize_t r;
+
+	while (n < OUT_MAX - 1 && (r = read(fd, buf + n, OUT_MAX - 1 - n)) > 0)
+		n += r;
+	buf[n] = 0;
+}
+
+/*
+ * Runs path with argv (NULL-terminated) as uid (or the current user if
+ * uid < 0). A failing execve reports its errno through a pipe.
+ */
+static inline void run_as(const char *path, char *const argv[], int uid,
+		   struct result *res)
+{
+	int out[2], err[2], eno[2];
+	pid_t pid;
+
+	memset(res, 0, sizeof(*res));
+	if (pipe(out) || pipe(err) || pipe2(eno, O_CLOEXEC))
+		abort();
+	pid = fork();
+	if (pid < 0)
+		abort();
+	if (pid == 0) {
+		char *envp[] = { "KWASM_TEST=1", NULL };
+
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		if (uid >= 0 && (setgid(uid) || setuid(uid)))
+			_exit(126);
+		execve(path, argv, envp);
+		int e = errno;
+
+		if (write(eno[1], &e, sizeof(e)) != sizeof(e))
+			_exit(125);
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	close(eno[1]);
+	if (read(eno[0], &res->exec_errno, sizeof(int)) != sizeof(int))
+		res->exec_errno = 0;
+	/* Tests write little output: draining one pipe after the other is fine. */
+	drain(out[0], res->out);
+	drain(err[0], res->err);
+	waitpid(pid, &res->status, 0);
+	close(out[0]);
+	close(err[0]);
+	close(eno[0]);
+}
+
+static inline void run(const char *path, char *const argv[], struct result *res)
+{
+	run_as(path, argv, -1, res);
+}
+
+/* Whether the kernel log holds a line containing all of a and b. */
+static inline int klog_has(const char *a, const char *b)
+{
+	static char buf[1 << 20];
+	int n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, sizeof(buf) - 1);
+	char *line, *save = NULL;
+
+	if (n < 0)
+		return 0;
+	buf[n] = 0;
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (strstr(line, a) && strstr(line, b))
+			return 1;
+	return 0;
+}
+
+static inline void write_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+
+	if (fd < 0 || write(fd, data, len) != (ssize_t)len)
+		abort();
+	close(fd);
+}
+
+/* Reads a file into a malloc'd buffer. */
+static inline char *read_file(const char *path, size_t *len)
+{
+	struct stat st;
+	char *buf;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0 || fstat(fd, &st))
+		return NULL;
+	buf = malloc(st.st_size);
+	if (!buf || read(fd, buf, st.st_size) != st.st_size)
+		return NULL;
+	close(fd);
+	*len = st.st_size;
+	return buf;
+}
+
+#endif /* KWASM_UTIL_H */
