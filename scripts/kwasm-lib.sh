@@ -388,6 +388,8 @@ kwasm_spec() {
 	cargo_ws run --release --locked -q -p kwasm-host --bin kwasm-spec -- "$@"
 }
 
+kwasm_bench_codegen() { "$KWASM_SRC/scripts/kwasm-bench-codegen.sh" "$@"; }
+
 kwasm_test_spec() {
 	local log="$KWASM_CACHE/log/spec.log" rc=0
 	say "test: WebAssembly spec suite (log: $log)"
@@ -438,6 +440,24 @@ kwasm_test_sample() {
 	record $ok "run: scripts/kwasm run samples/kwasm/hello.wasm world prints Hello, world!"
 }
 
+# Kernel style for the kernel-side sources: checkpatch on C and the patch
+# series, the kernel's rustfmt settings on the driver's Rust.
+kwasm_test_kernel_style() {
+	local rc=0 f
+	local c_files=("$KWASM_SRC"/drivers/kwasm/*.[chS] "$KWASM_SRC"/tools/testing/selftests/kwasm/*.[ch])
+	"$KTREE/scripts/checkpatch.pl" --no-tree --terse --quiet -f "${c_files[@]}" || rc=1
+	record $rc "checkpatch: drivers/kwasm and selftests C are clean"
+	rc=0
+	for f in "$KWASM_SRC"/patches/*.patch; do
+		"$KTREE/scripts/checkpatch.pl" --no-tree --terse --quiet "$f" || rc=1
+	done
+	record $rc "checkpatch: patches/ are clean"
+	rc=0
+	rustfmt --config-path "$KTREE/.rustfmt.toml" --edition 2021 --check \
+		"$KWASM_SRC"/drivers/kwasm/*.rs "$KWASM_SRC/rust/kwasm/kernel_alloc.rs" || rc=1
+	record $rc "rustfmt: drivers/kwasm is formatted (kernel settings)"
+}
+
 kwasm_test() {
 	local rc=0
 	kwasm_test_host
@@ -446,6 +466,7 @@ kwasm_test() {
 	if [ -d "$KWASM_SRC/rust/kwasm/host" ]; then kwasm_test_spec; fi
 	if (kwasm_build); then
 		record 0 "build: the kwasm kernel builds"
+		kwasm_test_kernel_style
 		kwasm_test_vm
 		kwasm_test_sample
 	else

@@ -12,7 +12,7 @@ use core::ffi::{c_char, c_int, c_void, CStr};
 use core::fmt::Write;
 
 use kwasm_abi::{CompiledModule, ExportKind, ImportKind, Trap};
-use kwasm_runtime::{Extern, Func, InstantiateError, Instance, TypeRegistry};
+use kwasm_runtime::{Extern, Func, Instance, InstantiateError, TypeRegistry};
 
 use crate::compile::ErrBuf;
 use crate::ffi::{self, CodeMem, KwasmRun};
@@ -81,7 +81,8 @@ pub(crate) unsafe extern "C" fn kwasm_rs_program_new(
     // SAFETY: `err` is writable for `errlen` bytes (caller).
     let mut err = unsafe { ErrBuf::new(err, errlen) };
     // SAFETY: `module` is a `Box<CompiledModule>` leaked by `kwasm_rs_compile`.
-    let module: Rc<CompiledModule> = Rc::new(*unsafe { Box::from_raw(module.cast::<CompiledModule>()) });
+    let module: Rc<CompiledModule> =
+        Rc::new(*unsafe { Box::from_raw(module.cast::<CompiledModule>()) });
     // SAFETY: `filename` is NUL-terminated (caller).
     let name = unsafe { CStr::from_ptr(filename) }.to_bytes().to_vec();
 
@@ -108,7 +109,15 @@ pub(crate) unsafe extern "C" fn kwasm_rs_program_new(
     let mut registry = TypeRegistry::new();
     // SAFETY: `code` holds an executable copy of `module.code` and is
     // dropped after the instance (field order of `Program`).
-    let instance = match unsafe { Instance::new(&platform, module.clone(), code.as_ptr(), imports, &mut registry) } {
+    let instance = match unsafe {
+        Instance::new(
+            &platform,
+            module.clone(),
+            code.as_ptr(),
+            imports,
+            &mut registry,
+        )
+    } {
         Ok(i) => i,
         Err(InstantiateError::Trap(t, _)) => {
             let _ = write!(err, "instantiation trapped: {}", t.name());
@@ -170,7 +179,10 @@ impl Program {
                 Outcome::Trap(trap, at)
             }
             c => Outcome::Trap(
-                u8::try_from(c).ok().and_then(Trap::from_u8).unwrap_or(Trap::HostError),
+                u8::try_from(c)
+                    .ok()
+                    .and_then(Trap::from_u8)
+                    .unwrap_or(Trap::HostError),
                 None,
             ),
         }
@@ -205,8 +217,12 @@ impl Program {
                     None => kernel::pr_info!("{}: trap: {}\n", name, t.name()),
                 }
                 match t {
-                    Trap::MemoryOutOfBounds | Trap::TableOutOfBounds | Trap::IndirectCallNull => SIGSEGV,
-                    Trap::IntegerDivideByZero | Trap::IntegerOverflow | Trap::BadConversionToInteger => SIGFPE,
+                    Trap::MemoryOutOfBounds | Trap::TableOutOfBounds | Trap::IndirectCallNull => {
+                        SIGSEGV
+                    }
+                    Trap::IntegerDivideByZero
+                    | Trap::IntegerOverflow
+                    | Trap::BadConversionToInteger => SIGFPE,
                     Trap::HostError => SIGSYS,
                     _ => SIGILL,
                 }

@@ -211,9 +211,19 @@ use ValType::I32;
 /// results.
 const FUNCS: &[(&str, HostFn, &[ValType], &[ValType])] = &[
     ("args_get", HostFn(args_get), &[I32, I32], &[I32]),
-    ("args_sizes_get", HostFn(args_sizes_get), &[I32, I32], &[I32]),
+    (
+        "args_sizes_get",
+        HostFn(args_sizes_get),
+        &[I32, I32],
+        &[I32],
+    ),
     ("environ_get", HostFn(environ_get), &[I32, I32], &[I32]),
-    ("environ_sizes_get", HostFn(environ_sizes_get), &[I32, I32], &[I32]),
+    (
+        "environ_sizes_get",
+        HostFn(environ_sizes_get),
+        &[I32, I32],
+        &[I32],
+    ),
     ("fd_write", HostFn(fd_write), &[I32, I32, I32, I32], &[I32]),
     ("proc_exit", HostFn(proc_exit), &[I32], &[]),
 ];

@@ -63,7 +63,11 @@ fn print_ops(wasm: &[u8]) {
         match p {
             Payload::GlobalSection(r) => {
                 for g in r.into_iter().flatten() {
-                    println!("global {:?} = {:?}", g.ty, g.init_expr.get_operators_reader().read());
+                    println!(
+                        "global {:?} = {:?}",
+                        g.ty,
+                        g.init_expr.get_operators_reader().read()
+                    );
                 }
             }
             Payload::CodeSectionEntry(body) => {
@@ -72,7 +76,9 @@ fn print_ops(wasm: &[u8]) {
                 for l in body.get_locals_reader().into_iter().flatten().flatten() {
                     println!("  local {l:?}");
                 }
-                let Ok(mut r) = body.get_operators_reader() else { continue };
+                let Ok(mut r) = body.get_operators_reader() else {
+                    continue;
+                };
                 let mut depth = 1usize;
                 while !r.eof() {
                     let Ok(op) = r.read() else { break };
@@ -80,7 +86,10 @@ fn print_ops(wasm: &[u8]) {
                         depth = depth.saturating_sub(1);
                     }
                     println!("{}{op:?}", "  ".repeat(depth));
-                    if matches!(op, O::Block { .. } | O::Loop { .. } | O::If { .. } | O::Else) {
+                    if matches!(
+                        op,
+                        O::Block { .. } | O::Loop { .. } | O::If { .. } | O::Else
+                    ) {
                         depth += 1;
                     }
                 }

@@ -98,8 +98,8 @@ fn to_val(t: ValType, bits: u64) -> Val {
         ValType::I64 => Val::I64(bits as i64),
         ValType::F32 => Val::F32(wasmi::F32::from_bits(bits as u32)),
         ValType::F64 => Val::F64(wasmi::F64::from_bits(bits)),
-        ValType::FuncRef => Val::FuncRef(wasmi::Nullable::Null),
-        ValType::ExternRef => Val::ExternRef(wasmi::Nullable::Null),
+        ValType::FuncRef => Val::FuncRef(wasmi::Ref::Null),
+        ValType::ExternRef => Val::ExternRef(wasmi::Ref::Null),
     }
 }
 
@@ -179,11 +179,7 @@ fn run_wasmi(
             .map(|(t, a)| to_val(*t, *a))
             .collect();
         let ty = f.ty(&store);
-        let mut outputs: Vec<Val> = ty
-            .results()
-            .iter()
-            .map(|t| Val::default_for_ty(*t))
-            .collect();
+        let mut outputs: Vec<Val> = ty.results().iter().map(|t| Val::default(*t)).collect();
         assert_eq!(outputs.len(), n);
         match f.call(&mut store, &inputs, &mut outputs) {
             Ok(()) => results.push(outputs.iter().map(from_val).collect()),

@@ -13,7 +13,7 @@
 
 TEST(hello_prints_greeting_and_exits_zero)
 {
-	char *argv[] = { "./hello.wasm", "world", NULL };
+	char *const argv[] = { "./hello.wasm", "world", NULL };
 	static struct result r;
 
 	run("./hello.wasm", argv, &r);
@@ -25,7 +25,7 @@ TEST(hello_prints_greeting_and_exits_zero)
 
 TEST(proc_exit_zero_gives_status_zero)
 {
-	char *argv[] = { "./exit_zero.wasm", NULL };
+	char *const argv[] = { "./exit_zero.wasm", NULL };
 	static struct result r;
 
 	run("./exit_zero.wasm", argv, &r);
@@ -36,7 +36,7 @@ TEST(proc_exit_zero_gives_status_zero)
 
 TEST(proc_exit_code_reaches_wait)
 {
-	char *argv[] = { "./exit_code.wasm", NULL };
+	char *const argv[] = { "./exit_code.wasm", NULL };
 	static struct result r;
 
 	run("./exit_code.wasm", argv, &r);
@@ -47,7 +47,7 @@ TEST(proc_exit_code_reaches_wait)
 
 TEST(start_returning_gives_status_zero)
 {
-	char *argv[] = { "./return_from_start.wasm", NULL };
+	char *const argv[] = { "./return_from_start.wasm", NULL };
 	static struct result r;
 
 	run("./return_from_start.wasm", argv, &r);
@@ -58,7 +58,7 @@ TEST(start_returning_gives_status_zero)
 
 TEST(fd_write_reaches_stdout_and_stderr)
 {
-	char *argv[] = { "./stderr_write.wasm", NULL };
+	char *const argv[] = { "./stderr_write.wasm", NULL };
 	static struct result r;
 
 	run("./stderr_write.wasm", argv, &r);
@@ -69,7 +69,7 @@ TEST(fd_write_reaches_stdout_and_stderr)
 
 TEST(argv_round_trips_through_args_get)
 {
-	char *argv[] = { "./echo_args.wasm", "one", "two words", "", "ünï", NULL };
+	char *const argv[] = { "./echo_args.wasm", "one", "two words", "", "ünï", NULL };
 	static struct result r;
 
 	run("./echo_args.wasm", argv, &r);
@@ -81,7 +81,7 @@ TEST(argv_round_trips_through_args_get)
 
 TEST(non_root_user_can_exec_a_module)
 {
-	char *argv[] = { "./hello.wasm", "nobody", NULL };
+	char *const argv[] = { "./hello.wasm", "nobody", NULL };
 	static struct result r;
 
 	run_as("./hello.wasm", argv, 65534, &r);
@@ -95,7 +95,7 @@ TEST(non_root_user_can_exec_a_module)
 static void expect_rejected(struct __test_metadata *_metadata,
 			    const char *path, const char *reason)
 {
-	char *argv[] = { (char *)path, NULL };
+	char *const argv[] = { (char *)path, NULL };
 	static struct result r;
 
 	run(path, argv, &r);
@@ -123,7 +123,7 @@ TEST(bad_magic_is_not_claimed)
 {
 	/* "\0asm" version 2: not ours, and no other handler wants it. */
 	static const char v2[] = { 0, 'a', 's', 'm', 2, 0, 0, 0 };
-	char *argv[] = { "/tmp/v2.wasm", NULL };
+	char *const argv[] = { "/tmp/v2.wasm", NULL };
 	static struct result r;
 
 	write_file("/tmp/v2.wasm", v2, sizeof(v2));

@@ -15,7 +15,7 @@
 static void expect_trap(struct __test_metadata *_metadata, const char *path,
 			int sig, const char *kind)
 {
-	char *argv[] = { (char *)path, NULL };
+	char *const argv[] = { (char *)path, NULL };
 	static struct result r;
 
 	run(path, argv, &r);
@@ -75,7 +75,7 @@ static double now(void)
 /* Starts spin.wasm, sends sig after it has run a while, expects death by it. */
 static void expect_killed_by(struct __test_metadata *_metadata, int sig)
 {
-	char *argv[] = { "./spin.wasm", NULL };
+	char *const argv[] = { "./spin.wasm", NULL };
 	double t0, t;
 	int status, i;
 	pid_t pid;

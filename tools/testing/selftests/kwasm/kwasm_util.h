@@ -53,7 +53,7 @@ static inline void run_as(const char *path, char *const argv[], int uid,
 	if (pid < 0)
 		abort();
 	if (pid == 0) {
-		char *envp[] = { "KWASM_TEST=1", NULL };
+		char *const envp[] = { "KWASM_TEST=1", NULL };
 
 		dup2(out[1], 1);
 		dup2(err[1], 2);

@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Benchmark driver for `scripts/kwasm-bench-codegen.sh`:
+//!
+//!     kwasm-bench [--compile-iters N] [--runs R] prog.wasm [args...]
+//!
+//! Compiles the module N times with `kwasm_compiler::compile` alone (no
+//! loading, no instantiation) and keeps the best time, then runs it R times
+//! as a WASI command in the host runner (a fresh store each time) and keeps
+//! the best wall time of instantiation plus `_start`. The guest's output of
+//! the first run goes to stdout (every run must print the same); the timings
+//! go to stderr as one `kwasm-bench:` line of key=value pairs.
+//!
+//! The compiler gets the ISA features the kernel driver enables
+//! (drivers/kwasm/compile.rs): the host ones, minus AVX, AVX2 and FMA, so
+//! the code measured here is the code the kernel would run on this CPU.
+
+use std::cell::RefCell;
+use std::io::Write;
+use std::process::ExitCode;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use kwasm_compiler::Config;
+use kwasm_host::wasi_min::{run_command, Output, WasiCtx};
+use kwasm_host::{compiler_config, run_on_stack, Store, WASM_STACK};
+
+struct Opts {
+    compile_iters: u32,
+    runs: u32,
+    /// The wasm file, then the guest's arguments after it.
+    args: Vec<String>,
+}
+
+fn usage() -> ExitCode {
+    eprintln!("usage: kwasm-bench [--compile-iters N] [--runs R] prog.wasm [args...]");
+    ExitCode::from(2)
+}
+
+fn parse_opts() -> Option<Opts> {
+    let mut opts = Opts {
+        compile_iters: 5,
+        runs: 1,
+        args: Vec::new(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--compile-iters" => opts.compile_iters = it.next()?.parse().ok().filter(|&n| n > 0)?,
+            "--runs" => opts.runs = it.next()?.parse().ok().filter(|&n| n > 0)?,
+            _ if a.starts_with("--") => return None,
+            _ => {
+                // Everything from the module on belongs to the guest.
+                opts.args.push(a);
+                opts.args.extend(it.by_ref());
+            }
+        }
+    }
+    (!opts.args.is_empty()).then_some(opts)
+}
+
+/// What the kernel compiles with: it does not enable the AVX state for
+/// wasm code, so AVX, AVX2 and FMA stay off whatever the CPU has.
+fn kernel_config() -> Config {
+    let mut config = compiler_config();
+    config.features.avx = false;
+    config.features.avx2 = false;
+    config.features.fma = false;
+    config
+}
+
+struct Report {
+    compile_best: Duration,
+    run_best: Duration,
+    stdout: Vec<u8>,
+}
+
+fn bench(wasm: &[u8], opts: &Opts) -> Result<Report, String> {
+    let config = kernel_config();
+    let mut compile_best = Duration::MAX;
+    let mut compiled = None;
+    for _ in 0..opts.compile_iters {
+        let t = Instant::now();
+        let m = kwasm_compiler::compile(wasm, &config).map_err(|e| format!("compile: {e}"))?;
+        compile_best = compile_best.min(t.elapsed());
+        // Dropping the output is not part of the compile time.
+        compiled = Some(m);
+    }
+    let compiled = compiled.expect("compile_iters > 0");
+
+    let mut run_best = Duration::MAX;
+    let mut first: Option<Vec<u8>> = None;
+    for run in 0..opts.runs {
+        let mut store = Store::new();
+        let module = store
+            .load(compiled.clone())
+            .map_err(|e| format!("loading code: {e}"))?;
+        let (out, err) = (Rc::new(RefCell::new(Vec::new())), Rc::new(RefCell::new(Vec::new())));
+        let ctx = WasiCtx {
+            args: opts.args.clone(),
+            stdout: Output::Capture(out.clone()),
+            stderr: Output::Capture(err.clone()),
+        };
+        let t = Instant::now();
+        let status = run_command(&mut store, &module, ctx);
+        let elapsed = t.elapsed();
+        // The guest's stderr (a panic message, say) is worth seeing.
+        drop(std::io::stderr().write_all(&err.borrow()));
+        match status {
+            Ok(0) => {}
+            Ok(c) => return Err(format!("run {run}: exit status {c}")),
+            Err(e) => return Err(format!("run {run}: {e}")),
+        }
+        run_best = run_best.min(elapsed);
+        let out = out.take();
+        match &first {
+            None => first = Some(out),
+            Some(f) if *f != out => return Err(format!("run {run} printed something else")),
+            Some(_) => {}
+        }
+    }
+    Ok(Report {
+        compile_best,
+        run_best,
+        stdout: first.unwrap_or_default(),
+    })
+}
+
+fn main() -> ExitCode {
+    let Some(opts) = parse_opts() else {
+        return usage();
+    };
+    let path = opts.args[0].clone();
+    let wasm = match std::fs::read(&path) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("kwasm-bench: {path}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let bytes = wasm.len();
+    let (compile_iters, runs) = (opts.compile_iters, opts.runs);
+    // The whole benchmark runs on the wasm thread: the store records that
+    // thread's stack limit, and compiling there too keeps one thread busy.
+    let r = run_on_stack(WASM_STACK, move || bench(&wasm, &opts));
+    match r {
+        Ok(rep) => {
+            drop(std::io::stdout().write_all(&rep.stdout));
+            let c = rep.compile_best.as_secs_f64();
+            eprintln!(
+                "kwasm-bench: bytes={bytes} compile_iters={compile_iters} compile_best_s={c:.6} \
+                 compile_mb_s={:.3} runs={runs} run_best_s={:.6}",
+                bytes as f64 / 1e6 / c,
+                rep.run_best.as_secs_f64()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("kwasm-bench: {path}: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,295 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Codegen benchmark: kwasm's compiler and generated code against wasmtime and
+# native code, on the CPU-bound programs in samples/kwasm/bench/.
+#
+#   scripts/kwasm-bench-codegen.sh [--runs R] [--compile-iters N] [--scale PCT] [PROGRAM...]
+#
+# Each program is built from the same Rust source twice, for wasm32-wasip1
+# and natively. Then, R rounds, each running every engine once so that a
+# change in machine load hits all of them alike (the best round counts):
+#   native    the native build, wall time of the process;
+#   wasmtime  the .wasm in wasmtime (PyPI `wasmtime` package in a venv),
+#             instantiation plus _start, compiled beforehand;
+#   kwasm     the .wasm in kwasm's host runner (rust/kwasm/host, bin
+#             kwasm-bench), instantiation plus _start, compiled beforehand
+#             with the ISA features the kernel uses; each round also times N
+#             compiles (kwasm_compiler::compile alone) for the compile MB/s.
+# Every engine must print the same checksum line; a row where they differ is
+# marked. Prints one table; exits 0 unless something could not run.
+# Builds and the venv live in $KWASM_CACHE/bench (default ~/.cache/kwasm).
+
+set -euo pipefail
+
+KWASM_SRC=${KWASM_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+KWASM_CACHE=${KWASM_CACHE:-$HOME/.cache/kwasm}
+export RUSTUP_TOOLCHAIN=${RUSTUP_TOOLCHAIN:-1.95.0}
+export PATH="$HOME/.cargo/bin:$PATH"
+
+# Pinned so numbers from different days compare like with like.
+WASMTIME_PY_VERSION=50.0.1
+
+BENCH_SRC="$KWASM_SRC/samples/kwasm/bench"
+BENCH_OUT="$KWASM_CACHE/bench"
+VENV="$BENCH_OUT/venv"
+LOG="$BENCH_OUT/log"
+KWASM_BENCH="$KWASM_CACHE/target/release/kwasm-bench"
+
+say() { printf 'bench-codegen: %s\n' "$*" >&2; }
+die() {
+	printf 'bench-codegen: error: %s\n' "$*" >&2
+	exit 1
+}
+
+usage() {
+	sed -n '/^#   scripts/s/^#   //p' "${BASH_SOURCE[0]}"
+	exit 2
+}
+
+runs=3 compile_iters=3 scale=100
+programs=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--runs) runs=${2:?}; shift ;;
+	--compile-iters) compile_iters=${2:?}; shift ;;
+	--scale) scale=${2:?}; shift ;;
+	-h | --help) usage ;;
+	-*) usage ;;
+	*) programs+=("$1") ;;
+	esac
+	shift
+done
+for n in "$runs" "$compile_iters" "$scale"; do
+	[[ $n =~ ^[1-9][0-9]*$ ]] || die "--runs, --compile-iters and --scale take positive integers"
+done
+if [ ${#programs[@]} -eq 0 ]; then
+	for f in "$BENCH_SRC"/*.rs; do
+		[ -e "$f" ] || continue
+		f=${f##*/}
+		programs+=("${f%.rs}")
+	done
+fi
+[ ${#programs[@]} -gt 0 ] || die "no programs in $BENCH_SRC"
+
+mkdir -p "$BENCH_OUT" "$LOG"
+
+# Runs a command with its output in a log; prints the log's tail on failure.
+logged() {
+	local log=$1
+	shift
+	if ! "$@" >"$log" 2>&1; then
+		tail -n 40 "$log" >&2
+		die "failed: $* (log: $log)"
+	fi
+}
+
+# ---------------------------------------------------------------- setup
+
+setup_rust() {
+	if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip1; then
+		say "adding the wasm32-wasip1 Rust target"
+		logged "$LOG/rustup.log" rustup target add wasm32-wasip1
+	fi
+}
+
+# A venv with the pinned wasmtime package; the version file is the stamp.
+setup_wasmtime() {
+	local stamp="$VENV/.kwasm-wasmtime"
+	[ -f "$stamp" ] && [ "$(cat "$stamp")" = "$WASMTIME_PY_VERSION" ] && return 0
+	say "setting up wasmtime $WASMTIME_PY_VERSION (PyPI) in $VENV"
+	rm -rf "$VENV"
+	if ! python3 -m venv "$VENV" >"$LOG/venv.log" 2>&1; then
+		# Debian ships venv's ensurepip separately.
+		say "installing python3-venv"
+		local sudo=
+		[ "$(id -u)" = 0 ] || sudo=sudo
+		logged "$LOG/apt.log" env DEBIAN_FRONTEND=noninteractive \
+			$sudo apt-get install -y --no-install-recommends python3-venv
+		rm -rf "$VENV"
+		logged "$LOG/venv.log" python3 -m venv "$VENV"
+	fi
+	logged "$LOG/pip.log" "$VENV/bin/pip" install --disable-pip-version-check -q \
+		"wasmtime==$WASMTIME_PY_VERSION"
+	echo "$WASMTIME_PY_VERSION" >"$stamp"
+}
+
+build_kwasm_bench() {
+	say "building kwasm-bench (cargo, release)"
+	(cd "$KWASM_SRC/rust/kwasm" && CARGO_TARGET_DIR="$KWASM_CACHE/target" \
+		logged "$LOG/cargo.log" cargo build --release --locked -p kwasm-host --bin kwasm-bench)
+}
+
+# NAME.wasm and native NAME from samples/kwasm/bench/NAME.rs, when stale.
+build_program() {
+	local name=$1 src="$BENCH_SRC/$1.rs"
+	[ -f "$src" ] || die "no such benchmark: $src"
+	local wasm="$BENCH_OUT/$name.wasm" native="$BENCH_OUT/$name"
+	if [ ! -f "$wasm" ] || [ "$src" -nt "$wasm" ]; then
+		logged "$LOG/$name-wasm.log" rustc --edition 2021 --target wasm32-wasip1 -O \
+			-C strip=debuginfo "$src" -o "$wasm"
+	fi
+	if [ ! -f "$native" ] || [ "$src" -nt "$native" ]; then
+		logged "$LOG/$name-native.log" rustc --edition 2021 -O "$src" -o "$native"
+	fi
+}
+
+# ---------------------------------------------------------------- measuring
+
+# best VALUE...: the smallest number, or "-" if there is none.
+best() {
+	printf '%s\n' "$@" | grep -v '^-$' | sort -g | head -n 1 | grep . || echo -
+}
+
+# field KEY FILE: the value of KEY=value on the stats line in FILE.
+field() {
+	sed -n "s/^.*-bench: .*\\b$1=\\([^ ]*\\).*$/\\1/p" "$2" | tail -n 1
+}
+
+# run_native NAME OUT: runs the native build once; prints its wall time.
+run_native() {
+	local t0 t1
+	t0=$EPOCHREALTIME
+	"$BENCH_OUT/$1" "$scale" >"$2" 2>"$2.err" || return 1
+	t1=$EPOCHREALTIME
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }'
+}
+
+# run_engine ENGINE NAME OUT: one run under wasmtime or kwasm; prints
+# "run_s compile_mb_s" from the driver's stats line.
+run_engine() {
+	local engine=$1 name=$2 out=$3
+	local wasm="$BENCH_OUT/$name.wasm"
+	case "$engine" in
+	wasmtime)
+		"$VENV/bin/python" "$KWASM_SRC/scripts/kwasm-bench-wasmtime.py" \
+			--compile-iters "$compile_iters" --runs 1 "$wasm" "$scale" >"$out" 2>"$out.err" || return 1
+		;;
+	kwasm)
+		"$KWASM_BENCH" --compile-iters "$compile_iters" --runs 1 "$wasm" "$scale" \
+			>"$out" 2>"$out.err" || return 1
+		;;
+	esac
+	echo "$(field run_best_s "$out.err") $(field compile_mb_s "$out.err")"
+}
+
+# ratio A B: A / B to two decimals, or "-" if either is missing.
+ratio() {
+	if [ "$1" = - ] || [ "$2" = - ]; then
+		echo -
+	else
+		awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", a / b }'
+	fi
+}
+
+# geomean RATIO...: their geometric mean (one number per comparison).
+geomean() {
+	if [ $# -eq 0 ]; then
+		echo -
+	else
+		printf '%s\n' "$@" | awk '{ s += log($1); n++ } END { printf "%.2f\n", exp(s / n) }'
+	fi
+}
+
+# ---------------------------------------------------------------- main
+
+setup_rust
+setup_wasmtime
+build_kwasm_bench
+say "building ${#programs[@]} programs for wasm32-wasip1 and natively"
+for p in "${programs[@]}"; do build_program "$p"; done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/kwasm-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+failed=0
+rows=() notes=() ratio_kn=() ratio_kw=() wt_compile=()
+for p in "${programs[@]}"; do
+	say "$p: $runs rounds of native, wasmtime, kwasm"
+	nat=() wt=() kw=() kc=() wc=() outs=() broken=()
+	for ((r = 0; r < runs; r++)); do
+		out="$work/$p.native.$r"
+		if v=$(run_native "$p" "$out"); then
+			nat+=("$v")
+			outs+=("$out")
+		else
+			broken+=("native:$out.err")
+		fi
+		for e in wasmtime kwasm; do
+			out="$work/$p.$e.$r"
+			if ! v=$(run_engine "$e" "$p" "$out"); then
+				broken+=("$e:$out.err")
+				continue
+			fi
+			outs+=("$out")
+			if [ "$e" = kwasm ]; then
+				kw+=("${v% *}")
+				kc+=("${v#* }")
+			else
+				wt+=("${v% *}")
+				wc+=("${v#* }")
+			fi
+		done
+	done
+	nat_s=$(best "${nat[@]}")
+	wt_s=$(best "${wt[@]}")
+	kw_s=$(best "${kw[@]}")
+	# Compile throughput: the fastest compile gives the best MB/s.
+	kw_mbs=$(printf '%s\n' "${kc[@]}" | sort -gr | head -n 1)
+	wt_mbs=$(printf '%s\n' "${wc[@]}" | sort -gr | head -n 1)
+	if [ -n "$wt_mbs" ]; then wt_compile+=("$wt_mbs"); fi
+
+	# Every run that finished must have printed what the first one did.
+	mark=
+	for f in "${outs[@]}"; do
+		if ! cmp -s "${outs[0]}" "$f"; then
+			mark=" !"
+			notes+=("! $p: ${f##*/} printed: $(head -c 200 "$f" | tr '\n' ' ')")
+			notes+=("! $p: ${outs[0]##*/} printed: $(head -c 200 "${outs[0]}" | tr '\n' ' ')")
+			break
+		fi
+	done
+	# Something that could not run: say what, once per engine.
+	seen=
+	for b in "${broken[@]}"; do
+		failed=1
+		mark=" !"
+		e=${b%%:*}
+		case " $seen " in *" $e "*) continue ;; esac
+		seen="$seen $e"
+		notes+=("! $p: $e could not run: $(tail -n 3 "${b#*:}" 2>/dev/null | tr '\n' ' ')")
+	done
+
+	kb=$(awk -v b="$(stat -c %s "$BENCH_OUT/$p.wasm")" 'BEGIN { printf "%.1f", b / 1024 }')
+	kn=$(ratio "$kw_s" "$nat_s")
+	kwr=$(ratio "$kw_s" "$wt_s")
+	if [ "$kn" != - ]; then ratio_kn+=("$kn"); fi
+	if [ "$kwr" != - ]; then ratio_kw+=("$kwr"); fi
+	rows+=("$p$mark|$kb|${kw_mbs:--}|$nat_s|$wt_s|$kw_s|$kn|$kwr")
+done
+rows+=("geomean||||||$(geomean "${ratio_kn[@]}")|$(geomean "${ratio_kw[@]}")")
+
+fmt_row() {
+	local IFS='|'
+	# shellcheck disable=SC2086
+	set -- $1
+	printf '| %-10s | %7s | %12s | %8s | %10s | %7s | %12s | %14s |\n' \
+		"$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8"
+}
+
+echo
+fmt_row "program|wasm KB|compile MB/s|native s|wasmtime s|kwasm s|kwasm/native|kwasm/wasmtime"
+echo "|------------|--------:|-------------:|---------:|-----------:|--------:|-------------:|---------------:|"
+for row in "${rows[@]}"; do fmt_row "$row"; done
+echo
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+echo "machine: $(nproc) CPUs, ${cpu:-unknown CPU}; best of $runs rounds, scale $scale%"
+echo "kwasm ran in the host runner (user space, rust/kwasm/host) with the code the kernel" \
+	"generates on this CPU (no AVX); compile MB/s = wasm bytes / best kwasm_compiler::compile time"
+if [ ${#wt_compile[@]} -gt 0 ]; then
+	lo=$(printf '%s\n' "${wt_compile[@]}" | sort -g | head -n 1)
+	hi=$(printf '%s\n' "${wt_compile[@]}" | sort -g | tail -n 1)
+	echo "wasmtime $WASMTIME_PY_VERSION (PyPI) compiled the same modules on one thread at $lo-$hi MB/s"
+fi
+for n in "${notes[@]}"; do echo "$n"; done
+exit $failed
