@@ -21,6 +21,8 @@
 # Builds and the venv live in $KWASM_CACHE/bench (default ~/.cache/kwasm).
 
 set -euo pipefail
+# Numbers are parsed by awk and sort: a decimal comma would break them.
+export LC_ALL=C
 
 KWASM_SRC=${KWASM_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 KWASM_CACHE=${KWASM_CACHE:-$HOME/.cache/kwasm}
@@ -42,9 +44,10 @@ die() {
 	exit 1
 }
 
+# usage STATUS: prints the synopsis from the header comment and exits.
 usage() {
 	sed -n '/^#   scripts/s/^#   //p' "${BASH_SOURCE[0]}"
-	exit 2
+	exit "$1"
 }
 
 runs=3 compile_iters=3 scale=100
@@ -54,8 +57,8 @@ while [ $# -gt 0 ]; do
 	--runs) runs=${2:?}; shift ;;
 	--compile-iters) compile_iters=${2:?}; shift ;;
 	--scale) scale=${2:?}; shift ;;
-	-h | --help) usage ;;
-	-*) usage ;;
+	-h | --help) usage 0 ;;
+	-*) usage 2 >&2 ;;
 	*) programs+=("$1") ;;
 	esac
 	shift
@@ -71,6 +74,9 @@ if [ ${#programs[@]} -eq 0 ]; then
 	done
 fi
 [ ${#programs[@]} -gt 0 ] || die "no programs in $BENCH_SRC"
+for p in "${programs[@]}"; do
+	[ -f "$BENCH_SRC/$p.rs" ] || die "no such benchmark: $BENCH_SRC/$p.rs"
+done
 
 mkdir -p "$BENCH_OUT" "$LOG"
 
@@ -123,7 +129,6 @@ build_kwasm_bench() {
 # NAME.wasm and native NAME from samples/kwasm/bench/NAME.rs, when stale.
 build_program() {
 	local name=$1 src="$BENCH_SRC/$1.rs"
-	[ -f "$src" ] || die "no such benchmark: $src"
 	local wasm="$BENCH_OUT/$name.wasm" native="$BENCH_OUT/$name"
 	if [ ! -f "$wasm" ] || [ "$src" -nt "$wasm" ]; then
 		logged "$LOG/$name-wasm.log" rustc --edition 2021 --target wasm32-wasip1 -O \
@@ -171,6 +176,14 @@ run_engine() {
 		;;
 	esac
 	echo "$(field run_best_s "$out.err") $(field compile_mb_s "$out.err")"
+}
+
+# num DIGITS VALUE: VALUE rounded for the table, "-" if missing.
+num() {
+	case "$2" in
+	"" | -) echo - ;;
+	*) awk -v v="$2" -v d="$1" 'BEGIN { printf "%." d "f\n", v }' ;;
+	esac
 }
 
 # ratio A B: A / B to two decimals, or "-" if either is missing.
@@ -265,7 +278,7 @@ for p in "${programs[@]}"; do
 	kwr=$(ratio "$kw_s" "$wt_s")
 	if [ "$kn" != - ]; then ratio_kn+=("$kn"); fi
 	if [ "$kwr" != - ]; then ratio_kw+=("$kwr"); fi
-	rows+=("$p$mark|$kb|${kw_mbs:--}|$nat_s|$wt_s|$kw_s|$kn|$kwr")
+	rows+=("$p$mark|$kb|$(num 2 "$kw_mbs")|$(num 3 "$nat_s")|$(num 3 "$wt_s")|$(num 3 "$kw_s")|$kn|$kwr")
 done
 rows+=("geomean||||||$(geomean "${ratio_kn[@]}")|$(geomean "${ratio_kw[@]}")")
 
@@ -284,12 +297,14 @@ for row in "${rows[@]}"; do fmt_row "$row"; done
 echo
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 echo "machine: $(nproc) CPUs, ${cpu:-unknown CPU}; best of $runs rounds, scale $scale%"
-echo "kwasm ran in the host runner (user space, rust/kwasm/host) with the code the kernel" \
-	"generates on this CPU (no AVX); compile MB/s = wasm bytes / best kwasm_compiler::compile time"
+echo "kwasm ran in the host runner (user space, rust/kwasm/host) with the same generated code"
+echo "the kernel uses on this CPU (its ISA features: no AVX); compile MB/s = wasm bytes / best"
+echo "time of kwasm_compiler::compile; run times are instantiation + _start (native: the process)"
 if [ ${#wt_compile[@]} -gt 0 ]; then
 	lo=$(printf '%s\n' "${wt_compile[@]}" | sort -g | head -n 1)
 	hi=$(printf '%s\n' "${wt_compile[@]}" | sort -g | tail -n 1)
-	echo "wasmtime $WASMTIME_PY_VERSION (PyPI) compiled the same modules on one thread at $lo-$hi MB/s"
+	echo "wasmtime $WASMTIME_PY_VERSION (PyPI) compiled the same modules on one thread at" \
+		"$(num 2 "$lo")-$(num 2 "$hi") MB/s"
 fi
 for n in "${notes[@]}"; do echo "$n"; done
 exit $failed

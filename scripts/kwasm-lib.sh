@@ -258,6 +258,8 @@ kwasm_vm() {
 	ctl=$(mktemp -d "${TMPDIR:-/tmp}/kwasm-vm.XXXXXX")
 	printf '%s\n' "$*" >"$ctl/cmd.sh"
 	pwd >"$ctl/cwd"
+	# A program outside the shared directory travels in the control one.
+	[ -z "${KWASM_VM_FILE:-}" ] || cp -p "$KWASM_VM_FILE" "$ctl/"
 	local rc=0
 	timeout --foreground "${KWASM_VM_TIMEOUT:-600}" qemu-system-x86_64 \
 		-nodefaults -display none -no-reboot \
@@ -317,7 +319,15 @@ kwasm_run() {
 		esac
 		[ -f "$f" ] || die "no such file: $f"
 		[ -x "$f" ] || chmod +x "$f"
-		case "$f" in /*) ;; *) f=./$f ;; esac
+		local real
+		real=$(realpath "$f")
+		case "$real" in
+		"$(pwd)"/*) case "$f" in /*) ;; *) f=./$f ;; esac ;;
+		*)
+			export KWASM_VM_FILE=$real
+			f=/kwasm/$(basename "$real")
+			;;
+		esac
 		q="exec $(printf '%q' "$f")"
 		for a in "$@"; do q="$q $(printf '%q' "$a")"; done
 	fi
@@ -481,4 +491,15 @@ kwasm_test() {
 	fi
 	echo "$pass passed, $fail failed"
 	[ "$fail" -eq 0 ]
+}
+
+# ---------------------------------------------------------------- fuzzing
+
+# The compiler's no-panic (mutated and generated modules) and differential
+# (kwasm vs the wasmi interpreter on wasm-smith modules) tests, scaled up.
+kwasm_fuzz() {
+	local scale=${1:-100}
+	say "fuzz: KWASM_FUZZ_SCALE=$scale"
+	KWASM_FUZZ_SCALE=$scale cargo_ws test --release --locked -p kwasm-compiler \
+		--test no_panic --test differential -- --nocapture
 }

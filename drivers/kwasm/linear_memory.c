@@ -10,12 +10,52 @@
  * memory cgroup.
  */
 
+#include <linux/atomic.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
 #include "kwasm.h"
+
+#undef MODULE_PARAM_PREFIX
+#define MODULE_PARAM_PREFIX "kwasm."
+
+/*
+ * System-wide cap on the linear memory of all programs together, in MiB;
+ * 0 means half of RAM. Growth past it (or past the task's RLIMIT_AS, which
+ * a linear memory counts against like an mmap would) makes memory.grow
+ * return -1.
+ */
+static unsigned long memory_limit_mb;
+module_param(memory_limit_mb, ulong, 0644);
+MODULE_PARM_DESC(memory_limit_mb,
+		 "Total linear memory of all wasm programs, MiB (0: half of RAM)");
+
+static atomic64_t kwasm_mem_total = ATOMIC64_INIT(0);
+
+static u64 kwasm_mem_limit(void)
+{
+	if (memory_limit_mb)
+		return (u64)memory_limit_mb << 20;
+	return ((u64)totalram_pages() << PAGE_SHIFT) / 2;
+}
+
+/* Charges new_bytes - old_bytes against the limits; false if refused. */
+static bool kwasm_mem_charge(u64 old_bytes, u64 new_bytes)
+{
+	u64 delta = new_bytes - old_bytes;
+
+	if (new_bytes > rlimit(RLIMIT_AS))
+		return false;
+	if (atomic64_add_return(delta, &kwasm_mem_total) > kwasm_mem_limit()) {
+		atomic64_sub(delta, &kwasm_mem_total);
+		return false;
+	}
+	return true;
+}
 
 #define KWASM_MEM_RESERVATION	(6ULL << 30)
 #define KWASM_MEM_ACCESSIBLE	(4ULL << 30)
@@ -60,6 +100,8 @@ int kwasm_mem_grow(struct kwasm_mem *mem, u64 old_bytes, u64 new_bytes)
 	if (old_bytes != mem->mapped || new_bytes < old_bytes ||
 	    new_bytes > KWASM_MEM_ACCESSIBLE || !PAGE_ALIGNED(new_bytes))
 		return -EINVAL;
+	if (!kwasm_mem_charge(old_bytes, new_bytes))
+		return -ENOMEM;
 	while (off < new_bytes) {
 		n = min_t(u64, ARRAY_SIZE(batch), (new_bytes - off) >> PAGE_SHIFT);
 		for (i = 0; i < n; i++) {
@@ -89,6 +131,7 @@ nomem:
 undo:
 	kwasm_mem_unmap(mem, old_bytes, mem->mapped);
 	mem->mapped = old_bytes;
+	atomic64_sub(new_bytes - old_bytes, &kwasm_mem_total);
 	return err;
 }
 
@@ -119,6 +162,7 @@ void *kwasm_mem_base(struct kwasm_mem *mem)
 void kwasm_mem_free(struct kwasm_mem *mem)
 {
 	kwasm_mem_unmap(mem, 0, mem->mapped);
+	atomic64_sub(mem->mapped, &kwasm_mem_total);
 	free_vm_area(mem->area);
 	kfree(mem);
 }

@@ -98,13 +98,11 @@ fn bodies() -> [Body; 5] {
 fn offset_momentum(b: &mut [Body; 5]) {
     let mut p = [0.0; 3];
     for body in b.iter() {
-        for k in 0..3 {
-            p[k] += body.vel[k] * body.mass;
+        for (pk, vk) in p.iter_mut().zip(body.vel) {
+            *pk += vk * body.mass;
         }
     }
-    for k in 0..3 {
-        b[0].vel[k] = -p[k] / SOLAR_MASS;
-    }
+    b[0].vel = p.map(|pk| -pk / SOLAR_MASS);
 }
 
 fn energy(b: &[Body; 5]) -> f64 {
@@ -127,9 +125,9 @@ fn advance(b: &mut [Body; 5], dt: f64) {
             let d2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
             let mag = dt / (d2 * d2.sqrt());
             let (mi, mj) = (b[i].mass * mag, b[j].mass * mag);
-            for k in 0..3 {
-                b[i].vel[k] -= d[k] * mj;
-                b[j].vel[k] += d[k] * mi;
+            for (k, dk) in d.iter().enumerate() {
+                b[i].vel[k] -= dk * mj;
+                b[j].vel[k] += dk * mi;
             }
         }
     }

@@ -14,7 +14,7 @@ use cranelift_codegen::{Final, FinalizedRelocTarget, MachBufferFinalized};
 use kwasm_abi::{CompiledModule, Trap, TrapSite};
 
 use crate::error::{internal, CompileError};
-use crate::translate::FUNC_NAMESPACE;
+use crate::translate::{FUNC_NAMESPACE, STUB_NAMESPACE};
 use crate::validate::Module;
 
 /// Every piece starts on a [`kwasm_abi::CODE_ALIGN`] boundary (Cranelift's
@@ -33,14 +33,24 @@ pub(crate) enum PieceKind {
     Trampoline,
     /// Host adapter (in imported function order).
     Adapter,
+    /// The shared safepoint slow path.
+    SafepointStub,
+}
+
+/// What a rel32 call goes to.
+#[derive(Clone, Copy)]
+enum Target {
+    /// A defined function, by function index.
+    Func(u32),
+    /// The safepoint stub.
+    Stub,
 }
 
 /// A rel32 call site waiting for its target's offset.
 struct CallFixup {
     /// Absolute offset of the 4-byte field.
     at: usize,
-    /// Target function index.
-    target: u32,
+    target: Target,
     addend: i64,
 }
 
@@ -52,6 +62,7 @@ pub(crate) struct CodeLayout {
     funcs: Vec<(u32, u32)>,
     trampolines: Vec<u32>,
     adapters: Vec<u32>,
+    stub: Option<u32>,
 }
 
 fn map_trap(code: TrapCode) -> Result<Trap, CompileError> {
@@ -79,6 +90,7 @@ impl CodeLayout {
             funcs: Vec::new(),
             trampolines: Vec::new(),
             adapters: Vec::new(),
+            stub: None,
         }
     }
 
@@ -118,10 +130,11 @@ impl CodeLayout {
                         .user_named_funcs()
                         .get(*n)
                         .ok_or_else(|| internal("unknown external name"))?;
-                    if name.namespace != FUNC_NAMESPACE {
-                        return Err(internal("external name namespace"));
+                    match name.namespace {
+                        FUNC_NAMESPACE => Target::Func(name.index),
+                        STUB_NAMESPACE => Target::Stub,
+                        _ => return Err(internal("external name namespace")),
                     }
-                    name.index
                 }
                 (kind, target) => {
                     return Err(CompileError::Codegen(format!(
@@ -142,6 +155,7 @@ impl CodeLayout {
             PieceKind::Func => self.funcs.push((start32, len32)),
             PieceKind::Trampoline => self.trampolines.push(start32),
             PieceKind::Adapter => self.adapters.push(start32),
+            PieceKind::SafepointStub => self.stub = Some(start32),
         }
         Ok(())
     }
@@ -149,14 +163,18 @@ impl CodeLayout {
     /// Resolves calls and produces the module.
     pub(crate) fn finish(mut self, m: Module<'_>) -> Result<CompiledModule, CompileError> {
         for c in &self.calls {
-            let defined = c
-                .target
-                .checked_sub(m.num_imported_funcs)
-                .ok_or_else(|| internal("direct call to an import"))?;
-            let (target, _) = *self
-                .funcs
-                .get(defined as usize)
-                .ok_or_else(|| internal("call target"))?;
+            let target = match c.target {
+                Target::Func(index) => {
+                    let defined = index
+                        .checked_sub(m.num_imported_funcs)
+                        .ok_or_else(|| internal("direct call to an import"))?;
+                    self.funcs
+                        .get(defined as usize)
+                        .ok_or_else(|| internal("call target"))?
+                        .0
+                }
+                Target::Stub => self.stub.ok_or_else(|| internal("no safepoint stub"))?,
+            };
             // x86 rel32: S + A - P, with P the address of the field.
             let rel = i64::from(target)
                 .checked_add(c.addend)

@@ -48,5 +48,6 @@ pub fn compile(wasm: &[u8], config: &Config) -> Result<CompiledModule, CompileEr
     translate::compile_functions(&module, &*isa, &mut out)?;
     trampolines::compile_trampolines(&module, &*isa, &mut out)?;
     trampolines::compile_import_adapters(&module, &*isa, &mut out)?;
+    trampolines::compile_safepoint_stub(&*isa, &mut out)?;
     out.finish(module)
 }

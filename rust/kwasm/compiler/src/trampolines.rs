@@ -13,13 +13,13 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
-use kwasm_abi::{vmctx, ImportKind};
+use kwasm_abi::{vmctx, Builtin, ImportKind};
 
 use crate::error::{internal, CompileError};
 use crate::layout::{CodeLayout, PieceKind};
 use crate::translate::{
-    clif_type, compile_clif, hostcall_signature, readonly, slot_offset, to_slot, trusted,
-    wasm_signature,
+    clif_type, compile_clif, hostcall_signature, readonly, slot_offset, stub_signature, to_slot,
+    trusted, wasm_signature, STUB_NAMESPACE,
 };
 use crate::validate::Module;
 
@@ -95,6 +95,43 @@ pub(crate) fn compile_trampolines(
         compile_clif(&mut ctx, func, isa, PieceKind::Trampoline, out)?;
     }
     Ok(())
+}
+
+/// The safepoint stub: `(vmctx)`, calls the host with `Builtin::Safepoint`.
+/// Every safepoint's slow path calls it, so that the slow path needs nothing
+/// but `vmctx` in the calling function.
+pub(crate) fn compile_safepoint_stub(
+    isa: &dyn TargetIsa,
+    out: &mut CodeLayout,
+) -> Result<(), CompileError> {
+    let mut fctx = FunctionBuilderContext::new();
+    let mut ctx = Context::new();
+    let mut func =
+        Function::with_name_signature(UserFuncName::user(STUB_NAMESPACE, 0), stub_signature());
+    set_stack_limit(&mut func)?;
+    {
+        let mut b = FunctionBuilder::new(&mut func, &mut fctx);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        b.seal_block(entry);
+        let vmctx = *b
+            .block_params(entry)
+            .first()
+            .ok_or_else(|| internal("stub params"))?;
+        // No arguments, but the host gets a valid array pointer.
+        let ss = b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 8, 3));
+        let addr = b.ins().stack_addr(types::I64, ss, 0);
+        let f = b.ins().load(types::I64, readonly(), vmctx, vmctx::HOSTCALL);
+        let sig = b.import_signature(hostcall_signature());
+        let idx = b
+            .ins()
+            .iconst(types::I32, i64::from(Builtin::Safepoint.index()));
+        b.ins().call_indirect(sig, f, &[vmctx, idx, addr]);
+        b.ins().return_(&[]);
+        b.finalize(isa.frontend_config());
+    }
+    compile_clif(&mut ctx, func, isa, PieceKind::SafepointStub, out)
 }
 
 /// Host adapters, one per imported function: wasm signature in, host call out.

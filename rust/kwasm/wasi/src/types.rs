@@ -359,14 +359,23 @@ mod tests {
         assert_eq!(decode_sdflags(3), Ok(2));
         assert_eq!(decode_sdflags(0), Err(Errno::INVAL));
         assert_eq!(decode_sdflags(4), Err(Errno::INVAL));
-        assert_eq!(decode_riflags(3), Ok(crate::os::MSG_PEEK | crate::os::MSG_WAITALL));
+        assert_eq!(
+            decode_riflags(3),
+            Ok(crate::os::MSG_PEEK | crate::os::MSG_WAITALL)
+        );
         assert_eq!(decode_riflags(4), Err(Errno::INVAL));
     }
 
     #[test]
     fn times_decode_and_conflicting_flags_are_inval() {
         let (a, m) = decode_times(1_500_000_000, 7, 0b0101).unwrap();
-        assert_eq!(a, SetTime::At(Timespec { sec: 1, nsec: 500_000_000 }));
+        assert_eq!(
+            a,
+            SetTime::At(Timespec {
+                sec: 1,
+                nsec: 500_000_000
+            })
+        );
         assert_eq!(m, SetTime::At(Timespec { sec: 0, nsec: 7 }));
         assert_eq!(decode_times(0, 0, 0b1010), Ok((SetTime::Now, SetTime::Now)));
         assert_eq!(decode_times(0, 0, 0), Ok((SetTime::Omit, SetTime::Omit)));

@@ -5,10 +5,11 @@
  * oops), and a program spinning in a loop is ended promptly by signals.
  */
 
+#include "kwasm_util.h"
+
 #include <signal.h>
 #include <time.h>
 
-#include "kwasm_util.h"
 #include "../kselftest_harness.h"
 
 /* Runs a module that must trap; checks the signal and the log line. */

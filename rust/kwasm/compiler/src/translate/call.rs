@@ -12,7 +12,7 @@ use cranelift_codegen::ir::{
 use kwasm_abi::{vmctx, vmfuncref, vmtable, Builtin, Trap};
 use wasmparser::Operator;
 
-use super::{hostcall_signature, readonly, trap_code, trusted, Translator};
+use super::{hostcall_signature, invariant, trap_code, trusted, Translator};
 use crate::error::{internal, CompileError};
 
 /// Namespace of user external names that denote wasm function indices.
@@ -81,11 +81,11 @@ impl Translator<'_, '_> {
             let code = self
                 .b
                 .ins()
-                .load(types::I64, readonly(), funcs, base + vmfuncref::CODE);
+                .load(types::I64, invariant(), funcs, base + vmfuncref::CODE);
             let callee_vmctx =
                 self.b
                     .ins()
-                    .load(types::I64, readonly(), funcs, base + vmfuncref::VMCTX);
+                    .load(types::I64, invariant(), funcs, base + vmfuncref::VMCTX);
             args.push(callee_vmctx);
             args.extend(self.popn(nparams)?);
             let call = self.b.ins().call_indirect(sig, code, &args);
@@ -128,7 +128,7 @@ impl Translator<'_, '_> {
             .and_then(|o| i32::try_from(o).ok())
             .ok_or_else(|| internal("table offset"))?;
         let tables = self.vmctx_load(types::I64, vmctx::TABLES);
-        Ok(self.b.ins().load(types::I64, readonly(), tables, off))
+        Ok(self.b.ins().load(types::I64, invariant(), tables, off))
     }
 
     /// Bounds-checks `index` (i32) against the table's current length and
@@ -171,7 +171,7 @@ impl Translator<'_, '_> {
             .checked_mul(4)
             .and_then(|o| i32::try_from(o).ok())
             .ok_or_else(|| internal("type id offset"))?;
-        let expected = self.b.ins().load(types::I32, readonly(), ids, off);
+        let expected = self.b.ins().load(types::I32, invariant(), ids, off);
         let expected = self.b.ins().uextend(types::I64, expected);
         let bad = self.b.ins().icmp(IntCC::NotEqual, actual, expected);
         self.b

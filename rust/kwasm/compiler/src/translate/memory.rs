@@ -12,7 +12,7 @@ use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
 use kwasm_abi::{vmctx, vmmemory, Builtin, Trap, MEMORY_GUARD};
 use wasmparser::{MemArg, Operator};
 
-use super::{readonly, trap_code, trusted, Translator};
+use super::{invariant, trap_code, trusted, Translator};
 use crate::error::{internal, CompileError};
 
 /// Flags of a wasm heap access: may fault, and the fault means out of bounds.
@@ -54,7 +54,7 @@ impl Translator<'_, '_> {
         let base = self
             .b
             .ins()
-            .load(types::I64, readonly(), mem, vmmemory::BASE);
+            .load(types::I64, invariant(), mem, vmmemory::BASE);
         let a64 = self.b.ins().uextend(types::I64, addr);
         let end = memarg
             .offset

@@ -22,8 +22,9 @@ use alloc::vec::Vec;
 
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{
-    types, AbiParam, ArgumentPurpose, FuncRef, Function, GlobalValueData, InstBuilder,
-    MemFlagsData, SigRef, Signature, StackSlot, TrapCode, Type, UserFuncName, Value,
+    types, AbiParam, ArgumentPurpose, ExtFuncData, ExternalName, FuncRef, Function,
+    GlobalValueData, InstBuilder, MemFlagsData, SigRef, Signature, StackSlot, TrapCode, Type,
+    UserExternalName, UserFuncName, Value,
 };
 use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_codegen::Context;
@@ -63,6 +64,17 @@ pub(crate) fn wasm_signature(ty: &FuncType) -> Signature {
     sig
 }
 
+/// Namespace of the user external name of the safepoint stub.
+pub(crate) const STUB_NAMESPACE: u32 = 3;
+
+/// Signature of the safepoint stub: `(vmctx)`.
+pub(crate) fn stub_signature() -> Signature {
+    let mut sig = Signature::new(CallConv::SystemV);
+    sig.params
+        .push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));
+    sig
+}
+
 /// Signature of the host-call entry `(vmctx, index, args)`.
 pub(crate) fn hostcall_signature() -> Signature {
     let mut sig = Signature::new(CallConv::SystemV);
@@ -81,6 +93,14 @@ pub(crate) fn trap_code(t: Trap) -> TrapCode {
 /// Flags for loads of VMContext data that never changes while code runs.
 pub(crate) fn readonly() -> MemFlagsData {
     MemFlagsData::trusted().with_readonly()
+}
+
+/// Flags for loads of instance constants at addresses that are valid
+/// whenever code of the instance runs (VMContext header fields, the heap
+/// base, GLOBALS/TABLES/TYPE_IDS entries): Cranelift may hoist them out of
+/// loops and merge them freely.
+pub(crate) fn invariant() -> MemFlagsData {
+    readonly().with_can_move()
 }
 
 /// Flags for loads and stores of runtime data that may change (sizes, values).
@@ -188,6 +208,7 @@ pub(crate) struct Translator<'a, 'f> {
     direct: BTreeMap<u32, FuncRef>,
     hostcall_sig: Option<SigRef>,
     args_slot: Option<StackSlot>,
+    stub: Option<FuncRef>,
 }
 
 impl<'a, 'f> Translator<'a, 'f> {
@@ -224,6 +245,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             direct: BTreeMap::new(),
             hostcall_sig: None,
             args_slot: None,
+            stub: None,
         })
     }
 
@@ -307,7 +329,7 @@ impl<'a, 'f> Translator<'a, 'f> {
 
     /// Loads a field of the VMContext header that is fixed for the instance.
     pub fn vmctx_load(&mut self, ty: Type, offset: i32) -> Value {
-        self.b.ins().load(ty, readonly(), self.vmctx, offset)
+        self.b.ins().load(ty, invariant(), self.vmctx, offset)
     }
 
     /// The SigRef of a wasm type index, imported once per function.
@@ -370,7 +392,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             }
             Operator::GlobalGet { global_index } => {
                 let (ptr, ty, mutable) = self.global_ptr(global_index)?;
-                let flags = if mutable { trusted() } else { readonly() };
+                let flags = if mutable { trusted() } else { invariant() };
                 let v = self.b.ins().load(ty, flags, ptr, 0);
                 self.push(v);
             }
@@ -411,7 +433,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             .and_then(|o| i32::try_from(o).ok())
             .ok_or_else(|| internal("global offset"))?;
         let table = self.vmctx_load(types::I64, vmctx::GLOBALS);
-        let ptr = self.b.ins().load(types::I64, readonly(), table, off);
+        let ptr = self.b.ins().load(types::I64, invariant(), table, off);
         Ok((ptr, clif_type(g.ty), g.mutable))
     }
 
@@ -422,11 +444,24 @@ impl<'a, 'f> Translator<'a, 'f> {
     }
 
     /// Emits a poll of the safepoint word; the call to the runtime is cold.
+    ///
+    /// The pointer and mask loads are not hoisted out of loops (plain
+    /// readonly, no `can_move`) to keep registers free in loop bodies; the
+    /// word itself is read with an atomic load, which Cranelift never merges
+    /// with an earlier read or moves, so a loop always sees a new request.
+    /// The slow path is a direct call to the module's shared safepoint stub:
+    /// nothing but `vmctx` is live into it, so no constants get hoisted into
+    /// registers for it.
     pub fn safepoint(&mut self) {
-        let flags_ptr = self.vmctx_load(types::I64, vmctx::SAFEPOINT_FLAGS);
-        // The word changes asynchronously: a plain (not readonly) load.
-        let word = self.b.ins().load(types::I64, trusted(), flags_ptr, 0);
-        let mask = self.vmctx_load(types::I64, vmctx::SAFEPOINT_MASK);
+        let flags_ptr =
+            self.b
+                .ins()
+                .load(types::I64, readonly(), self.vmctx, vmctx::SAFEPOINT_FLAGS);
+        let word = self.b.ins().atomic_load(types::I64, trusted(), flags_ptr);
+        let mask = self
+            .b
+            .ins()
+            .load(types::I64, readonly(), self.vmctx, vmctx::SAFEPOINT_MASK);
         let hit = self.b.ins().band(word, mask);
         let cold = self.b.create_block();
         let cont = self.b.create_block();
@@ -434,9 +469,30 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.b.ins().brif(hit, cold, &[], cont, &[]);
         self.b.switch_to_block(cold);
         self.b.seal_block(cold);
-        self.builtin_call(kwasm_abi::Builtin::Safepoint, &[]);
+        let stub = self.safepoint_stub();
+        self.b.ins().call(stub, &[self.vmctx]);
         self.b.ins().jump(cont, &[]);
         self.b.switch_to_block(cont);
         self.b.seal_block(cont);
+    }
+
+    /// The FuncRef of the safepoint stub, declared once per function.
+    fn safepoint_stub(&mut self) -> FuncRef {
+        if let Some(f) = self.stub {
+            return f;
+        }
+        let sig = self.b.import_signature(stub_signature());
+        let name = self
+            .b
+            .func
+            .declare_imported_user_function(UserExternalName::new(STUB_NAMESPACE, 0));
+        let f = self.b.import_function(ExtFuncData {
+            name: ExternalName::User(name),
+            signature: sig,
+            colocated: true,
+            patchable: false,
+        });
+        self.stub = Some(f);
+        f
     }
 }

@@ -95,7 +95,8 @@ fn bench(wasm: &[u8], opts: &Opts) -> Result<Report, String> {
         let module = store
             .load(compiled.clone())
             .map_err(|e| format!("loading code: {e}"))?;
-        let (out, err) = (Rc::new(RefCell::new(Vec::new())), Rc::new(RefCell::new(Vec::new())));
+        let out = Rc::new(RefCell::new(Vec::new()));
+        let err = Rc::new(RefCell::new(Vec::new()));
         let ctx = WasiCtx {
             args: opts.args.clone(),
             stdout: Output::Capture(out.clone()),
