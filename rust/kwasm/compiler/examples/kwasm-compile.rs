@@ -3,7 +3,8 @@
 //! Debug helper: compiles a .wasm or .wat file and writes the raw code to
 //! `<out>` (disassemble with `objdump -D -b binary -mi386:x86-64 <out>`),
 //! printing function offsets and trap sites. With a third argument `--ops`,
-//! also prints the operators of every function body.
+//! also prints the operators of every function body. `KWASM_VERIFY=0` turns
+//! the Cranelift verifier off (the kernel's setting).
 
 use kwasm_compiler::{compile, Config, IsaFeatures};
 
@@ -17,7 +18,8 @@ fn main() {
     let wasm = wat::parse_bytes(&bytes).expect("wat").into_owned();
     let config = Config {
         features: IsaFeatures::baseline(),
-        verify: true,
+        // KWASM_VERIFY=0 measures compile speed as the kernel runs it.
+        verify: std::env::var("KWASM_VERIFY").map_or(true, |v| v != "0"),
         ..Config::default()
     };
     let start = std::time::Instant::now();

@@ -12,7 +12,7 @@ use cranelift_codegen::ir::{
 use kwasm_abi::{vmctx, vmfuncref, vmtable, Builtin, Trap};
 use wasmparser::Operator;
 
-use super::{hostcall_signature, invariant, trap_code, trusted, Translator};
+use super::{hostcall_signature, invariant, trap_code, trusted, Regions, Translator};
 use crate::error::{internal, CompileError};
 
 /// Namespace of user external names that denote wasm function indices.
@@ -140,14 +140,15 @@ impl Translator<'_, '_> {
         index: Value,
     ) -> Result<Value, CompileError> {
         let t = self.table_ptr(table)?;
-        let len = self.b.ins().load(types::I64, trusted(), t, vmtable::LEN);
+        let tables = Regions::flags(self.regions.tables);
+        let len = self.b.ins().load(types::I64, tables, t, vmtable::LEN);
         let i64v = self.b.ins().uextend(types::I64, index);
         let oob = self
             .b
             .ins()
             .icmp(IntCC::UnsignedGreaterThanOrEqual, i64v, len);
         self.b.ins().trapnz(oob, trap_code(Trap::TableOutOfBounds));
-        let base = self.b.ins().load(types::I64, trusted(), t, vmtable::BASE);
+        let base = self.b.ins().load(types::I64, tables, t, vmtable::BASE);
         let off = self.b.ins().ishl_imm_u(i64v, 3);
         Ok(self.b.ins().iadd(base, off))
     }
@@ -160,12 +161,16 @@ impl Translator<'_, '_> {
         let addr = self.table_elem_addr(table, index)?;
         // Loads that depend on the checks stay plain (not readonly) so that
         // Cranelift cannot hoist them above the trap.
-        let elem = self.b.ins().load(types::I64, trusted(), addr, 0);
+        let elem = self
+            .b
+            .ins()
+            .load(types::I64, Regions::flags(self.regions.tables), addr, 0);
+        let funcrefs = Regions::flags(self.regions.funcrefs);
         self.b.ins().trapz(elem, trap_code(Trap::IndirectCallNull));
         let actual = self
             .b
             .ins()
-            .load(types::I64, trusted(), elem, vmfuncref::TYPE_ID);
+            .load(types::I64, funcrefs, elem, vmfuncref::TYPE_ID);
         let ids = self.vmctx_load(types::I64, vmctx::TYPE_IDS);
         let off = type_index
             .checked_mul(4)
@@ -180,11 +185,11 @@ impl Translator<'_, '_> {
         let code = self
             .b
             .ins()
-            .load(types::I64, trusted(), elem, vmfuncref::CODE);
+            .load(types::I64, funcrefs, elem, vmfuncref::CODE);
         let callee_vmctx = self
             .b
             .ins()
-            .load(types::I64, trusted(), elem, vmfuncref::VMCTX);
+            .load(types::I64, funcrefs, elem, vmfuncref::VMCTX);
         let mut args = Vec::with_capacity(nparams + 1);
         args.push(callee_vmctx);
         args.extend(params);

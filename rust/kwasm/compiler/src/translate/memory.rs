@@ -12,13 +12,8 @@ use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
 use kwasm_abi::{vmctx, vmmemory, Builtin, Trap, MEMORY_GUARD};
 use wasmparser::{MemArg, Operator};
 
-use super::{invariant, trap_code, trusted, Translator};
+use super::{invariant, trap_code, Regions, Translator};
 use crate::error::{internal, CompileError};
-
-/// Flags of a wasm heap access: may fault, and the fault means out of bounds.
-fn heap() -> MemFlagsData {
-    MemFlagsData::new().with_trap_code(Some(trap_code(Trap::MemoryOutOfBounds)))
-}
 
 #[derive(Clone, Copy)]
 enum Load {
@@ -40,6 +35,14 @@ enum Store {
 }
 
 impl Translator<'_, '_> {
+    /// Flags of a wasm heap access: may fault, and the fault means out of
+    /// bounds.
+    fn heap(&self) -> MemFlagsData {
+        MemFlagsData::new()
+            .with_trap_code(Some(trap_code(Trap::MemoryOutOfBounds)))
+            .with_alias_region(Some(self.regions.heap))
+    }
+
     /// Pointer to the instance's `VMMemory`.
     fn vmmemory(&mut self) -> Value {
         self.vmctx_load(types::I64, vmctx::MEMORY)
@@ -68,10 +71,12 @@ impl Translator<'_, '_> {
         // Offsets are < 2^32 for a 32-bit memory, so `end` and the sum below
         // fit easily in 64 bits.
         let end_imm = i64::try_from(end).map_err(|_| internal("memarg offset"))?;
-        let cur = self
-            .b
-            .ins()
-            .load(types::I64, trusted(), mem, vmmemory::SIZE);
+        let cur = self.b.ins().load(
+            types::I64,
+            Regions::flags(self.regions.memsize),
+            mem,
+            vmmemory::SIZE,
+        );
         let last = self.b.ins().iadd_imm_s(a64, end_imm);
         let oob = self.b.ins().icmp(
             cranelift_codegen::ir::condcodes::IntCC::UnsignedGreaterThan,
@@ -93,7 +98,7 @@ impl Translator<'_, '_> {
             Load::S32 | Load::U32 => 4,
         };
         let (p, off) = self.heap_addr(memarg, size)?;
-        let f = heap();
+        let f = self.heap();
         let ins = self.b.ins();
         let v = match kind {
             Load::Plain(t) => ins.load(t, f, p, off),
@@ -117,7 +122,7 @@ impl Translator<'_, '_> {
             Store::I32 => 4,
         };
         let (p, off) = self.heap_addr(memarg, size)?;
-        let f = heap();
+        let f = self.heap();
         let ins = self.b.ins();
         match kind {
             Store::Plain => ins.store(f, v, p, off),
@@ -159,7 +164,8 @@ impl Translator<'_, '_> {
             Operator::I64Store32 { memarg } => self.store(memarg, Store::I32)?,
             Operator::MemorySize { .. } => {
                 let mem = self.vmmemory();
-                let bytes = self.b.ins().load(I64, trusted(), mem, vmmemory::SIZE);
+                let flags = Regions::flags(self.regions.memsize);
+                let bytes = self.b.ins().load(I64, flags, mem, vmmemory::SIZE);
                 let pages = self.b.ins().ushr_imm_u(bytes, 16);
                 let pages = self.b.ins().ireduce(I32, pages);
                 self.push(pages);

@@ -22,9 +22,9 @@ use alloc::vec::Vec;
 
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{
-    types, AbiParam, ArgumentPurpose, ExtFuncData, ExternalName, FuncRef, Function,
-    GlobalValueData, InstBuilder, MemFlagsData, SigRef, Signature, StackSlot, TrapCode, Type,
-    UserExternalName, UserFuncName, Value,
+    types, AbiParam, AliasRegion, AliasRegionData, ArgumentPurpose, ExtFuncData, ExternalName,
+    FuncRef, Function, GlobalValueData, InstBuilder, MemFlagsData, SigRef, Signature, StackSlot,
+    TrapCode, Type, UserExternalName, UserFuncName, Value,
 };
 use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_codegen::Context;
@@ -191,6 +191,46 @@ fn translate_function(
     Ok(func)
 }
 
+/// Disjoint kinds of mutable memory the generated code touches. Telling
+/// Cranelift they cannot alias lets a heap store leave cached globals,
+/// table fields and the memory size alone (calls still clobber everything).
+#[derive(Clone, Copy)]
+pub(crate) struct Regions {
+    /// Linear memory.
+    pub heap: AliasRegion,
+    /// Global value cells.
+    pub globals: AliasRegion,
+    /// `VMTable` fields and table element arrays.
+    pub tables: AliasRegion,
+    /// `VMMemory.size`.
+    pub memsize: AliasRegion,
+    /// `VMFuncRef` fields read through table elements.
+    pub funcrefs: AliasRegion,
+}
+
+impl Regions {
+    fn new(func: &mut Function) -> Self {
+        let mut region = |user_id: u32, description: &'static str| {
+            func.dfg.alias_regions.insert(AliasRegionData {
+                user_id,
+                description: description.into(),
+            })
+        };
+        Regions {
+            heap: region(1, "heap"),
+            globals: region(2, "globals"),
+            tables: region(3, "tables"),
+            memsize: region(4, "memory size"),
+            funcrefs: region(5, "funcrefs"),
+        }
+    }
+
+    /// Flags for plain runtime data in `region`.
+    pub fn flags(region: AliasRegion) -> MemFlagsData {
+        trusted().with_alias_region(Some(region))
+    }
+}
+
 /// State of one function translation.
 pub(crate) struct Translator<'a, 'f> {
     pub b: FunctionBuilder<'f>,
@@ -204,6 +244,7 @@ pub(crate) struct Translator<'a, 'f> {
     pub dead_depth: usize,
     pub locals: Vec<Variable>,
     pub results: Vec<Type>,
+    pub regions: Regions,
     sigs: BTreeMap<u32, SigRef>,
     direct: BTreeMap<u32, FuncRef>,
     hostcall_sig: Option<SigRef>,
@@ -231,6 +272,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             b.append_block_param(ret, *r);
         }
         let frame = Frame::function(ret, results.len());
+        let regions = Regions::new(b.func);
         Ok(Translator {
             b,
             module,
@@ -241,6 +283,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             dead_depth: 0,
             locals: Vec::new(),
             results,
+            regions,
             sigs: BTreeMap::new(),
             direct: BTreeMap::new(),
             hostcall_sig: None,
@@ -392,14 +435,19 @@ impl<'a, 'f> Translator<'a, 'f> {
             }
             Operator::GlobalGet { global_index } => {
                 let (ptr, ty, mutable) = self.global_ptr(global_index)?;
-                let flags = if mutable { trusted() } else { invariant() };
+                let flags = if mutable {
+                    Regions::flags(self.regions.globals)
+                } else {
+                    invariant()
+                };
                 let v = self.b.ins().load(ty, flags, ptr, 0);
                 self.push(v);
             }
             Operator::GlobalSet { global_index } => {
                 let (ptr, _, _) = self.global_ptr(global_index)?;
                 let v = self.pop()?;
-                self.b.ins().store(trusted(), v, ptr, 0);
+                let flags = Regions::flags(self.regions.globals);
+                self.b.ins().store(flags, v, ptr, 0);
             }
             Operator::Drop => {
                 self.pop()?;

@@ -8,7 +8,7 @@ use cranelift_codegen::ir::{types, InstBuilder};
 use kwasm_abi::{vmctx, vmfuncref, vmtable, Builtin};
 use wasmparser::Operator;
 
-use super::{trusted, Translator};
+use super::{Regions, Translator};
 use crate::error::{internal, CompileError};
 
 impl Translator<'_, '_> {
@@ -19,17 +19,22 @@ impl Translator<'_, '_> {
             Operator::TableGet { table } => {
                 let i = self.pop()?;
                 let addr = self.table_elem_addr(table, i)?;
-                let v = self.b.ins().load(I64, trusted(), addr, 0);
+                let v = self
+                    .b
+                    .ins()
+                    .load(I64, Regions::flags(self.regions.tables), addr, 0);
                 self.push(v);
             }
             Operator::TableSet { table } => {
                 let (i, v) = self.pop2()?;
                 let addr = self.table_elem_addr(table, i)?;
-                self.b.ins().store(trusted(), v, addr, 0);
+                let flags = Regions::flags(self.regions.tables);
+                self.b.ins().store(flags, v, addr, 0);
             }
             Operator::TableSize { table } => {
                 let t = self.table_ptr(table)?;
-                let len = self.b.ins().load(I64, trusted(), t, vmtable::LEN);
+                let flags = Regions::flags(self.regions.tables);
+                let len = self.b.ins().load(I64, flags, t, vmtable::LEN);
                 let len = self.b.ins().ireduce(I32, len);
                 self.push(len);
             }
