@@ -144,6 +144,16 @@ static void kwasm_task_run(struct callback_head *head)
 	task_work_run();
 	status = kwasm_rs_program_run(ex->run.program);
 	kwasm_exec_free(ex);
+	/*
+	 * A signal that stopped the program and whose default action dumps
+	 * core is delivered now, with nothing of the program left to leak:
+	 * get_signal() dumps core and exits.
+	 */
+	if (signal_pending(current) && !fatal_signal_pending(current)) {
+		struct ksignal ksig;
+
+		get_signal(&ksig);
+	}
 	do_group_exit(status);
 }
 

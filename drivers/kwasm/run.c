@@ -145,19 +145,50 @@ const unsigned long *kwasm_safepoint_word(u64 *mask)
 }
 
 /*
+ * Whether a signal is pending whose default action dumps core (SIGQUIT,
+ * SIGSEGV sent by kill, ...). Other default-fatal signals have already
+ * become SIGKILL when they were sent (complete_signal()).
+ */
+static bool kwasm_core_signal_pending(void)
+{
+	struct sighand_struct *sighand = current->sighand;
+	sigset_t pending;
+	bool found = false;
+	int sig;
+
+	spin_lock_irq(&sighand->siglock);
+	sigorsets(&pending, &current->pending.signal,
+		  &current->signal->shared_pending.signal);
+	sigandnsets(&pending, &pending, &current->blocked);
+	for (sig = 1; sig < SIGRTMIN && !found; sig++)
+		found = sigismember(&pending, sig) && sig_kernel_coredump(sig) &&
+			sighand->action[sig - 1].sa.sa_handler == SIG_DFL;
+	spin_unlock_irq(&sighand->siglock);
+	return found;
+}
+
+/*
  * Safepoint host call: lets other tasks run, runs task work queued while the
- * program ran (e.g. deferred fput), and returns non-zero if a fatal signal
- * means the program must stop.
+ * program ran (e.g. deferred fput), and handles signals. Stop signals and
+ * ptrace stops are handled here by get_signal(), and the program goes on
+ * when continued. Returns non-zero if the program must end: a fatal signal
+ * is pending (or a core-dumping one, which kwasm_task_run() delivers after
+ * the program has been torn down, as get_signal() would not return).
  */
 int kwasm_safepoint(void)
 {
+	struct ksignal ksig;
+
 	cond_resched();
-	if (test_thread_flag(TIF_NOTIFY_RESUME)) {
+	if (test_thread_flag(TIF_NOTIFY_RESUME))
 		clear_thread_flag(TIF_NOTIFY_RESUME);
-		if (task_work_pending(current))
-			task_work_run();
-	}
 	if (task_work_pending(current))
 		task_work_run();
+	if (!signal_pending(current))
+		return 0;
+	if (fatal_signal_pending(current) || kwasm_core_signal_pending())
+		return 1;
+	/* Nothing left but stops and ignored signals: no handler can run. */
+	get_signal(&ksig);
 	return fatal_signal_pending(current);
 }

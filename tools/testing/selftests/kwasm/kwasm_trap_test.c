@@ -123,4 +123,47 @@ TEST(spinning_program_dies_by_sigint)
 	expect_killed_by(_metadata, SIGINT);
 }
 
+TEST(spinning_program_dies_by_sigquit)
+{
+	/* Core-dumping default action: delivered after the program is freed. */
+	expect_killed_by(_metadata, SIGQUIT);
+}
+
+TEST(spinning_program_stops_and_continues)
+{
+	char *const argv[] = { "./spin.wasm", NULL };
+	int status, i;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	usleep(300 * 1000);
+	ASSERT_EQ(0, kill(pid, SIGSTOP));
+	for (i = 0; i < 1000; i++) {
+		if (waitpid(pid, &status, WNOHANG | WUNTRACED) == pid)
+			break;
+		usleep(10 * 1000);
+	}
+	ASSERT_GT(1000, i) TH_LOG("SIGSTOP did not stop the program in 10 s");
+	ASSERT_TRUE(WIFSTOPPED(status)) TH_LOG("status %#x", status);
+	ASSERT_EQ(0, kill(pid, SIGCONT));
+	for (i = 0; i < 1000; i++) {
+		if (waitpid(pid, &status, WNOHANG | WCONTINUED) == pid)
+			break;
+		usleep(10 * 1000);
+	}
+	ASSERT_GT(1000, i) TH_LOG("SIGCONT did not continue the program");
+	EXPECT_TRUE(WIFCONTINUED(status)) TH_LOG("status %#x", status);
+	/* Running again: still there, then killed. */
+	usleep(200 * 1000);
+	EXPECT_EQ(0, waitpid(pid, &status, WNOHANG));
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
 TEST_HARNESS_MAIN
