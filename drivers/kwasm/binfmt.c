@@ -2,9 +2,10 @@
 /*
  * kwasm: the binary format handler for WebAssembly modules.
  *
- * execve() of a file starting with "\0asm" version 1 reads the module,
- * compiles it (on a private large stack: Cranelift needs ~60 KB), links and
- * instantiates it, then replaces the process image like binfmt_elf does,
+ * execve() of a file starting with "\0asm" version 1 reads the module and
+ * compiles it (on a private large stack: Cranelift needs ~60 KB) unless the
+ * code cache has it, links and instantiates it, then replaces the process
+ * image like binfmt_elf does,
  * keeping the argument and environment strings on the new (never used) user
  * stack for WASI and /proc/PID/cmdline. The program runs from a task_work
  * on the way back to user mode, which it never reaches: it ends with
@@ -174,6 +175,7 @@ static int kwasm_load_binary(struct linux_binprm *bprm)
 {
 	static const u8 magic[8] = { 0, 'a', 's', 'm', 1, 0, 0, 0 };
 	struct kwasm_compile_args args = {};
+	struct kwasm_cache_key key;
 	struct kwasm_exec *ex;
 	char *err;
 	u8 *wasm;
@@ -193,20 +195,27 @@ static int kwasm_load_binary(struct linux_binprm *bprm)
 		ret = -ENOMEM;
 		goto out;
 	}
-	wasm = kwasm_read_module(bprm, &args.len, &ret);
-	if (!wasm)
-		goto out;
-	args.wasm = wasm;
-	args.err = err;
-	kwasm_call_on_stack(ex->run.stack + KWASM_STACK_SIZE,
-			    kwasm_compile_on_stack, &args);
-	kvfree(wasm);
+	kwasm_cache_key_of(bprm->file, &key);
+	args.module = kwasm_cache_lookup(&key);
 	if (!args.module) {
-		pr_info_ratelimited("kwasm: %s: %s\n", bprm->filename, err);
-		ret = -ENOEXEC;
-		goto out;
+		/* exec denies writers, so the file is the one the key describes. */
+		wasm = kwasm_read_module(bprm, &args.len, &ret);
+		if (!wasm)
+			goto out;
+		args.wasm = wasm;
+		args.err = err;
+		kwasm_call_on_stack(ex->run.stack + KWASM_STACK_SIZE,
+				    kwasm_compile_on_stack, &args);
+		kvfree(wasm);
+		if (!args.module) {
+			pr_info_ratelimited("kwasm: %s: %s\n", bprm->filename, err);
+			ret = -ENOEXEC;
+			goto out;
+		}
+		kwasm_cache_insert(&key, args.module,
+				   kwasm_rs_module_bytes(args.module));
 	}
-	/* Takes ownership of the module. */
+	/* Takes over the module reference. */
 	ex->run.program = kwasm_rs_program_new(args.module, &ex->run,
 					       bprm->filename, err,
 					       KWASM_ERR_LEN);

@@ -2,10 +2,11 @@
 
 //! Compiling a module on exec.
 
-use alloc::boxed::Box;
+use alloc::sync::Arc;
 use core::ffi::{c_char, c_void};
 use core::fmt::Write;
 
+use kwasm_abi::CompiledModule;
 use kwasm_compiler::{compile, Config, IsaFeatures};
 
 use crate::ffi;
@@ -67,7 +68,8 @@ fn isa_features() -> IsaFeatures {
     }
 }
 
-/// Compiles `wasm[..len]`; returns a `Box<CompiledModule>` or null with the
+/// Compiles `wasm[..len]`; returns a reference to a shared
+/// `Arc<CompiledModule>` (see [`kwasm_rs_module_get`]) or null with the
 /// reason in `err`. Runs on the large kwasm stack (binfmt.c).
 ///
 /// # Safety
@@ -90,10 +92,50 @@ pub(crate) unsafe extern "C" fn kwasm_rs_compile(
         ..Config::default()
     };
     match compile(bytes, &config) {
-        Ok(m) => Box::into_raw(Box::new(m)).cast(),
+        Ok(m) => Arc::into_raw(Arc::new(m)).cast_mut().cast(),
         Err(e) => {
             let _ = write!(err, "{e}");
             core::ptr::null_mut()
         }
     }
+}
+
+/// Takes another reference to a module from [`kwasm_rs_compile`] (the code
+/// cache shares modules between execs).
+///
+/// # Safety
+///
+/// `module` is a live reference from `kwasm_rs_compile` or this function.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn kwasm_rs_module_get(module: *mut c_void) -> *mut c_void {
+    // SAFETY: `module` came from `Arc::into_raw` of an `Arc<CompiledModule>`
+    // whose count is at least one while the caller holds its reference.
+    unsafe { Arc::increment_strong_count(module.cast::<CompiledModule>().cast_const()) };
+    module
+}
+
+/// Drops a reference to a module.
+///
+/// # Safety
+///
+/// `module` is a live reference from `kwasm_rs_compile` or
+/// `kwasm_rs_module_get`, not used afterwards.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn kwasm_rs_module_put(module: *mut c_void) {
+    // SAFETY: as above; this gives the caller's reference back.
+    unsafe { Arc::decrement_strong_count(module.cast::<CompiledModule>().cast_const()) };
+}
+
+/// Bytes a module holds, for the code cache's bound.
+///
+/// # Safety
+///
+/// `module` is a live module reference.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn kwasm_rs_module_bytes(module: *mut c_void) -> usize {
+    // SAFETY: a live reference keeps the module alive for this call.
+    let m = unsafe { &*module.cast::<CompiledModule>() };
+    let data: usize = m.data.iter().map(|d| d.bytes.len()).sum();
+    let elems: usize = m.elements.iter().map(|e| e.items.len() * 16).sum();
+    m.code.len() + m.trap_sites.len() * 8 + data + elems + 4096
 }

@@ -19,6 +19,7 @@ pub(crate) struct KwasmMem {
 
 extern "C" {
     fn kwasm_binfmt_register() -> c_int;
+    fn kwasm_cache_init() -> c_int;
     fn kwasm_cpu_features() -> u32;
     fn kwasm_run_call(
         run: *mut KwasmRun,
@@ -49,6 +50,12 @@ extern "C" {
 pub(crate) fn register_binfmt() {
     // SAFETY: called once from module init; registration has no preconditions.
     unsafe { kwasm_binfmt_register() };
+}
+
+/// Creates /proc/kwasm_cache.
+pub(crate) fn cache_init() -> kernel::error::Result {
+    // SAFETY: called once from module init.
+    kernel::error::to_result(unsafe { kwasm_cache_init() })
 }
 
 /// CPU features of this machine, as `KWASM_CPU_*` bits (see run.c).

@@ -8,6 +8,7 @@
 #define _DRIVERS_KWASM_KWASM_H
 
 #ifndef __ASSEMBLY__
+#include <linux/time64.h>
 #include <linux/types.h>
 
 /* Size of the stack wasm code (and the compiler) runs on. */
@@ -70,6 +71,23 @@ int kwasm_safepoint(void);
 /* binfmt.c */
 int kwasm_binfmt_register(void);
 
+/* code_cache.c */
+struct file;
+struct kwasm_cache_key {
+	dev_t dev;
+	u32 generation;
+	unsigned long ino;
+	loff_t size;
+	struct timespec64 mtime;
+	struct timespec64 ctime;
+};
+
+void kwasm_cache_key_of(struct file *file, struct kwasm_cache_key *key);
+void *kwasm_cache_lookup(const struct kwasm_cache_key *key);
+void kwasm_cache_insert(const struct kwasm_cache_key *key, void *module,
+			size_t bytes);
+int kwasm_cache_init(void);
+
 /* wasi_io.c */
 long kwasm_fd_write(unsigned int fd, const void *buf, size_t len);
 void kwasm_strings(bool env, unsigned long *start, unsigned long *end);
@@ -84,7 +102,9 @@ void kwasm_mem_free(struct kwasm_mem *mem);
 
 /* Rust side */
 void *kwasm_rs_compile(const u8 *wasm, size_t len, char *err, size_t errlen);
-void kwasm_rs_module_free(void *module);
+void *kwasm_rs_module_get(void *module);
+void kwasm_rs_module_put(void *module);
+size_t kwasm_rs_module_bytes(void *module);
 void *kwasm_rs_program_new(void *module, struct kwasm_run *run,
 			   const char *filename, char *err, size_t errlen);
 int kwasm_rs_program_run(void *program);

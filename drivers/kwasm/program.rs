@@ -5,6 +5,7 @@
 
 use alloc::boxed::Box;
 use alloc::rc::Rc;
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::cell::Cell;
@@ -62,8 +63,8 @@ fn link(module: &CompiledModule, err: &mut ErrBuf) -> Option<Vec<Extern<KernelPl
     Some(out)
 }
 
-/// Creates the program for `module` (a `Box<CompiledModule>` from
-/// `kwasm_rs_compile`, consumed). Returns null with the reason in `err`.
+/// Creates the program for `module` (a module reference from
+/// `kwasm_rs_compile` or `kwasm_rs_module_get`, consumed). Returns null with the reason in `err`.
 ///
 /// # Safety
 ///
@@ -80,9 +81,13 @@ pub(crate) unsafe extern "C" fn kwasm_rs_program_new(
 ) -> *mut c_void {
     // SAFETY: `err` is writable for `errlen` bytes (caller).
     let mut err = unsafe { ErrBuf::new(err, errlen) };
-    // SAFETY: `module` is a `Box<CompiledModule>` leaked by `kwasm_rs_compile`.
-    let module: Rc<CompiledModule> =
-        Rc::new(*unsafe { Box::from_raw(module.cast::<CompiledModule>()) });
+    // SAFETY: `module` is a module reference (`Arc::into_raw`) handed over
+    // by the caller, consumed here.
+    let shared = unsafe { Arc::from_raw(module.cast::<CompiledModule>().cast_const()) };
+    // The runtime's instances are single-task (`Rc`); the shared module is
+    // copied, which costs far less than compiling it again.
+    let module: Rc<CompiledModule> = Rc::new((*shared).clone());
+    drop(shared);
     // SAFETY: `filename` is NUL-terminated (caller).
     let name = unsafe { CStr::from_ptr(filename) }.to_bytes().to_vec();
 
@@ -253,15 +258,4 @@ pub(crate) unsafe extern "C" fn kwasm_rs_program_run(program: *mut c_void) -> c_
 pub(crate) unsafe extern "C" fn kwasm_rs_program_free(program: *mut c_void) {
     // SAFETY: ownership returns from C, exactly once (caller).
     drop(unsafe { Box::from_raw(program.cast::<Program>()) });
-}
-
-/// Frees a module that never became a program.
-///
-/// # Safety
-///
-/// `module` comes from `kwasm_rs_compile` and is not used afterwards.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn kwasm_rs_module_free(module: *mut c_void) {
-    // SAFETY: ownership returns from C, exactly once (caller).
-    drop(unsafe { Box::from_raw(module.cast::<CompiledModule>()) });
 }

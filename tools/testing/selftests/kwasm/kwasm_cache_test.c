@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kwasm code cache tests: the second exec of an unchanged module is a cache
+ * hit (no compilation), a changed file is compiled again, and the counters
+ * are visible in /proc/kwasm_cache.
+ */
+
+#include "kwasm_util.h"
+
+#include <utime.h>
+
+#include "../kselftest_harness.h"
+
+static long cache_stat(const char *name)
+{
+	char key[64];
+	long v, found = -1;
+	FILE *f = fopen("/proc/kwasm_cache", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", key, &v) == 2)
+		if (!strcmp(key, name))
+			found = v;
+	fclose(f);
+	return found;
+}
+
+static int run_ok(const char *path)
+{
+	char *const argv[] = { (char *)path, "cache", NULL };
+	static struct result r;
+
+	run(path, argv, &r);
+	return !r.exec_errno && WIFEXITED(r.status) &&
+	       WEXITSTATUS(r.status) == 0 && !strcmp(r.out, "Hello, cache!\n");
+}
+
+TEST(second_exec_of_unchanged_module_hits_the_cache)
+{
+	size_t len;
+	char *wasm = read_file("./hello.wasm", &len);
+	long hits, misses;
+
+	ASSERT_NE(NULL, wasm);
+	write_file("/tmp/cached.wasm", wasm, len);
+	ASSERT_TRUE(run_ok("/tmp/cached.wasm"));
+	hits = cache_stat("hits");
+	misses = cache_stat("misses");
+	ASSERT_LE(0, hits) TH_LOG("no /proc/kwasm_cache");
+	ASSERT_TRUE(run_ok("/tmp/cached.wasm"));
+	EXPECT_EQ(hits + 1, cache_stat("hits"));
+	EXPECT_EQ(misses, cache_stat("misses"));
+	free(wasm);
+}
+
+TEST(changed_module_is_compiled_again)
+{
+	size_t len;
+	char *wasm = read_file("./hello.wasm", &len);
+	struct utimbuf later = { time(NULL) + 10, time(NULL) + 10 };
+	long hits, misses;
+
+	ASSERT_NE(NULL, wasm);
+	write_file("/tmp/changed.wasm", wasm, len);
+	ASSERT_TRUE(run_ok("/tmp/changed.wasm"));
+	ASSERT_TRUE(run_ok("/tmp/changed.wasm"));
+	hits = cache_stat("hits");
+	misses = cache_stat("misses");
+	/* New contents (the same bytes, rewritten) and a new mtime. */
+	write_file("/tmp/changed.wasm", wasm, len);
+	ASSERT_EQ(0, utime("/tmp/changed.wasm", &later));
+	ASSERT_TRUE(run_ok("/tmp/changed.wasm"));
+	EXPECT_EQ(misses + 1, cache_stat("misses"));
+	EXPECT_EQ(hits, cache_stat("hits"));
+	free(wasm);
+}
+
+TEST(cache_reports_entries_and_bytes_within_limit)
+{
+	long entries = cache_stat("entries"), bytes = cache_stat("bytes");
+
+	ASSERT_TRUE(run_ok("./hello.wasm"));
+	entries = cache_stat("entries");
+	bytes = cache_stat("bytes");
+	EXPECT_LT(0, entries);
+	EXPECT_LT(0, bytes);
+	EXPECT_GE(cache_stat("limit"), bytes);
+}
+
+TEST_HARNESS_MAIN
