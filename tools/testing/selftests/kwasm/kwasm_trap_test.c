@@ -65,6 +65,30 @@ TEST(null_indirect_call_kills_with_sigsegv)
 		    "trap: uninitialized element");
 }
 
+TEST(integer_overflow_kills_with_sigfpe)
+{
+	expect_trap(_metadata, "./trap_int_overflow.wasm", SIGFPE,
+		    "trap: integer overflow in function");
+}
+
+TEST(nan_to_integer_kills_with_sigfpe)
+{
+	expect_trap(_metadata, "./trap_bad_conversion.wasm", SIGFPE,
+		    "trap: invalid conversion to integer in function");
+}
+
+TEST(table_get_out_of_bounds_kills_with_sigsegv)
+{
+	expect_trap(_metadata, "./trap_table_oob.wasm", SIGSEGV,
+		    "trap: out of bounds table access in function");
+}
+
+TEST(indirect_call_type_mismatch_kills_with_sigill)
+{
+	expect_trap(_metadata, "./trap_indirect_type.wasm", SIGILL,
+		    "trap: indirect call type mismatch in function");
+}
+
 static double now(void)
 {
 	struct timespec ts;

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kwasm process tests: a running wasm program is an ordinary process to
+ * /proc and ptrace.
+ */
+
+#include "kwasm_util.h"
+
+#include <signal.h>
+#include <sys/ptrace.h>
+
+#include "../kselftest_harness.h"
+
+static pid_t start_spin(void)
+{
+	char *const argv[] = { "./spin.wasm", "one", "two", NULL };
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	usleep(300 * 1000);
+	return pid;
+}
+
+static void stop_and_reap(pid_t pid)
+{
+	int status;
+
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+}
+
+/* Waits up to 10 s for a state change matching flags; 0 on success. */
+static int wait_state(pid_t pid, int *status, int flags)
+{
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		if (waitpid(pid, status, WNOHANG | flags) == pid)
+			return 0;
+		usleep(10 * 1000);
+	}
+	return -1;
+}
+
+static ssize_t read_proc(pid_t pid, const char *name, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n >= 0)
+		buf[n] = 0;
+	return n;
+}
+
+TEST(proc_shows_cmdline_status_and_stack)
+{
+	static const char cmdline[] = "./spin.wasm\0one\0two";
+	static char buf[8192];
+	int status;
+	pid_t pid = start_spin();
+	ssize_t n;
+
+	ASSERT_LT(0, pid);
+	n = read_proc(pid, "cmdline", buf, sizeof(buf));
+	EXPECT_EQ((ssize_t)sizeof(cmdline), n);
+	EXPECT_EQ(0, memcmp(buf, cmdline, sizeof(cmdline)));
+	ASSERT_LT(0, read_proc(pid, "status", buf, sizeof(buf)));
+	EXPECT_NE(NULL, strstr(buf, "Name:\tspin.wasm")) TH_LOG("%s", buf);
+	/* Stopped, the task's kernel stack can be walked. */
+	ASSERT_EQ(0, kill(pid, SIGSTOP));
+	ASSERT_EQ(0, wait_state(pid, &status, WUNTRACED));
+	ASSERT_LT(0, read_proc(pid, "stack", buf, sizeof(buf)));
+	EXPECT_NE(NULL, strstr(buf, "do_signal_stop")) TH_LOG("stack:\n%s", buf);
+	stop_and_reap(pid);
+}
+
+TEST(ptrace_attach_stops_and_detach_resumes)
+{
+	int status;
+	pid_t pid = start_spin();
+
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, ptrace(PTRACE_ATTACH, pid, NULL, NULL));
+	ASSERT_EQ(0, wait_state(pid, &status, 0)) TH_LOG("no ptrace stop");
+	ASSERT_TRUE(WIFSTOPPED(status)) TH_LOG("status %#x", status);
+	EXPECT_EQ(SIGSTOP, WSTOPSIG(status));
+	ASSERT_EQ(0, ptrace(PTRACE_DETACH, pid, NULL, NULL));
+	/* Running again, not exited. */
+	usleep(200 * 1000);
+	EXPECT_EQ(0, waitpid(pid, &status, WNOHANG));
+	stop_and_reap(pid);
+}
+
+TEST_HARNESS_MAIN
