@@ -428,7 +428,9 @@ kwasm_test_vm() {
 	say "test: kselftests in the VM"
 	local log="$KWASM_CACHE/log/kselftest.log"
 	# All test programs in one boot; the VM's status is non-zero if any failed.
-	(cd "$out" && kwasm_vm 'rc=0; for t in ./kwasm_*_test; do "$t" || rc=1; done; exit $rc') >"$log" 2>&1 || rc=$?
+	(cd "$out" && kwasm_vm 'rc=0; for t in ./kwasm_*_test; do "$t" || rc=1; done
+'"${KWASM_VM_EXTRA:-}"'
+exit $rc') >"$log" 2>&1 || rc=$?
 	cat "$log"
 	local line n=0
 	while IFS= read -r line; do
@@ -468,8 +470,31 @@ kwasm_test_kernel_style() {
 	record $rc "rustfmt: drivers/kwasm is formatted (kernel settings)"
 }
 
+# `test --debug`: the kselftests on the debug kernel (configs/kwasm-debug.config,
+# its own tree), then a kmemleak scan. Reports fail the run.
+kwasm_test_debug() {
+	KTREE="$KWASM_CACHE/linux-debug"
+	KWASM_EXTRA_CONFIG="$KWASM_SRC/configs/kwasm-debug.config"
+	export KWASM_VM_TIMEOUT=${KWASM_VM_TIMEOUT:-1800}
+	if (kwasm_build); then
+		record 0 "debug: the debug kernel builds"
+		KWASM_VM_EXTRA='mount -t debugfs none /sys/kernel/debug
+echo scan >/sys/kernel/debug/kmemleak; sleep 5; echo scan >/sys/kernel/debug/kmemleak
+leaks=$(grep -c "unreferenced object" /sys/kernel/debug/kmemleak)
+echo "kmemleak: $leaks unreferenced objects"; [ "$leaks" = 0 ] || { cat /sys/kernel/debug/kmemleak; rc=1; }' \
+			kwasm_test_vm
+	else
+		record 1 "debug: the debug kernel builds"
+	fi
+}
+
 kwasm_test() {
 	local rc=0
+	if [ "${1:-}" = --debug ]; then
+		kwasm_test_debug
+		kwasm_summary
+		return
+	fi
 	kwasm_test_host
 	kwasm_test_lint
 	kwasm_test_nostd
@@ -482,6 +507,10 @@ kwasm_test() {
 	else
 		record 1 "build: the kwasm kernel builds"
 	fi
+	kwasm_summary
+}
+
+kwasm_summary() {
 	local pass fail
 	pass=$(printf '%s' "$KWASM_RESULTS" | grep -c '^PASS' || true)
 	fail=$(printf '%s' "$KWASM_RESULTS" | grep -c '^FAIL' || true)
