@@ -19,6 +19,7 @@
 #include <linux/extable.h>
 #include <linux/uaccess.h>
 #include <linux/percpu.h>
+#include <linux/preempt.h>
 #include <linux/smp.h>
 #include <asm/extable_fixup_types.h>
 
@@ -30,9 +31,16 @@ static struct exception_table_entry kwasm_ex[NR_CPUS];
 
 const struct exception_table_entry *search_kwasm_extables(unsigned long addr)
 {
-	struct kwasm_run *run = this_cpu_read(kwasm_cur_run);
+	struct kwasm_run *run;
 	struct exception_table_entry *e;
 
+	/*
+	 * Compiled code runs with preemption off: a lookup from preemptible
+	 * context (e.g. a uaccess fault) is never about it.
+	 */
+	if (preemptible())
+		return NULL;
+	run = this_cpu_read(kwasm_cur_run);
 	if (!run || addr < run->code_start || addr >= run->code_end)
 		return NULL;
 	e = &kwasm_ex[smp_processor_id()];

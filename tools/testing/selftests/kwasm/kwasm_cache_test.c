@@ -11,6 +11,14 @@
 
 #include "../kselftest_harness.h"
 
+/*
+ * Tests that exec freshly compiled Rust programs: compiling takes seconds
+ * under emulation and far longer on a KASAN kernel, past the default 30 s.
+ */
+FIXTURE(slow) {};
+FIXTURE_SETUP(slow) {}
+FIXTURE_TEARDOWN(slow) {}
+
 static long cache_stat(const char *name)
 {
 	char key[64];
@@ -36,7 +44,7 @@ static int run_ok(const char *path)
 	       WEXITSTATUS(r.status) == 0 && !strcmp(r.out, "Hello, cache!\n");
 }
 
-TEST(second_exec_of_unchanged_module_hits_the_cache)
+TEST_F_TIMEOUT(slow, second_exec_of_unchanged_module_hits_the_cache, 900)
 {
 	size_t len;
 	char *wasm = read_file("./hello.wasm", &len);
@@ -54,7 +62,7 @@ TEST(second_exec_of_unchanged_module_hits_the_cache)
 	free(wasm);
 }
 
-TEST(changed_module_is_compiled_again)
+TEST_F_TIMEOUT(slow, changed_module_is_compiled_again, 900)
 {
 	size_t len;
 	char *wasm = read_file("./hello.wasm", &len);
@@ -76,7 +84,7 @@ TEST(changed_module_is_compiled_again)
 	free(wasm);
 }
 
-TEST(cache_reports_entries_and_bytes_within_limit)
+TEST_F_TIMEOUT(slow, cache_reports_entries_and_bytes_within_limit, 900)
 {
 	long entries = cache_stat("entries"), bytes = cache_stat("bytes");
 

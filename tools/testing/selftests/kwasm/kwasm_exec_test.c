@@ -11,7 +11,15 @@
 #include "kwasm_util.h"
 #include "../kselftest_harness.h"
 
-TEST(hello_prints_greeting_and_exits_zero)
+/*
+ * Tests that exec freshly compiled Rust programs: compiling takes seconds
+ * under emulation and far longer on a KASAN kernel, past the default 30 s.
+ */
+FIXTURE(slow) {};
+FIXTURE_SETUP(slow) {}
+FIXTURE_TEARDOWN(slow) {}
+
+TEST_F_TIMEOUT(slow, hello_prints_greeting_and_exits_zero, 900)
 {
 	char *const argv[] = { "./hello.wasm", "world", NULL };
 	static struct result r;
@@ -67,7 +75,7 @@ TEST(fd_write_reaches_stdout_and_stderr)
 	EXPECT_STREQ("to stderr\n", r.err);
 }
 
-TEST(argv_round_trips_through_args_get)
+TEST_F_TIMEOUT(slow, argv_round_trips_through_args_get, 900)
 {
 	char *const argv[] = { "./echo_args.wasm", "one", "two words", "", "ünï", NULL };
 	static struct result r;
@@ -79,7 +87,7 @@ TEST(argv_round_trips_through_args_get)
 	EXPECT_STREQ("[./echo_args.wasm]\n[one]\n[two words]\n[]\n[ünï]\n", r.out);
 }
 
-TEST(non_root_user_can_exec_a_module)
+TEST_F_TIMEOUT(slow, non_root_user_can_exec_a_module, 900)
 {
 	char *const argv[] = { "./hello.wasm", "nobody", NULL };
 	static struct result r;
