@@ -16,6 +16,7 @@
 #include <linux/fs.h>
 #include <linux/init.h>
 #include <linux/mm.h>
+#include <linux/preempt.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task_stack.h>
 #include <linux/slab.h>
@@ -204,8 +205,15 @@ static int kwasm_load_binary(struct linux_binprm *bprm)
 			goto out;
 		args.wasm = wasm;
 		args.err = err;
+		/*
+		 * Compiling stays preemptible, but on this CPU: code walking the
+		 * stack (lockdep, KASAN, kmemleak) checks the per-CPU IRQ and
+		 * entry stacks when it meets one it does not know.
+		 */
+		migrate_disable();
 		kwasm_call_on_stack(ex->run.stack + KWASM_STACK_SIZE,
 				    kwasm_compile_on_stack, &args);
+		migrate_enable();
 		kvfree(wasm);
 		if (!args.module) {
 			pr_info_ratelimited("kwasm: %s: %s\n", bprm->filename, err);

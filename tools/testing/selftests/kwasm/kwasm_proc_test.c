@@ -20,8 +20,24 @@ static pid_t start_spin(void)
 		execv(argv[0], argv);
 		_exit(127);
 	}
-	usleep(300 * 1000);
 	return pid;
+}
+
+static ssize_t read_proc(pid_t pid, const char *name, char *buf, size_t len);
+
+/* Waits up to 30 s for the exec (compile included) to complete. */
+static int wait_exec(pid_t pid)
+{
+	static char buf[4096];
+	int i;
+
+	for (i = 0; i < 3000; i++) {
+		if (read_proc(pid, "status", buf, sizeof(buf)) > 0 &&
+		    strstr(buf, "Name:\tspin.wasm"))
+			return 0;
+		usleep(10 * 1000);
+	}
+	return -1;
 }
 
 static void stop_and_reap(pid_t pid)
@@ -71,6 +87,7 @@ TEST(proc_shows_cmdline_status_and_stack)
 	ssize_t n;
 
 	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, wait_exec(pid));
 	n = read_proc(pid, "cmdline", buf, sizeof(buf));
 	EXPECT_EQ((ssize_t)sizeof(cmdline), n);
 	EXPECT_EQ(0, memcmp(buf, cmdline, sizeof(cmdline)));
@@ -90,6 +107,7 @@ TEST(ptrace_attach_stops_and_detach_resumes)
 	pid_t pid = start_spin();
 
 	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, wait_exec(pid));
 	ASSERT_EQ(0, ptrace(PTRACE_ATTACH, pid, NULL, NULL));
 	ASSERT_EQ(0, wait_state(pid, &status, 0)) TH_LOG("no ptrace stop");
 	ASSERT_TRUE(WIFSTOPPED(status)) TH_LOG("status %#x", status);
