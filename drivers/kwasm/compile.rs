@@ -33,8 +33,7 @@ impl ErrBuf {
     }
 
     fn terminate(&mut self) {
-        // SAFETY: `len < cap` is kept by `write_str`, and `buf` is valid for
-        // `cap` bytes (constructor precondition).
+        // SAFETY: `len < cap` is kept by `write_str`, and `buf` is valid for `cap` bytes (constructor precondition).
         unsafe { *self.buf.add(self.len) = 0 };
     }
 }
@@ -108,8 +107,7 @@ pub(crate) unsafe extern "C" fn kwasm_rs_compile(
 /// `module` is a live reference from `kwasm_rs_compile` or this function.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn kwasm_rs_module_get(module: *mut c_void) -> *mut c_void {
-    // SAFETY: `module` came from `Arc::into_raw` of an `Arc<CompiledModule>`
-    // whose count is at least one while the caller holds its reference.
+    // SAFETY: `module` came from `Arc::into_raw` of an `Arc<CompiledModule>` whose count is at least one while the caller holds its reference.
     unsafe { Arc::increment_strong_count(module.cast::<CompiledModule>().cast_const()) };
     module
 }

@@ -97,8 +97,7 @@ pub(crate) unsafe fn unwind(run: *mut KwasmRun, code: u64) -> ! {
 
 /// Lowest stack address compiled code may use on `run`'s stack.
 pub(crate) fn stack_limit(run: *mut KwasmRun) -> u64 {
-    // SAFETY: `run` is owned by the exec that created the program and
-    // outlives it; the function only computes an address from its stack.
+    // SAFETY: `run` is owned by the exec that created the program and outlives it; the function only computes an address from its stack.
     unsafe { kwasm_run_stack_limit(run) }
 }
 
@@ -111,8 +110,7 @@ pub(crate) fn trap_ip(run: *mut KwasmRun) -> usize {
 
 /// Tells the fault handler where `run`'s code is (traps.c).
 pub(crate) fn set_code(run: *mut KwasmRun, code: &CodeMem, len: usize) {
-    // SAFETY: `run` outlives the program; `code` stays mapped while the
-    // program exists, and the range is only compared against fault addresses.
+    // SAFETY: `run` outlives the program; `code` stays mapped while the program exists, and the range is only compared against fault addresses.
     unsafe { kwasm_run_set_code(run, code.as_ptr(), len) };
 }
 
@@ -178,8 +176,7 @@ impl Drop for LinearMem {
 /// bits that need attention (reschedule, signals, task work).
 pub(crate) fn safepoint_word() -> (*const u64, u64) {
     let mut mask = 0;
-    // SAFETY: `mask` is a valid out pointer; the word belongs to `current`,
-    // which outlives the program running in it.
+    // SAFETY: `mask` is a valid out pointer; the word belongs to `current`, which outlives the program running in it.
     let word = unsafe { kwasm_safepoint_word(&mut mask) };
     (word, mask)
 }
@@ -187,8 +184,7 @@ pub(crate) fn safepoint_word() -> (*const u64, u64) {
 /// Reschedules, runs pending task work, and reports whether a fatal signal
 /// is pending (the program must stop).
 pub(crate) fn safepoint() -> bool {
-    // SAFETY: called from a host call, in process context, outside any FPU
-    // section and with no locks held.
+    // SAFETY: called from a host call, in process context, outside any FPU section and with no locks held.
     unsafe { kwasm_safepoint() != 0 }
 }
 
@@ -210,7 +206,6 @@ pub(crate) fn strings_range(env: bool) -> (usize, usize) {
 
 /// Copies `dst.len()` bytes from user address `src` of the current task.
 pub(crate) fn copy_from_user(dst: &mut [u8], src: usize) -> bool {
-    // SAFETY: `dst` is a valid writable slice; the C side uses
-    // copy_from_user, which checks the user range.
+    // SAFETY: `dst` is a valid writable slice; the C side uses copy_from_user, which checks the user range.
     unsafe { kwasm_copy_user(dst.as_mut_ptr(), src, dst.len()) == 0 }
 }

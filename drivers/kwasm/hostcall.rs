@@ -20,9 +20,7 @@ fn dispatch(inst: &Instance<KernelPlatform>, index: u32, args: *mut u64) -> Resu
     let slots: &mut [u64] = if n == 0 {
         &mut []
     } else {
-        // SAFETY: compiled code passes an array of at least the slot count
-        // of the builtin or import signature it calls, on its stack, live
-        // for the duration of the call.
+        // SAFETY: compiled code passes an array of at least the slot count of the builtin or import signature it calls, on its stack, live for the duration of the call.
         unsafe { core::slice::from_raw_parts_mut(args, n) }
     };
     match target {
@@ -37,8 +35,7 @@ fn dispatch(inst: &Instance<KernelPlatform>, index: u32, args: *mut u64) -> Resu
 /// passed: `vmctx` of a live kernel instance, an index and its slot array.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn kwasm_rs_hostcall(vmctx: *mut u8, index: u32, args: *mut u64) {
-    // SAFETY: `vmctx` belongs to a live `Instance<KernelPlatform>` (the only
-    // kind the kernel creates); it outlives the call.
+    // SAFETY: `vmctx` belongs to a live `Instance<KernelPlatform>` (the only kind the kernel creates); it outlives the call.
     let inst = unsafe { Instance::<KernelPlatform>::from_vmctx(vmctx) };
     if let Err(stop) = dispatch(inst, index, args) {
         let p = inst.platform();
@@ -50,8 +47,7 @@ pub(crate) unsafe extern "C" fn kwasm_rs_hostcall(vmctx: *mut u8, index: u32, ar
             Stop::Trap(t) => t as u64,
         };
         let run = p.run;
-        // SAFETY: we are in a host call of code entered by `run_call(run)`;
-        // only references live in this frame, nothing needs dropping.
+        // SAFETY: we are in a host call of code entered by `run_call(run)`; only references live in this frame, nothing needs dropping.
         unsafe { ffi::unwind(run, code) };
     }
 }

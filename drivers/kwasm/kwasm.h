@@ -60,7 +60,6 @@ unsigned long kwasm_run_call(struct kwasm_run *run, void *trampoline,
 			     void *vmctx, const void *code, u64 *args);
 void kwasm_hostcall_begin(struct kwasm_run *run);
 void kwasm_hostcall_end(struct kwasm_run *run);
-struct kwasm_run *kwasm_current_run(void);
 void *kwasm_code_alloc(const void *code, size_t len);
 void kwasm_code_free(void *code);
 u32 kwasm_cpu_features(void);

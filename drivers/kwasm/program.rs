@@ -81,8 +81,7 @@ pub(crate) unsafe extern "C" fn kwasm_rs_program_new(
 ) -> *mut c_void {
     // SAFETY: `err` is writable for `errlen` bytes (caller).
     let mut err = unsafe { ErrBuf::new(err, errlen) };
-    // SAFETY: `module` is a module reference (`Arc::into_raw`) handed over
-    // by the caller, consumed here.
+    // SAFETY: `module` is a module reference (`Arc::into_raw`) handed over by the caller, consumed here.
     let shared = unsafe { Arc::from_raw(module.cast::<CompiledModule>().cast_const()) };
     // The runtime's instances are single-task (`Rc`); the shared module is
     // copied, which costs far less than compiling it again.
@@ -112,8 +111,7 @@ pub(crate) unsafe extern "C" fn kwasm_rs_program_new(
         exit_code: Cell::new(None),
     });
     let mut registry = TypeRegistry::new();
-    // SAFETY: `code` holds an executable copy of `module.code` and is
-    // dropped after the instance (field order of `Program`).
+    // SAFETY: `code` holds an executable copy of `module.code` and is dropped after the instance (field order of `Program`).
     let instance = match unsafe {
         Instance::new(
             &platform,
@@ -159,9 +157,7 @@ impl Program {
             return Outcome::Trap(Trap::HostError, None);
         };
         let mut args = vec![0u64; t.slots.max(1)];
-        // SAFETY: the target comes from the instance, whose code is mapped for
-        // the program's lifetime; `args` has the callee's slot count; `run`
-        // is this task's run (binfmt.c).
+        // SAFETY: the target comes from the instance, whose code is mapped for the program's lifetime; `args` has the callee's slot count; `run` is this task's run (binfmt.c).
         let r = unsafe {
             ffi::run_call(
                 self.platform.run,

@@ -40,11 +40,6 @@ static void kwasm_fpu_end(struct kwasm_run *run)
 	kernel_fpu_end();
 }
 
-struct kwasm_run *kwasm_current_run(void)
-{
-	return this_cpu_read(kwasm_cur_run);
-}
-
 /*
  * Calls trampoline(vmctx, code, args) on run's stack. Returns 0 or the code
  * given to kwasm_unwind() (a trap, or an exit request from a host call).

@@ -90,10 +90,7 @@ impl Guest<'_> {
         if !m.in_bounds(ptr, len) {
             return None;
         }
-        // SAFETY: `[ptr, ptr + len)` is inside the accessible part of the
-        // linear memory (checked above), which stays mapped while the
-        // instance lives; wasm is single-threaded and suspended during the
-        // host call, so nothing else accesses it.
+        // SAFETY: `[ptr, ptr + len)` is inside the accessible part of the linear memory (checked above), which stays mapped while the instance lives; wasm is single-threaded and suspended during the host call, so nothing else accesses it.
         Some(unsafe { core::slice::from_raw_parts_mut(m.base().add(ptr as usize), len as usize) })
     }
 

@@ -63,8 +63,7 @@ unsafe fn __rust_dealloc(ptr: *mut u8, size: usize, align: usize) {
     let (Some(p), Some(l)) = (NonNull::new(ptr), layout(size, align)) else {
         return;
     };
-    // SAFETY: `alloc` passes back a pointer and layout from a successful
-    // allocation of ours, which it never uses again.
+    // SAFETY: `alloc` passes back a pointer and layout from a successful allocation of ours, which it never uses again.
     unsafe { KVmalloc::free(p, l) };
 }
 
@@ -77,8 +76,7 @@ unsafe fn __rust_realloc(ptr: *mut u8, size: usize, align: usize, new_size: usiz
     let (Some(old), Some(new)) = (layout(size, align), layout(new_size, align)) else {
         return ptr::null_mut();
     };
-    // SAFETY: `ptr` is null or a live allocation of ours with layout `old`,
-    // as `alloc` guarantees; on success the old pointer is no longer used.
+    // SAFETY: `ptr` is null or a live allocation of ours with layout `old`, as `alloc` guarantees; on success the old pointer is no longer used.
     match unsafe { KVmalloc::realloc(NonNull::new(ptr), new, old, FLAGS) } {
         Ok(p) => p.as_ptr().cast(),
         Err(_) => ptr::null_mut(),

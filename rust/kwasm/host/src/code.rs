@@ -52,8 +52,7 @@ impl CodeMemory {
             return Err(std::io::Error::last_os_error());
         }
         let ptr: *mut u8 = p.cast();
-        // SAFETY: the mapping is map_len >= code.len() bytes, writable, and
-        // cannot overlap the source slice.
+        // SAFETY: the mapping is map_len >= code.len() bytes, writable, and cannot overlap the source slice.
         unsafe { core::ptr::copy_nonoverlapping(code.as_ptr(), ptr, code.len()) };
         // SAFETY: changing the protection of our own mapping.
         if unsafe { libc::mprotect(p, map_len, libc::PROT_READ | libc::PROT_EXEC) } != 0 {
@@ -96,8 +95,7 @@ impl Drop for CodeMemory {
         let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
         reg.retain(|e| e.start != self.ptr as usize);
         drop(reg);
-        // SAFETY: our own mapping; instances using it are gone (the store
-        // drops instances before modules).
+        // SAFETY: our own mapping; instances using it are gone (the store drops instances before modules).
         unsafe { libc::munmap(self.ptr.cast(), self.map_len) };
     }
 }

@@ -126,8 +126,7 @@ pub fn current_stack_limit() -> u64 {
     }
     let mut addr: *mut libc::c_void = core::ptr::null_mut();
     let mut size: libc::size_t = 0;
-    // SAFETY: pthread_getattr_np fills `attr`, which we destroy after
-    // reading the stack bounds; all pointers are to locals.
+    // SAFETY: pthread_getattr_np fills `attr`, which we destroy after reading the stack bounds; all pointers are to locals.
     let ok = unsafe {
         let mut attr: libc::pthread_attr_t = core::mem::zeroed();
         let ok = libc::pthread_getattr_np(libc::pthread_self(), &mut attr) == 0
@@ -153,10 +152,7 @@ pub fn call(target: &CallTarget, args: &mut [u64]) -> Result<(), Stop> {
     signals::ensure_altstack();
     let mut jb = JmpBuf::default();
     let prev = CURRENT.with(|c| c.replace(&mut jb));
-    // SAFETY: the trampoline and code come from a live instance (CallTarget
-    // is built by the runtime from it), args has the slots the trampoline
-    // reads and writes, and the jump buffer outlives the call. A trap or
-    // stop unwinds back here through `jb`.
+    // SAFETY: the trampoline and code come from a live instance (CallTarget is built by the runtime from it), args has the slots the trampoline reads and writes, and the jump buffer outlives the call. A trap or stop unwinds back here through `jb`.
     let code = unsafe {
         kwasm_host_entry(
             &mut jb,
@@ -183,7 +179,6 @@ pub(crate) unsafe fn unwind(stop: Stop) -> ! {
         // A host call outside any entry cannot happen; nothing to unwind to.
         std::process::abort();
     }
-    // SAFETY: jb is the live jump buffer of the innermost entry on this
-    // thread (the caller's precondition).
+    // SAFETY: jb is the live jump buffer of the innermost entry on this thread (the caller's precondition).
     unsafe { kwasm_host_unwind(jb, encode(stop)) }
 }

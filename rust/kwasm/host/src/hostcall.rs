@@ -13,9 +13,7 @@ use crate::platform::HostPlatform;
 use crate::{entry, Stop};
 
 fn dispatch(vmctx: *mut u8, index: u32, args: *mut u64) -> Result<(), Stop> {
-    // SAFETY: compiled code passes its own vmctx, which belongs to a live
-    // instance created with HostPlatform (only this platform installs this
-    // entry in a VMContext).
+    // SAFETY: compiled code passes its own vmctx, which belongs to a live instance created with HostPlatform (only this platform installs this entry in a VMContext).
     let inst: &Instance<HostPlatform> = unsafe { Instance::from_vmctx(vmctx) };
     let target = inst
         .hostcall_target(index)
@@ -27,8 +25,7 @@ fn dispatch(vmctx: *mut u8, index: u32, args: *mut u64) -> Result<(), Stop> {
     let args: &mut [u64] = if slots == 0 || args.is_null() {
         &mut []
     } else {
-        // SAFETY: compiled code passes an array of at least `slots` u64s for
-        // this builtin / import signature (ABI contract), live for the call.
+        // SAFETY: compiled code passes an array of at least `slots` u64s for this builtin / import signature (ABI contract), live for the call.
         unsafe { core::slice::from_raw_parts_mut(args, slots) }
     };
     match target {

@@ -19,9 +19,7 @@ pub struct HostRegion {
 impl HostRegion {
     /// Reserves the region and makes `[0, initial)` read-write.
     pub fn new(initial: u64) -> Option<Self> {
-        // SAFETY: an anonymous PROT_NONE mapping at a kernel-chosen address
-        // touches no existing memory. MAP_NORESERVE: only accessible pages
-        // ever count against overcommit.
+        // SAFETY: an anonymous PROT_NONE mapping at a kernel-chosen address touches no existing memory. MAP_NORESERVE: only accessible pages ever count against overcommit.
         let p = unsafe {
             libc::mmap(
                 core::ptr::null_mut(),
@@ -57,9 +55,7 @@ impl MemoryRegion for HostRegion {
         }
         // Both are page multiples (wasm pages are 64 KiB) and inside the
         // reservation (checked above).
-        // SAFETY: the range lies inside our own mapping; fresh anonymous
-        // pages read as zero, and memories never shrink, so the newly
-        // accessible part is zeroed as required.
+        // SAFETY: the range lies inside our own mapping; fresh anonymous pages read as zero, and memories never shrink, so the newly accessible part is zeroed as required.
         let rc = unsafe {
             libc::mprotect(
                 self.base.add(old_bytes as usize).cast(),
@@ -73,8 +69,7 @@ impl MemoryRegion for HostRegion {
 
 impl Drop for HostRegion {
     fn drop(&mut self) {
-        // SAFETY: we own the whole mapping; no instance can use it any more
-        // (the Memory holding this region is being dropped).
+        // SAFETY: we own the whole mapping; no instance can use it any more (the Memory holding this region is being dropped).
         unsafe { libc::munmap(self.base.cast(), RESERVATION) };
     }
 }

@@ -35,8 +35,7 @@ const ALTSTACK_SIZE: usize = 64 * 1024;
 pub fn install() {
     INSTALL.call_once(|| {
         for (i, &sig) in SIGNALS.iter().enumerate() {
-            // SAFETY: plain sigaction calls with locals; PREVIOUS is written
-            // before the handler that reads it is active for this signal.
+            // SAFETY: plain sigaction calls with locals; PREVIOUS is written before the handler that reads it is active for this signal.
             unsafe {
                 let mut sa: libc::sigaction = core::mem::zeroed();
                 sa.sa_sigaction = handler as *const () as usize;
@@ -59,8 +58,7 @@ struct AltStack {
 
 impl Drop for AltStack {
     fn drop(&mut self) {
-        // SAFETY: disable the alternate stack before freeing its memory; it
-        // is ours and no handler runs on it now (we are in a TLS destructor).
+        // SAFETY: disable the alternate stack before freeing its memory; it is ours and no handler runs on it now (we are in a TLS destructor).
         unsafe {
             let ss = libc::stack_t {
                 ss_sp: core::ptr::null_mut(),
@@ -87,6 +85,7 @@ pub fn ensure_altstack() {
     }
     // SAFETY: querying the current alternate stack into a local.
     let mut cur: libc::stack_t = unsafe { core::mem::zeroed() };
+    // SAFETY: a null new stack only queries; `cur` is a valid out pointer.
     if unsafe { libc::sigaltstack(core::ptr::null(), &mut cur) } != 0 {
         return;
     }
@@ -112,8 +111,7 @@ pub fn ensure_altstack() {
         ss_flags: 0,
         ss_size: ALTSTACK_SIZE,
     };
-    // SAFETY: `mem` stays mapped until the AltStack destructor disables the
-    // stack at thread exit.
+    // SAFETY: `mem` stays mapped until the AltStack destructor disables the stack at thread exit.
     unsafe { libc::sigaltstack(&ss, core::ptr::null_mut()) };
     // SAFETY: thread-local, only touched here and in its destructor.
     ALTSTACK.with(|a| unsafe { *a.get() = Some(AltStack { mem }) });
@@ -204,6 +202,7 @@ fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
                 // SAFETY: the previous handler was installed with SA_SIGINFO,
                 // so it has this signature.
                 let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+                    // SAFETY: installed with SA_SIGINFO, so it has this signature.
                     unsafe { core::mem::transmute(h) };
                 f(sig, info, ctx);
             } else {
@@ -214,8 +213,7 @@ fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
             return;
         }
     }
-    // SAFETY: resetting to the default action; the faulting instruction
-    // runs again when we return and the default action applies.
+    // SAFETY: resetting to the default action; the faulting instruction runs again when we return and the default action applies.
     unsafe {
         let mut sa: libc::sigaction = core::mem::zeroed();
         sa.sa_sigaction = libc::SIG_DFL;

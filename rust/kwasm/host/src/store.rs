@@ -152,8 +152,7 @@ impl Store {
         module: &Rc<Module>,
         imports: Vec<HExtern>,
     ) -> Result<Rc<HInstance>, InstanceError> {
-        // SAFETY: the module's code stays mapped as long as the store, which
-        // outlives (drops after) every instance in it.
+        // SAFETY: the module's code stays mapped as long as the store, which outlives (drops after) every instance in it.
         let r = unsafe {
             Instance::new(
                 &self.platform,

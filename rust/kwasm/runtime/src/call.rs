@@ -48,10 +48,7 @@ impl<P: Platform> Instance<P> {
             return None;
         }
         let f = self.funcs().get(index as usize)?;
-        // SAFETY: `tramp` is inside the code (checked above) and the code is
-        // executable for the instance's lifetime (precondition of
-        // `Instance::new`); the compiler emits an array-call trampoline with
-        // the `TrampolineFn` ABI at that offset.
+        // SAFETY: `tramp` is inside the code (checked above) and the code is executable for the instance's lifetime (precondition of `Instance::new`); the compiler emits an array-call trampoline with the `TrampolineFn` ABI at that offset.
         let trampoline = unsafe {
             core::mem::transmute::<*const u8, TrampolineFn>(self.code_base().add(tramp as usize))
         };

@@ -190,8 +190,7 @@ impl<P: Platform> Instance<P> {
                                 .filter(|&a| a < m.code.len())
                                 .ok_or(BadModule("import adapter offset"))?;
                             funcs.push(VMFuncRef {
-                                // SAFETY: adapter < code length (checked above),
-                                // so this stays inside the code copy.
+                                // SAFETY: adapter < code length (checked above), so this stays inside the code copy.
                                 code: unsafe { code_base.add(adapter) },
                                 vmctx: self_vmctx,
                                 type_id: u64::from(want),
@@ -415,8 +414,7 @@ impl<P: Platform> Instance<P> {
     }
 
     fn set_header(&self, offset: i32, v: u64) {
-        // SAFETY: the header is only written here, from the runtime, while no
-        // compiled code of this instance runs on another thread.
+        // SAFETY: the header is only written here, from the runtime, while no compiled code of this instance runs on another thread.
         unsafe { (*self.header.get())[slot(offset)] = v };
     }
 
@@ -431,8 +429,7 @@ impl<P: Platform> Instance<P> {
     ///
     /// `vmctx` must be the context of a live `Instance<P>` with this `P`.
     pub unsafe fn from_vmctx<'a>(vmctx: *mut u8) -> &'a Self {
-        // SAFETY: the caller guarantees vmctx is a live instance's header,
-        // whose RUNTIME word holds the address of the `Instance` (set in `new`).
+        // SAFETY: the caller guarantees vmctx is a live instance's header, whose RUNTIME word holds the address of the `Instance` (set in `new`).
         unsafe {
             let p = *(vmctx.add(slot(vmctx::RUNTIME) * 8) as *const *const Self);
             &*p

@@ -57,8 +57,7 @@ impl<R: MemoryRegion> Memory<R> {
 
     /// Start of the linear memory.
     pub fn base(&self) -> *mut u8 {
-        // SAFETY: `vm` is only written by `grow`, which does not run
-        // concurrently (wasm 2.0 instances are single-threaded).
+        // SAFETY: `vm` is only written by `grow`, which does not run concurrently (wasm 2.0 instances are single-threaded).
         unsafe { (*self.vm.get()).base }
     }
 
@@ -99,8 +98,7 @@ impl<R: MemoryRegion> Memory<R> {
         }
         let old_bytes = self.size();
         let new_bytes = new.checked_mul(WASM_PAGE_SIZE)?;
-        // SAFETY: no other reference to the region exists while we grow it:
-        // the runtime is single-threaded and only `grow` touches it mutably.
+        // SAFETY: no other reference to the region exists while we grow it: the runtime is single-threaded and only `grow` touches it mutably.
         let region = unsafe { &mut *self.region.get() };
         if !region.grow(old_bytes, new_bytes) {
             return None;
@@ -123,9 +121,7 @@ impl<R: MemoryRegion> Memory<R> {
         if !self.in_bounds(offset, len) {
             return false;
         }
-        // SAFETY: `[offset, offset + len)` is inside the accessible part of the
-        // reservation (checked above), and `bytes` cannot overlap linear memory
-        // as it is a Rust slice owned elsewhere.
+        // SAFETY: `[offset, offset + len)` is inside the accessible part of the reservation (checked above), and `bytes` cannot overlap linear memory as it is a Rust slice owned elsewhere.
         unsafe {
             core::ptr::copy_nonoverlapping(
                 bytes.as_ptr(),
@@ -142,8 +138,7 @@ impl<R: MemoryRegion> Memory<R> {
         if !self.in_bounds(offset, len) {
             return false;
         }
-        // SAFETY: the source range is accessible (checked above) and `out` is
-        // a separate Rust buffer.
+        // SAFETY: the source range is accessible (checked above) and `out` is a separate Rust buffer.
         unsafe {
             core::ptr::copy_nonoverlapping(
                 self.base().add(offset as usize),
@@ -169,8 +164,7 @@ impl<R: MemoryRegion> Memory<R> {
         if !self.in_bounds(dst, len) || !self.in_bounds(src, len) {
             return false;
         }
-        // SAFETY: both ranges are accessible (checked above); `ptr::copy`
-        // has memmove semantics, so overlap is fine.
+        // SAFETY: both ranges are accessible (checked above); `ptr::copy` has memmove semantics, so overlap is fine.
         unsafe {
             core::ptr::copy(
                 self.base().add(src as usize),

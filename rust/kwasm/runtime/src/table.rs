@@ -57,8 +57,7 @@ impl Table {
 
     /// Publishes the element buffer to compiled code.
     fn sync_vm(&self) {
-        // SAFETY: single-threaded; no references into `elems` or `vm` are live
-        // across this call.
+        // SAFETY: single-threaded; no references into `elems` or `vm` are live across this call.
         unsafe {
             let elems = &mut *self.elems.get();
             let vm = &mut *self.vm.get();
@@ -104,8 +103,7 @@ impl Table {
     /// Runs `f` on the element vector. Callers never nest two calls on the
     /// same table, so the borrow is unique.
     fn with_elems<R>(&self, f: impl FnOnce(&mut Vec<u64>) -> R) -> R {
-        // SAFETY: single-threaded, and no caller re-enters `with_elems` on the
-        // same table inside `f`, so this is the only reference.
+        // SAFETY: single-threaded, and no caller re-enters `with_elems` on the same table inside `f`, so this is the only reference.
         f(unsafe { &mut *self.elems.get() })
     }
 

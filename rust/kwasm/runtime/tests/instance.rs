@@ -153,6 +153,7 @@ fn vmctx_header_points_at_memory_funcs_and_type_ids() {
     let mut m = base_module();
     m.memory = memory(1, None);
     let inst = instantiate(m, vec![]).unwrap();
+    // SAFETY: header offsets are inside the live instance's VMContext.
     let word = |off: i32| unsafe { *(inst.vmctx().add(off as usize) as *const u64) };
     let mem = inst.memory().unwrap();
     assert_eq!(
@@ -188,6 +189,7 @@ fn vmctx_header_points_at_memory_funcs_and_type_ids() {
     );
     assert!(
         std::ptr::eq(
+            // SAFETY: the vmctx of a live `Instance<Mock>`.
             unsafe { Instance::<Mock>::from_vmctx(inst.vmctx()) },
             &*inst
         ),
@@ -455,9 +457,11 @@ fn table_grow_fill_copy_follow_limits_and_bounds() {
         Ok(0xffff_ffff),
         "platform cap"
     );
+    // SAFETY: the table is alive and not resized while `vm` is used.
     let vm = unsafe { &*t.vm_ptr() };
     assert_eq!(vm.len, 4, "VMTable.len follows growth");
     assert_eq!(
+        // SAFETY: index 3 < len 4, checked just above.
         unsafe { *vm.base.add(3) },
         7,
         "VMTable.base sees grown elements"

@@ -174,8 +174,7 @@ impl HostOs {
             mode: how.mode,
             resolve: how.resolve,
         };
-        // SAFETY: `path` is NUL-terminated and `how` a valid open_how of the
-        // size passed; the kernel reads both during the call only.
+        // SAFETY: `path` is NUL-terminated and `how` a valid open_how of the size passed; the kernel reads both during the call only.
         let r = unsafe {
             libc::syscall(
                 libc::SYS_openat2,
@@ -554,8 +553,8 @@ impl WasiOs for HostOs {
         let mut done = 0;
         while done < buf.len() {
             let rest = &mut buf[done..];
-            // SAFETY: `rest` is writable for its length.
             match check(
+                // SAFETY: `rest` is writable for its length.
                 unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) } as libc::c_long,
             ) {
                 Ok(n) => done += n as usize,
@@ -626,8 +625,8 @@ impl WasiOs for HostOs {
         if nonblock {
             flags |= libc::SOCK_NONBLOCK;
         }
-        // SAFETY: null address pointers are allowed.
         let r = check(
+            // SAFETY: null address pointers are allowed.
             unsafe { libc::accept4(h, std::ptr::null_mut(), std::ptr::null_mut(), flags) }.into(),
         )?;
         // SAFETY: accept4 returned a new fd nothing else owns.

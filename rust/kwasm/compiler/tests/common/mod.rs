@@ -292,8 +292,7 @@ impl Instance {
         let mut buf = vec![0u64; args.len().max(nres).max(1)];
         buf[..args.len()].copy_from_slice(args);
         let tramp_off = self.module.trampolines[self.module.func_types[f as usize] as usize];
-        // SAFETY: offsets produced by the compiler; the trampoline has the
-        // TrampolineFn ABI.
+        // SAFETY: offsets produced by the compiler; the trampoline has the TrampolineFn ABI.
         unsafe {
             let tramp: kwasm_abi::TrampolineFn =
                 std::mem::transmute(self.code.add(tramp_off as usize));

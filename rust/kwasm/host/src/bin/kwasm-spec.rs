@@ -111,8 +111,7 @@ fn run_file(name: &str, text: &str, flags: &[&str], timeout: Duration) -> FileRe
         while !d2.load(std::sync::atomic::Ordering::Relaxed) {
             if start.elapsed() > timeout {
                 t2.store(true, std::sync::atomic::Ordering::Relaxed);
-                // SAFETY: kill(2) on our own child's pid, which is not reaped
-                // until `wait` below, so it cannot name another process.
+                // SAFETY: kill(2) on our own child's pid, which is not reaped until `wait` below, so it cannot name another process.
                 unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
                 return;
             }

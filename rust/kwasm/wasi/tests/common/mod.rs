@@ -96,9 +96,7 @@ pub fn run(wasm: Vec<u8>, args: &[&str], env: &[&str], stdin: &[u8], dir: &Path)
             let shared = shared.clone();
             let func: kwasm_host::HostFunc = Rc::new(move |inst, slots| {
                 let mem: &mut [u8] = match inst.memory() {
-                    // SAFETY: the memory's accessible size is mapped and
-                    // nothing else touches it while wasm waits for this host
-                    // call; the slice is dropped before returning.
+                    // SAFETY: the memory's accessible size is mapped and nothing else touches it while wasm waits for this host call; the slice is dropped before returning.
                     Some(m) => unsafe {
                         std::slice::from_raw_parts_mut(m.base(), m.size() as usize)
                     },

@@ -13,12 +13,14 @@ extern "C" {
 
 /// Symlink beneath the preopen (fd 3); `path` is relative to it.
 fn symlink(target: &str, path: &str) -> i32 {
+    // SAFETY: both strings are valid for their lengths during the call.
     unsafe { path_symlink(target.as_ptr(), target.len() as u32, 3, path.as_ptr(), path.len() as u32) }
 }
 
 /// Link count of `path` beneath the preopen.
 fn nlink(path: &str) -> u64 {
     let mut st = [0u64; 8];
+    // SAFETY: `path` is valid for its length and `st` has room for a filestat.
     let r = unsafe { path_filestat_get(3, 0, path.as_ptr(), path.len() as u32, st.as_mut_ptr()) };
     assert_eq!(r, 0);
     st[3]

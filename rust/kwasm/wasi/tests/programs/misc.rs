@@ -34,6 +34,7 @@ fn main() {
     println!("slept enough: {}", slept >= Duration::from_millis(20));
 
     let mut out = 0u64;
+    // SAFETY: WASI imports called with pointers to live locals of the right size.
     unsafe {
         println!("cputime: {}", clock_time_get(2, 1, &mut out));
         println!("cputime>0: {}", out > 0);
@@ -46,6 +47,7 @@ fn main() {
 
     let mut a = [0u8; 64];
     let mut b = [0u8; 64];
+    // SAFETY: WASI imports called with pointers to live locals of the right size.
     unsafe {
         random_get(a.as_mut_ptr(), 64);
         random_get(b.as_mut_ptr(), 64);
@@ -56,6 +58,7 @@ fn main() {
     // Bad iovec pointer: FAULT, nothing written.
     let iov = [0xffff_fff0u32, 100];
     let mut n = 0u32;
+    // SAFETY: WASI imports called with pointers to live locals of the right size.
     unsafe {
         println!("write fault: {}", fd_write(1, iov.as_ptr(), 1, &mut n));
     }
@@ -71,6 +74,7 @@ fn main() {
     subs[64..68].copy_from_slice(&0u32.to_le_bytes());
     let mut events = [0u8; 64];
     let mut nev = 0u32;
+    // SAFETY: WASI imports called with pointers to live locals of the right size.
     unsafe {
         let r = poll_oneoff(subs.as_ptr(), events.as_mut_ptr(), 2, &mut nev);
         let ud = u64::from_le_bytes(events[0..8].try_into().unwrap());
@@ -80,6 +84,7 @@ fn main() {
     }
     // A bad fd is an event with BADF, not a failed call.
     subs[64..68].copy_from_slice(&77u32.to_le_bytes());
+    // SAFETY: WASI imports called with pointers to live locals of the right size.
     unsafe {
         let r = poll_oneoff(subs.as_ptr(), events.as_mut_ptr(), 2, &mut nev);
         let err = u16::from_le_bytes(events[8..10].try_into().unwrap());
@@ -91,6 +96,7 @@ fn main() {
     println!("stdin: {s}");
 
     let mut st = [0u64; 3];
+    // SAFETY: WASI imports called with pointers to live locals of the right size.
     unsafe {
         println!("fdstat stdin: {}", fd_fdstat_get(0, st.as_mut_ptr() as *mut u8));
         let bytes = st[0].to_le_bytes();
