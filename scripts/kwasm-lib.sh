@@ -495,10 +495,12 @@ kwasm_test() {
 		kwasm_summary
 		return
 	fi
-	kwasm_test_host
-	kwasm_test_lint
-	kwasm_test_nostd
-	if [ -d "$KWASM_SRC/rust/kwasm/host" ]; then kwasm_test_spec; fi
+	if [ "${1:-}" != --kernel ]; then
+		kwasm_test_host
+		kwasm_test_lint
+		kwasm_test_nostd
+		kwasm_test_spec
+	fi
 	if (kwasm_build); then
 		record 0 "build: the kwasm kernel builds"
 		kwasm_test_kernel_style

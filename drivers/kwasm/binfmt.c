@@ -10,12 +10,19 @@
  * stack for WASI and /proc/PID/cmdline. The program runs from a task_work
  * on the way back to user mode, which it never reaches: it ends with
  * do_group_exit().
+ *
+ * Until it starts, the program belongs to its queued task work; then to the
+ * new mm: a one-page inaccessible mapping, "[kwasm]" in /proc/PID/maps, frees
+ * it when it is closed. Every way the task can end tears its mm down,
+ * including get_signal() exiting from under a stopped program when SIGKILL
+ * arrives.
  */
 
 #include <linux/binfmts.h>
 #include <linux/fs.h>
 #include <linux/init.h>
 #include <linux/mm.h>
+#include <linux/mman.h>
 #include <linux/preempt.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task_stack.h>
@@ -34,6 +41,7 @@
 
 struct kwasm_exec {
 	struct callback_head work;
+	struct vm_special_mapping owner;
 	struct kwasm_run run;
 };
 
@@ -120,6 +128,51 @@ static void kwasm_exec_free(struct kwasm_exec *ex)
 	kfree(ex);
 }
 
+static vm_fault_t kwasm_owner_fault(const struct vm_special_mapping *sm,
+				    struct vm_area_struct *vma,
+				    struct vm_fault *vmf)
+{
+	return VM_FAULT_SIGBUS;
+}
+
+static int kwasm_owner_mremap(const struct vm_special_mapping *sm,
+			      struct vm_area_struct *new_vma)
+{
+	return -EINVAL;
+}
+
+/* Called when the mm goes away (possibly from another task's mmput()). */
+static void kwasm_owner_close(const struct vm_special_mapping *sm,
+			      struct vm_area_struct *vma)
+{
+	kwasm_exec_free(container_of(sm, struct kwasm_exec, owner));
+}
+
+/* Hands ex over to the current (new) mm; on success the mm frees it. */
+static int kwasm_give_to_mm(struct kwasm_exec *ex)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	unsigned long addr;
+
+	ex->owner.name = "[kwasm]";
+	ex->owner.fault = kwasm_owner_fault;
+	ex->owner.mremap = kwasm_owner_mremap;
+	ex->owner.close = kwasm_owner_close;
+	if (mmap_write_lock_killable(mm))
+		return -EINTR;
+	addr = get_unmapped_area(NULL, 0, PAGE_SIZE, 0, 0);
+	if (IS_ERR_VALUE(addr)) {
+		mmap_write_unlock(mm);
+		return addr;
+	}
+	/* No VM_READ/VM_MAY*: not even ptrace or /proc/PID/mem can touch it. */
+	vma = _install_special_mapping(mm, addr, PAGE_SIZE,
+				       VM_DONTCOPY | VM_DONTDUMP, &ex->owner);
+	mmap_write_unlock(mm);
+	return PTR_ERR_OR_ZERO(vma);
+}
+
 /*
  * Runs the program; never returns.
  *
@@ -137,6 +190,11 @@ static void kwasm_task_run(struct callback_head *head)
 	struct callback_head *next = head->next, *n;
 	int status;
 
+	/* Run by exit_task_work(), or the task dies on its way out. */
+	if ((current->flags & PF_EXITING) || fatal_signal_pending(current)) {
+		kwasm_exec_free(ex);
+		return;
+	}
 	head->next = NULL;
 	while (next) {
 		n = next->next;
@@ -144,12 +202,16 @@ static void kwasm_task_run(struct callback_head *head)
 		next = n;
 	}
 	task_work_run();
+	if (kwasm_give_to_mm(ex)) {
+		kwasm_exec_free(ex);
+		pr_info_ratelimited("kwasm: %s: out of memory\n", current->comm);
+		do_group_exit(SIGKILL);
+	}
 	status = kwasm_rs_program_run(ex->run.program);
-	kwasm_exec_free(ex);
 	/*
 	 * A signal that stopped the program and whose default action dumps
-	 * core is delivered now, with nothing of the program left to leak:
-	 * get_signal() dumps core and exits.
+	 * core is delivered now, outside the program: get_signal() dumps core
+	 * and exits.
 	 */
 	if (signal_pending(current) && !fatal_signal_pending(current)) {
 		struct ksignal ksig;
@@ -163,11 +225,14 @@ static void kwasm_task_start(struct callback_head *head)
 {
 	struct kwasm_exec *ex = container_of(head, struct kwasm_exec, work);
 
-	init_task_work(&ex->work, kwasm_task_run);
-	if (task_work_add(current, &ex->work, TWA_RESUME)) {
-		/* Only fails for an exiting task. */
+	if (current->flags & PF_EXITING) {
 		kwasm_exec_free(ex);
+		return;
 	}
+	init_task_work(&ex->work, kwasm_task_run);
+	/* Only fails for an exiting task. */
+	if (task_work_add(current, &ex->work, TWA_RESUME))
+		kwasm_exec_free(ex);
 }
 
 static struct linux_binfmt kwasm_format;

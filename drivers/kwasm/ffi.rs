@@ -20,6 +20,7 @@ pub(crate) struct KwasmMem {
 extern "C" {
     fn kwasm_binfmt_register() -> c_int;
     fn kwasm_cache_init() -> c_int;
+    fn kwasm_mem_init() -> c_int;
     fn kwasm_cpu_features() -> u32;
     fn kwasm_run_call(
         run: *mut KwasmRun,
@@ -56,6 +57,12 @@ pub(crate) fn register_binfmt() {
 pub(crate) fn cache_init() -> kernel::error::Result {
     // SAFETY: called once from module init.
     kernel::error::to_result(unsafe { kwasm_cache_init() })
+}
+
+/// Creates /proc/kwasm_memory.
+pub(crate) fn mem_init() -> kernel::error::Result {
+    // SAFETY: called once from module init.
+    kernel::error::to_result(unsafe { kwasm_mem_init() })
 }
 
 /// CPU features of this machine, as `KWASM_CPU_*` bits (see run.c).

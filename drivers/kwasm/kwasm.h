@@ -98,6 +98,7 @@ struct kwasm_mem *kwasm_mem_reserve(u64 bytes);
 void *kwasm_mem_base(struct kwasm_mem *mem);
 int kwasm_mem_grow(struct kwasm_mem *mem, u64 old_bytes, u64 new_bytes);
 void kwasm_mem_free(struct kwasm_mem *mem);
+int kwasm_mem_init(void);
 
 /* Rust side */
 void *kwasm_rs_compile(const u8 *wasm, size_t len, char *err, size_t errlen);

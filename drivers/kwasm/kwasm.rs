@@ -30,6 +30,7 @@ struct Kwasm;
 impl kernel::Module for Kwasm {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         ffi::cache_init()?;
+        ffi::mem_init()?;
         ffi::register_binfmt();
         pr_info!("WebAssembly binary format registered\n");
         Ok(Kwasm)

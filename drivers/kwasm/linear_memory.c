@@ -14,6 +14,8 @@
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
@@ -165,4 +167,19 @@ void kwasm_mem_free(struct kwasm_mem *mem)
 	atomic64_sub(mem->mapped, &kwasm_mem_total);
 	free_vm_area(mem->area);
 	kfree(mem);
+}
+
+static int kwasm_mem_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "bytes %lld\nlimit %llu\n",
+		   (long long)atomic64_read(&kwasm_mem_total), kwasm_mem_limit());
+	return 0;
+}
+
+/* /proc/kwasm_memory: linear memory of all programs and the cap on it. */
+int kwasm_mem_init(void)
+{
+	if (!proc_create_single("kwasm_memory", 0444, NULL, kwasm_mem_show))
+		return -ENOMEM;
+	return 0;
 }

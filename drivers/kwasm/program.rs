@@ -6,7 +6,6 @@
 use alloc::boxed::Box;
 use alloc::rc::Rc;
 use alloc::sync::Arc;
-use alloc::vec;
 use alloc::vec::Vec;
 use core::cell::Cell;
 use core::ffi::{c_char, c_int, c_void, CStr};
@@ -97,6 +96,17 @@ pub(crate) unsafe extern "C" fn kwasm_rs_program_new(
             return core::ptr::null_mut();
         }
     };
+    let takes_nothing = |f: u32| {
+        module
+            .func_types
+            .get(f as usize)
+            .and_then(|t| module.types.get(*t as usize))
+            .is_some_and(|t| t.params.is_empty() && t.results.is_empty())
+    };
+    if !takes_nothing(start) {
+        let _ = write!(err, "_start must take and return nothing");
+        return core::ptr::null_mut();
+    }
     let Some(imports) = link(&module, &mut err) else {
         return core::ptr::null_mut();
     };
@@ -156,7 +166,14 @@ impl Program {
         let Some(t) = self.instance.call_target(index) else {
             return Outcome::Trap(Trap::HostError, None);
         };
-        let mut args = vec![0u64; t.slots.max(1)];
+        // On the stack, not the heap: a SIGKILL while the program is stopped
+        // exits the task from inside a host call and abandons these frames
+        // (binfmt.c frees the program with the mm). `_start` and the start
+        // function take and return nothing (checked at creation).
+        let mut args = [0u64; 1];
+        if t.slots > args.len() {
+            return Outcome::Trap(Trap::HostError, None);
+        }
         // SAFETY: the target comes from the instance, whose code is mapped for the program's lifetime; `args` has the callee's slot count; `run` is this task's run (binfmt.c).
         let r = unsafe {
             ffi::run_call(

@@ -88,7 +88,11 @@ TEST_F_TIMEOUT(slow, sixty_four_instances_of_one_module_run_at_once, 300)
 	}
 }
 
-/* Kernel memory in KiB: slab + vmalloc + page tables, from /proc/meminfo. */
+/*
+ * Kernel memory in KiB: slab + vmalloc + page tables + kernel stacks from
+ * /proc/meminfo, plus wasm linear memory (its pages are counted in none of
+ * these) from /proc/kwasm_memory.
+ */
 static long kernel_memory_kb(void)
 {
 	static const char *const keys[] = { "Slab:", "VmallocUsed:",
@@ -105,6 +109,12 @@ static long kernel_memory_kb(void)
 			if (!strncmp(line, keys[i], strlen(keys[i])) &&
 			    sscanf(line + strlen(keys[i]), "%ld", &v) == 1)
 				total += v;
+	fclose(f);
+	f = fopen("/proc/kwasm_memory", "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "bytes %ld", &v) == 1)
+		total += v / 1024;
 	fclose(f);
 	return total;
 }
@@ -143,6 +153,93 @@ TEST_F_TIMEOUT(slow, thousand_execs_leave_kernel_memory_at_baseline, 600)
 		       after);
 	TH_LOG("kernel memory %ld KiB before, %ld KiB after 1000 execs",
 	       before, after);
+}
+
+/* Starts spin.wasm and waits until it is stopped by SIGSTOP, inside wasm. */
+static pid_t spawn_stopped_spinner(void)
+{
+	char *const argv[] = { "./spin.wasm", NULL };
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (pid < 0)
+		return -1;
+	usleep(100 * 1000);
+	kill(pid, SIGSTOP);
+	if (waitpid(pid, &status, WUNTRACED) != pid || !WIFSTOPPED(status))
+		return -1;
+	return pid;
+}
+
+/*
+ * SIGKILL, or a core-dumping signal followed by SIGCONT, ends a stopped
+ * program from inside the kernel's signal code, not through kwasm's normal
+ * exit path: everything must still be freed.
+ */
+TEST_F_TIMEOUT(slow, killing_stopped_programs_leaves_kernel_memory_at_baseline, 600)
+{
+	long before, after;
+	int i, status;
+	pid_t pid;
+
+	for (i = 0; i < 60; i++) {
+		int sig = i % 2 ? SIGQUIT : SIGKILL;
+
+		if (i == 10)
+			before = kernel_memory_kb();
+		pid = spawn_stopped_spinner();
+		ASSERT_LT(0, pid);
+		ASSERT_EQ(0, kill(pid, sig));
+		if (sig != SIGKILL)
+			ASSERT_EQ(0, kill(pid, SIGCONT));
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == sig)
+			TH_LOG("expected death by signal %d, got status %#x",
+			       sig, status);
+	}
+	after = kernel_memory_kb();
+	/* Each program has a 512 KiB stack: 50 leaks would be 25 MiB. */
+	EXPECT_GT(1024, after - before)
+		TH_LOG("kernel memory %ld KiB before, %ld KiB after", before,
+		       after);
+	TH_LOG("kernel memory %ld KiB before, %ld KiB after 50 killed programs",
+	       before, after);
+}
+
+/* Measures (and bounds) the kernel memory an idle instance holds. */
+TEST_F_TIMEOUT(slow, idle_instance_holds_under_one_mib_of_kernel_memory, 300)
+{
+	enum { N = 16 };
+	long before, after, per;
+	pid_t pids[N];
+	int i, status;
+
+	/* Warm up (slabs, code cache). */
+	pids[0] = spawn_stopped_spinner();
+	ASSERT_LT(0, pids[0]);
+	kill(pids[0], SIGKILL);
+	waitpid(pids[0], &status, 0);
+
+	before = kernel_memory_kb();
+	for (i = 0; i < N; i++) {
+		pids[i] = spawn_stopped_spinner();
+		ASSERT_LT(0, pids[i]);
+	}
+	after = kernel_memory_kb();
+	for (i = 0; i < N; i++) {
+		kill(pids[i], SIGKILL);
+		waitpid(pids[i], &status, 0);
+	}
+	per = (after - before) / N;
+	/* Includes the task itself (kernel stack, mm, page tables). */
+	EXPECT_GT(1024, per) TH_LOG("%ld KiB per idle instance", per);
+	TH_LOG("kernel memory per idle instance (spin.wasm, 64 KiB linear memory, task included): %ld KiB",
+	       per);
 }
 
 TEST_HARNESS_MAIN
