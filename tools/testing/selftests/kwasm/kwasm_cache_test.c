@@ -7,6 +7,7 @@
 
 #include "kwasm_util.h"
 
+#include <time.h>
 #include <utime.h>
 
 #include "../kselftest_harness.h"
@@ -94,6 +95,49 @@ TEST_F_TIMEOUT(slow, cache_reports_entries_and_bytes_within_limit, 900)
 	EXPECT_LT(0, entries);
 	EXPECT_LT(0, bytes);
 	EXPECT_GE(cache_stat("limit"), bytes);
+}
+
+static double exec_seconds(const char *path, int *status)
+{
+	char *const argv[] = { (char *)path, NULL };
+	struct timespec a, b;
+	pid_t pid;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	pid = fork();
+	if (pid == 0) {
+		execv(path, argv);
+		_exit(127);
+	}
+	waitpid(pid, status, 0);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
+}
+
+/* Reports cold (compile) vs warm (cached) exec time of a 1 MB module. */
+TEST_F_TIMEOUT(slow, one_megabyte_module_runs_from_the_cache_when_warm, 900)
+{
+	size_t len;
+	char *wasm = read_file("./big_module.wasm", &len);
+	long misses, hits;
+	double cold, warm;
+	int status;
+
+	ASSERT_NE(NULL, wasm);
+	ASSERT_LT(900 * 1000, len);
+	write_file("/tmp/big_module.wasm", wasm, len);
+	misses = cache_stat("misses");
+	cold = exec_seconds("/tmp/big_module.wasm", &status);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("status %#x", status);
+	EXPECT_EQ(misses + 1, cache_stat("misses"));
+	hits = cache_stat("hits");
+	warm = exec_seconds("/tmp/big_module.wasm", &status);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT_EQ(hits + 1, cache_stat("hits"));
+	TH_LOG("%zu-byte module: cold exec %.3f s, warm exec %.3f s", len,
+	       cold, warm);
+	free(wasm);
 }
 
 TEST_HARNESS_MAIN
