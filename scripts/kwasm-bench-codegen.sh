@@ -29,12 +29,9 @@ KWASM_CACHE=${KWASM_CACHE:-$HOME/.cache/kwasm}
 export RUSTUP_TOOLCHAIN=${RUSTUP_TOOLCHAIN:-1.95.0}
 export PATH="$HOME/.cargo/bin:$PATH"
 
-# Pinned so numbers from different days compare like with like.
-WASMTIME_PY_VERSION=50.0.1
 
 BENCH_SRC="$KWASM_SRC/samples/kwasm/bench"
 BENCH_OUT="$KWASM_CACHE/bench"
-VENV="$BENCH_OUT/venv"
 LOG="$BENCH_OUT/log"
 KWASM_BENCH="$KWASM_CACHE/target/release/kwasm-bench"
 
@@ -99,25 +96,9 @@ setup_rust() {
 	fi
 }
 
-# A venv with the pinned wasmtime package; the version file is the stamp.
+# The pinned wasmtime package in a venv (shared with the WASI differential check).
 setup_wasmtime() {
-	local stamp="$VENV/.kwasm-wasmtime"
-	[ -f "$stamp" ] && [ "$(cat "$stamp")" = "$WASMTIME_PY_VERSION" ] && return 0
-	say "setting up wasmtime $WASMTIME_PY_VERSION (PyPI) in $VENV"
-	rm -rf "$VENV"
-	if ! python3 -m venv "$VENV" >"$LOG/venv.log" 2>&1; then
-		# Debian ships venv's ensurepip separately.
-		say "installing python3-venv"
-		local sudo=
-		[ "$(id -u)" = 0 ] || sudo=sudo
-		logged "$LOG/apt.log" env DEBIAN_FRONTEND=noninteractive \
-			$sudo apt-get install -y --no-install-recommends python3-venv
-		rm -rf "$VENV"
-		logged "$LOG/venv.log" python3 -m venv "$VENV"
-	fi
-	logged "$LOG/pip.log" "$VENV/bin/pip" install --disable-pip-version-check -q \
-		"wasmtime==$WASMTIME_PY_VERSION"
-	echo "$WASMTIME_PY_VERSION" >"$stamp"
+	PYTHON=$(KWASM_CACHE="$KWASM_CACHE" "$KWASM_SRC/scripts/kwasm-wasmtime-venv.sh")
 }
 
 build_kwasm_bench() {
@@ -167,7 +148,7 @@ run_engine() {
 	local wasm="$BENCH_OUT/$name.wasm"
 	case "$engine" in
 	wasmtime)
-		"$VENV/bin/python" "$KWASM_SRC/scripts/kwasm-bench-wasmtime.py" \
+		"$PYTHON" "$KWASM_SRC/scripts/kwasm-bench-wasmtime.py" \
 			--compile-iters "$compile_iters" --runs 1 "$wasm" "$scale" >"$out" 2>"$out.err" || return 1
 		;;
 	kwasm)
@@ -303,7 +284,7 @@ echo "time of kwasm_compiler::compile; run times are instantiation + _start (nat
 if [ ${#wt_compile[@]} -gt 0 ]; then
 	lo=$(printf '%s\n' "${wt_compile[@]}" | sort -g | head -n 1)
 	hi=$(printf '%s\n' "${wt_compile[@]}" | sort -g | tail -n 1)
-	echo "wasmtime $WASMTIME_PY_VERSION (PyPI) compiled the same modules on one thread at" \
+	echo "wasmtime $(cat "$KWASM_CACHE/bench/venv/.kwasm-wasmtime") (PyPI) compiled the same modules on one thread at" \
 		"$(num 2 "$lo")-$(num 2 "$hi") MB/s"
 fi
 for n in "${notes[@]}"; do echo "$n"; done

@@ -3,7 +3,7 @@
 //! The C side of kwasm (binfmt.c, run.c, linear_memory.c, wasi_io.c,
 //! entry.S), declared once and wrapped in small safe functions.
 
-use core::ffi::{c_int, c_long, c_void};
+use core::ffi::{c_int, c_void};
 
 /// `struct kwasm_run` (drivers/kwasm/kwasm.h); only its address is used here.
 #[repr(C)]
@@ -42,7 +42,6 @@ extern "C" {
     fn kwasm_mem_free(mem: *mut KwasmMem);
     fn kwasm_safepoint_word(mask: *mut u64) -> *const u64;
     fn kwasm_safepoint() -> c_int;
-    fn kwasm_fd_write(fd: u32, buf: *const u8, len: usize) -> c_long;
     fn kwasm_strings(env: bool, start: *mut usize, end: *mut usize);
     fn kwasm_copy_user(dst: *mut u8, src: usize, len: usize) -> c_int;
 }
@@ -193,13 +192,6 @@ pub(crate) fn safepoint_word() -> (*const u64, u64) {
 pub(crate) fn safepoint() -> bool {
     // SAFETY: called from a host call, in process context, outside any FPU section and with no locks held.
     unsafe { kwasm_safepoint() != 0 }
-}
-
-/// Writes `buf` to file descriptor `fd` of the current task at its file
-/// position. Returns the bytes written or a negative errno.
-pub(crate) fn fd_write(fd: u32, buf: &[u8]) -> isize {
-    // SAFETY: `buf` is a valid slice for the duration of the call.
-    unsafe { kwasm_fd_write(fd, buf.as_ptr(), buf.len()) as isize }
 }
 
 /// The user-space range holding the program's argument (or environment)

@@ -87,10 +87,89 @@ void kwasm_cache_insert(const struct kwasm_cache_key *key, void *module,
 			size_t bytes);
 int kwasm_cache_init(void);
 
-/* wasi_io.c */
-long kwasm_fd_write(unsigned int fd, const void *buf, size_t len);
+/* wasi_fs.c: the file system side of WASI; see rust/kwasm/wasi/src/os.rs. */
+struct kvec;
+struct timespec64;
+
+/* What fstat reports that WASI needs (layout shared with wasi_os.rs). */
+struct kwasm_stat {
+	u64 dev;
+	u64 ino;
+	u64 nlink;
+	u64 size;
+	s64 atime_sec;
+	s64 mtime_sec;
+	s64 ctime_sec;
+	u32 atime_nsec;
+	u32 mtime_nsec;
+	u32 ctime_nsec;
+	u32 mode;
+};
+
+/* A directory entry as kwasm_fd_readdir() stores it, 8-byte aligned. */
+struct kwasm_dirent {
+	u64 ino;
+	/* Position of the next entry: where to resume after this one. */
+	u64 next;
+	u16 namelen;
+	u8 type;
+	char name[];
+};
+
+size_t kwasm_kvec_len(const struct kvec *vec, unsigned long n);
+long kwasm_fd_rw(unsigned int fd, bool write, struct kvec *vec,
+		 unsigned long n, s64 pos);
+long kwasm_fd_seek(unsigned int fd, s64 off, int whence, u64 *newpos);
+long kwasm_fd_get_flags(unsigned int fd);
+long kwasm_fd_set_flags(unsigned int fd, unsigned int flags);
+long kwasm_fd_stat(unsigned int fd, struct kwasm_stat *st);
+long kwasm_path_stat(unsigned int dirfd, const char *path, bool follow,
+		     struct kwasm_stat *st);
+long kwasm_fd_socket_type(unsigned int fd);
+long kwasm_fd_truncate(unsigned int fd, u64 size);
+long kwasm_set_times(unsigned int fd, const char *path, bool follow,
+		     struct timespec64 *times);
+long kwasm_fd_advise(unsigned int fd, u64 off, u64 len, int advice);
+long kwasm_fd_allocate(unsigned int fd, u64 off, u64 len);
+long kwasm_fd_sync(unsigned int fd, bool datasync);
+long kwasm_fd_close(unsigned int fd);
+long kwasm_fd_renumber(unsigned int from, unsigned int to);
+long kwasm_path_open(unsigned int dirfd, const char *path, u64 flags, u64 mode,
+		     u64 resolve);
+long kwasm_open_dir(const char *path);
+long kwasm_path_mkdir(unsigned int dirfd, const char *path, u32 mode);
+long kwasm_path_unlink(unsigned int dirfd, const char *path, bool rmdir);
+long kwasm_path_rename(unsigned int old_dir, const char *old,
+		       unsigned int new_dir, const char *new);
+long kwasm_path_link(unsigned int old_dir, const char *old,
+		     unsigned int new_dir, const char *new, bool follow);
+long kwasm_path_symlink(const char *target, unsigned int dirfd,
+			const char *path);
+long kwasm_path_readlink(unsigned int dirfd, const char *path, char *buf,
+			 size_t len);
+long kwasm_fd_readdir(unsigned int fd, u64 cookie, void *buf, size_t len);
+long kwasm_fd_nread(unsigned int fd, u64 *n);
+
+/* wasi_sys.c */
+struct kwasm_pollfd {
+	s32 fd;
+	s16 events;
+	s16 revents;
+};
+
 void kwasm_strings(bool env, unsigned long *start, unsigned long *end);
 int kwasm_copy_user(void *dst, unsigned long src, size_t len);
+long kwasm_clock_get(int clock, bool res, s64 *sec, u32 *nsec);
+long kwasm_random(void *buf, size_t len);
+void kwasm_yield(void);
+long kwasm_poll(struct kwasm_pollfd *fds, unsigned int n, s64 deadline_ns);
+long kwasm_sock_accept(unsigned int fd, bool nonblock);
+long kwasm_sock_recv(unsigned int fd, struct kvec *vec, unsigned long n,
+		     int flags, int *msg_flags);
+long kwasm_sock_send(unsigned int fd, struct kvec *vec, unsigned long n,
+		     int flags);
+long kwasm_sock_shutdown(unsigned int fd, int how);
+long kwasm_raise(int sig);
 
 /* linear_memory.c */
 struct kwasm_mem;

@@ -14,6 +14,7 @@ mod hostcall;
 mod platform;
 mod program;
 mod wasi;
+mod wasi_os;
 
 use kernel::prelude::*;
 

@@ -8,14 +8,15 @@ use core::cell::Cell;
 
 use kwasm_abi::{HostcallFn, Trap};
 use kwasm_runtime::{Instance, MemoryRegion, Platform};
+use kwasm_wasi::WasiFunc;
 
 use crate::ffi::{self, KwasmRun, LinearMem};
 use crate::wasi::WasiCtx;
+use crate::wasi_os::KernelOs;
 
-/// A host function bound to an import: it gets the calling instance and the
-/// argument/result slots.
+/// A host function bound to an import: a WASI function.
 #[derive(Clone, Copy)]
-pub(crate) struct HostFn(pub(crate) fn(&Instance<KernelPlatform>, &mut [u64]) -> Result<(), Stop>);
+pub(crate) struct HostFn(pub(crate) &'static WasiFunc<KernelOs>);
 
 /// Why a host call ends the program instead of returning to wasm.
 #[derive(Debug, Clone, Copy)]
@@ -30,7 +31,7 @@ pub(crate) enum Stop {
 pub(crate) struct KernelPlatform {
     /// The C-side run (stacks, FPU state) this program executes on.
     pub(crate) run: *mut KwasmRun,
-    /// WASI state: arguments, environment.
+    /// WASI state: arguments, environment, preopens.
     pub(crate) wasi: WasiCtx,
     /// Exit code requested by `proc_exit`.
     pub(crate) exit_code: Cell<Option<u32>>,

@@ -17,10 +17,14 @@ use kwasm_runtime::{Extern, Func, Instance, InstantiateError, TypeRegistry};
 use crate::compile::ErrBuf;
 use crate::ffi::{self, CodeMem, KwasmRun};
 use crate::platform::KernelPlatform;
-use crate::wasi::{self, WasiCtx};
+use crate::wasi::{self, StartError, WasiCtx};
 
 /// Unwind code of a host call that ended the program with `proc_exit`.
 pub(crate) const UNWIND_EXIT: u64 = 0x100;
+
+/// Exit status of a program that could not start (its preopens), as a
+/// shell's "cannot execute".
+const START_FAILED: c_int = 126;
 
 /// Signal numbers used for exit statuses.
 const SIGILL: c_int = 4;
@@ -209,7 +213,19 @@ impl Program {
     /// Runs the start function, then `_start`; returns the exit status for
     /// do_group_exit().
     fn run(&self) -> c_int {
-        self.platform.wasi.load_strings();
+        if let Err(e) = self.platform.wasi.start() {
+            let name = core::str::from_utf8(&self.name).unwrap_or("?");
+            match e {
+                StartError::NoMem => kernel::pr_info!("{}: out of memory\n", name),
+                StartError::Preopen(dir, errno) => kernel::pr_info!(
+                    "{}: cannot preopen {}: error {}\n",
+                    name,
+                    core::str::from_utf8(&dir).unwrap_or("?"),
+                    -errno
+                ),
+            }
+            return START_FAILED << 8;
+        }
         let mut outcome = Outcome::Returned;
         if let Some(s) = self.module.start {
             outcome = self.call(s);

@@ -1,241 +1,176 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! WASI preview1 host functions, as direct kernel calls.
+//! WASI preview1 for a program: every function comes from kwasm-wasi over
+//! [`KernelOs`]; this binds it to the instance (guest memory, argument
+//! slots), restarts calls interrupted by signals, and sets up the arguments,
+//! environment and preopened directories at start.
 
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
-use kwasm_abi::{FuncType, ValType};
+use kwasm_abi::FuncType;
 use kwasm_runtime::Instance;
+use kwasm_wasi::{Ctx, Strings, WasiFunc, WasiState};
 
 use crate::ffi;
 use crate::platform::{HostFn, KernelPlatform, Stop};
+use crate::wasi_os::{self, KernelOs};
 
-/// WASI errno values (wasi_snapshot_preview1 `errno`).
-mod errno {
-    pub(super) const SUCCESS: u64 = 0;
-    pub(super) const ACCES: u64 = 2;
-    pub(super) const AGAIN: u64 = 6;
-    pub(super) const BADF: u64 = 8;
-    pub(super) const FAULT: u64 = 21;
-    pub(super) const FBIG: u64 = 22;
-    pub(super) const INTR: u64 = 27;
-    pub(super) const INVAL: u64 = 28;
-    pub(super) const IO: u64 = 29;
-    pub(super) const ISDIR: u64 = 31;
-    pub(super) const NOMEM: u64 = 48;
-    pub(super) const NOSPC: u64 = 51;
-    pub(super) const PERM: u64 = 63;
-    pub(super) const PIPE: u64 = 64;
-}
-
-/// Maps a negative Linux errno to a WASI errno.
-fn from_linux(e: isize) -> u64 {
-    match -e {
-        1 => errno::PERM,
-        4 | 512 => errno::INTR, // EINTR, ERESTARTSYS
-        5 => errno::IO,
-        9 => errno::BADF,
-        11 => errno::AGAIN,
-        12 => errno::NOMEM,
-        13 => errno::ACCES,
-        14 => errno::FAULT,
-        21 => errno::ISDIR,
-        27 => errno::FBIG,
-        28 => errno::NOSPC,
-        32 => errno::PIPE,
-        _ => errno::INVAL,
-    }
-}
+/// The environment variable naming preopened directories (see
+/// Documentation/kwasm/admin-guide.rst); the program does not see it.
+const DIRS_VAR: &[u8] = b"KWASM_DIRS=";
 
 /// Per-program WASI state.
 pub(crate) struct WasiCtx {
-    /// NUL-separated argument strings, as exec left them.
-    args: RefCell<Vec<u8>>,
-    /// NUL-separated environment strings.
-    env: RefCell<Vec<u8>>,
+    state: RefCell<WasiState>,
+}
+
+/// Why a program cannot start.
+pub(crate) enum StartError {
+    /// Out of memory reading the strings.
+    NoMem,
+    /// A preopened directory could not be opened: its host path and errno.
+    Preopen(Vec<u8>, i32),
+}
+
+/// The strings exec left on the new user stack (arguments or environment).
+fn user_strings(env: bool) -> Option<Vec<u8>> {
+    let (start, end) = ffi::strings_range(env);
+    let len = end.saturating_sub(start);
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).ok()?;
+    v.resize(len, 0);
+    // An unreadable range (a bug) reads as no strings.
+    if !ffi::copy_from_user(&mut v, start) {
+        v.clear();
+    }
+    Some(v)
+}
+
+/// Removes `KWASM_DIRS=...` from the environment blob; returns its value.
+fn take_dirs(env: &mut Vec<u8>) -> Option<Vec<u8>> {
+    let mut start = 0;
+    while start < env.len() {
+        let end = env[start..]
+            .iter()
+            .position(|&b| b == 0)
+            .map_or(env.len(), |p| start + p + 1);
+        if env[start..end].starts_with(DIRS_VAR) {
+            let value = env[start + DIRS_VAR.len()..end]
+                .split(|&b| b == 0)
+                .next()
+                .unwrap_or_default()
+                .to_vec();
+            env.drain(start..end);
+            return Some(value);
+        }
+        start = end;
+    }
+    None
+}
+
+/// Opens `host` and declares it preopened as `guest`.
+fn preopen(state: &mut WasiState, host: &[u8], guest: &[u8]) -> Result<(), StartError> {
+    let fail = |e| StartError::Preopen(host.to_vec(), e);
+    let mut path = Vec::new();
+    path.try_reserve_exact(host.len() + 1)
+        .map_err(|_| StartError::NoMem)?;
+    path.extend_from_slice(host);
+    path.push(0);
+    let path = core::ffi::CStr::from_bytes_with_nul(&path).map_err(|_| fail(22))?;
+    let fd = wasi_os::open_dir(path).map_err(fail)?;
+    state.add_preopen(fd, guest).map_err(|_| StartError::NoMem)
 }
 
 impl WasiCtx {
     pub(crate) fn new() -> Self {
         WasiCtx {
-            args: RefCell::new(Vec::new()),
-            env: RefCell::new(Vec::new()),
+            state: RefCell::new(WasiState::default()),
         }
     }
 
-    /// Copies the argument and environment strings from the new user stack.
-    pub(crate) fn load_strings(&self) {
-        for (env, cell) in [(false, &self.args), (true, &self.env)] {
-            let (start, end) = ffi::strings_range(env);
-            let mut v = Vec::new();
-            let len = end.saturating_sub(start);
-            if v.try_reserve_exact(len).is_ok() {
-                v.resize(len, 0);
-                if !ffi::copy_from_user(&mut v, start) {
-                    v.clear();
+    /// Reads arguments and environment and opens the preopened directories:
+    /// the current directory as `.` by default, or `KWASM_DIRS`, a
+    /// comma-separated list of `HOST[::GUEST]`. Runs in the new program,
+    /// at fds 3, 4, ... if nothing else is open there.
+    pub(crate) fn start(&self) -> Result<(), StartError> {
+        let args = user_strings(false).ok_or(StartError::NoMem)?;
+        let mut env = user_strings(true).ok_or(StartError::NoMem)?;
+        let dirs = take_dirs(&mut env);
+        let mut state = WasiState::new(
+            Strings::from_blob(args).ok_or(StartError::NoMem)?,
+            Strings::from_blob(env).ok_or(StartError::NoMem)?,
+        );
+        match dirs {
+            // A directory the user cannot read is no reason not to run.
+            None => {
+                if let Err(StartError::NoMem) = preopen(&mut state, b".", b".") {
+                    return Err(StartError::NoMem);
                 }
             }
-            *cell.borrow_mut() = v;
-        }
-    }
-}
-
-/// Guest memory of the calling instance, bounds-checked.
-struct Guest<'a>(&'a Instance<KernelPlatform>);
-
-impl Guest<'_> {
-    fn slice(&self, ptr: u64, len: u64) -> Option<&mut [u8]> {
-        let m = self.0.memory()?;
-        if !m.in_bounds(ptr, len) {
-            return None;
-        }
-        // SAFETY: `[ptr, ptr + len)` is inside the accessible part of the linear memory (checked above), which stays mapped while the instance lives; wasm is single-threaded and suspended during the host call, so nothing else accesses it.
-        Some(unsafe { core::slice::from_raw_parts_mut(m.base().add(ptr as usize), len as usize) })
-    }
-
-    fn read_u32(&self, ptr: u64) -> Option<u32> {
-        let b = self.slice(ptr, 4)?;
-        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
-    fn write_u32(&self, ptr: u64, v: u32) -> Option<()> {
-        self.slice(ptr, 4)?.copy_from_slice(&v.to_le_bytes());
-        Some(())
-    }
-}
-
-/// `args_sizes_get` / `environ_sizes_get`: (count_ptr, buf_size_ptr).
-fn sizes_get(strings: &[u8], g: &Guest<'_>, a: &mut [u64]) -> u64 {
-    let count = strings.iter().filter(|&&b| b == 0).count() as u32;
-    let r = g
-        .write_u32(a[0], count)
-        .and_then(|_| g.write_u32(a[1], strings.len() as u32));
-    r.map_or(errno::FAULT, |_| errno::SUCCESS)
-}
-
-/// `args_get` / `environ_get`: (pointer array, string buffer).
-fn strings_get(strings: &[u8], g: &Guest<'_>, a: &mut [u64]) -> u64 {
-    let (argv, buf) = (a[0], a[1]);
-    let Some(dst) = g.slice(buf, strings.len() as u64) else {
-        return errno::FAULT;
-    };
-    dst.copy_from_slice(strings);
-    let mut off = 0u64;
-    for (i, s) in strings.split_inclusive(|&b| b == 0).enumerate() {
-        let Some(p) = u32::try_from(buf + off).ok() else {
-            return errno::FAULT;
-        };
-        if g.write_u32(argv + 4 * i as u64, p).is_none() {
-            return errno::FAULT;
-        }
-        off += s.len() as u64;
-    }
-    errno::SUCCESS
-}
-
-fn args_sizes_get(inst: &Instance<KernelPlatform>, a: &mut [u64]) -> Result<(), Stop> {
-    let s = inst.platform().wasi.args.borrow();
-    a[0] = sizes_get(&s, &Guest(inst), a);
-    Ok(())
-}
-
-fn args_get(inst: &Instance<KernelPlatform>, a: &mut [u64]) -> Result<(), Stop> {
-    let s = inst.platform().wasi.args.borrow();
-    a[0] = strings_get(&s, &Guest(inst), a);
-    Ok(())
-}
-
-fn environ_sizes_get(inst: &Instance<KernelPlatform>, a: &mut [u64]) -> Result<(), Stop> {
-    let s = inst.platform().wasi.env.borrow();
-    a[0] = sizes_get(&s, &Guest(inst), a);
-    Ok(())
-}
-
-fn environ_get(inst: &Instance<KernelPlatform>, a: &mut [u64]) -> Result<(), Stop> {
-    let s = inst.platform().wasi.env.borrow();
-    a[0] = strings_get(&s, &Guest(inst), a);
-    Ok(())
-}
-
-/// `fd_write(fd, iovs, iovs_len, nwritten_ptr)`.
-fn fd_write(inst: &Instance<KernelPlatform>, a: &mut [u64]) -> Result<(), Stop> {
-    let g = Guest(inst);
-    let (fd, iovs, n, nwritten) = (a[0] as u32, a[1], a[2], a[3]);
-    let mut total: u64 = 0;
-    let mut result = errno::SUCCESS;
-    for i in 0..n {
-        let Some(iov) = iovs.checked_add(8 * i) else {
-            result = errno::FAULT;
-            break;
-        };
-        let (Some(ptr), Some(len)) = (g.read_u32(iov), g.read_u32(iov + 4)) else {
-            result = errno::FAULT;
-            break;
-        };
-        let Some(buf) = g.slice(ptr.into(), len.into()) else {
-            result = errno::FAULT;
-            break;
-        };
-        let w = ffi::fd_write(fd, buf);
-        if w < 0 {
-            // Report what was written before the error, like writev(2).
-            if total == 0 {
-                result = from_linux(w);
+            Some(list) => {
+                for entry in list.split(|&b| b == b',').filter(|e| !e.is_empty()) {
+                    let (host, guest) = match entry.windows(2).position(|w| w == b"::") {
+                        Some(i) => (&entry[..i], &entry[i + 2..]),
+                        None => (entry, entry),
+                    };
+                    preopen(&mut state, host, guest)?;
+                }
             }
-            break;
         }
-        total += w as u64;
-        if (w as u64) < len.into() {
-            break;
-        }
+        *self.state.borrow_mut() = state;
+        Ok(())
     }
-    if result == errno::SUCCESS && g.write_u32(nwritten, total as u32).is_none() {
-        result = errno::FAULT;
-    }
-    a[0] = result;
-    Ok(())
 }
-
-/// `proc_exit(code)`: ends the program; the status reaches wait().
-fn proc_exit(_inst: &Instance<KernelPlatform>, a: &mut [u64]) -> Result<(), Stop> {
-    Err(Stop::Exit(a[0] as u32))
-}
-
-use ValType::I32;
-
-/// The functions of `wasi_snapshot_preview1`: name, implementation, params,
-/// results.
-const FUNCS: &[(&str, HostFn, &[ValType], &[ValType])] = &[
-    ("args_get", HostFn(args_get), &[I32, I32], &[I32]),
-    (
-        "args_sizes_get",
-        HostFn(args_sizes_get),
-        &[I32, I32],
-        &[I32],
-    ),
-    ("environ_get", HostFn(environ_get), &[I32, I32], &[I32]),
-    (
-        "environ_sizes_get",
-        HostFn(environ_sizes_get),
-        &[I32, I32],
-        &[I32],
-    ),
-    ("fd_write", HostFn(fd_write), &[I32, I32, I32, I32], &[I32]),
-    ("proc_exit", HostFn(proc_exit), &[I32], &[]),
-];
 
 /// Finds the host function for an import.
 pub(crate) fn lookup(module: &str, name: &str) -> Option<(HostFn, FuncType)> {
-    if module != "wasi_snapshot_preview1" {
-        return None;
-    }
-    let &(_, f, params, results) = FUNCS.iter().find(|(n, ..)| *n == name)?;
+    let f = kwasm_wasi::lookup::<KernelOs>(module, name)?;
     Some((
-        f,
+        HostFn(f),
         FuncType {
-            params: params.to_vec(),
-            results: results.to_vec(),
+            params: f.params.to_vec(),
+            results: f.results.to_vec(),
         },
     ))
+}
+
+/// Calls WASI function `f` for `inst` with its argument/result slots.
+pub(crate) fn call(
+    inst: &Instance<KernelPlatform>,
+    f: &WasiFunc<KernelOs>,
+    slots: &mut [u64],
+) -> Result<(), Stop> {
+    let mut os = KernelOs::default();
+    loop {
+        let r = {
+            let mem: &mut [u8] = match inst.memory() {
+                // SAFETY: the accessible part of the linear memory is mapped while the instance lives, and nothing else touches it during a host call (wasm is single-threaded and waits for us); the slice ends with this block, before memory can grow.
+                Some(m) => unsafe { core::slice::from_raw_parts_mut(m.base(), m.size() as usize) },
+                None => &mut [],
+            };
+            let Ok(mut state) = inst.platform().wasi.state.try_borrow_mut() else {
+                return Err(Stop::Trap(kwasm_abi::Trap::HostError));
+            };
+            let mut cx = Ctx {
+                os: &mut os,
+                mem,
+                state: &mut state,
+            };
+            f.call(&mut cx, slots)
+        };
+        // Signals are handled with nothing of the call left on the stack:
+        // a SIGKILL while stopped in there ends the task on the spot.
+        if !core::mem::take(&mut os.restart) || ffi::safepoint() {
+            return match r {
+                Ok(e) => {
+                    if let Some(s) = slots.first_mut().filter(|_| !f.results.is_empty()) {
+                        *s = u64::from(e.0);
+                    }
+                    Ok(())
+                }
+                Err(x) => Err(Stop::Exit(x.0)),
+            };
+        }
+    }
 }

@@ -25,15 +25,19 @@ static pid_t start_spin(void)
 
 static ssize_t read_proc(pid_t pid, const char *name, char *buf, size_t len);
 
-/* Waits up to 30 s for the exec (compile included) to complete. */
+/*
+ * Waits up to 30 s for the program to run: its [kwasm] mapping appears once
+ * execve() has returned (compile included). Attaching earlier would see
+ * the exec's SIGTRAP, as for any traced exec.
+ */
 static int wait_exec(pid_t pid)
 {
 	static char buf[4096];
 	int i;
 
 	for (i = 0; i < 3000; i++) {
-		if (read_proc(pid, "status", buf, sizeof(buf)) > 0 &&
-		    strstr(buf, "Name:\tspin.wasm"))
+		if (read_proc(pid, "maps", buf, sizeof(buf)) > 0 &&
+		    strstr(buf, "[kwasm]"))
 			return 0;
 		usleep(10 * 1000);
 	}

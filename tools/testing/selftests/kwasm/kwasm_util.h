@@ -111,7 +111,7 @@ static inline void write_file(const char *path, const void *data, size_t len)
 	close(fd);
 }
 
-/* Reads a file into a malloc'd buffer. */
+/* Reads a file into a malloc'd, NUL-terminated buffer. */
 static inline char *read_file(const char *path, size_t *len)
 {
 	struct stat st;
@@ -120,9 +120,10 @@ static inline char *read_file(const char *path, size_t *len)
 
 	if (fd < 0 || fstat(fd, &st))
 		return NULL;
-	buf = malloc(st.st_size);
+	buf = malloc(st.st_size + 1);
 	if (!buf || read(fd, buf, st.st_size) != st.st_size)
 		return NULL;
+	buf[st.st_size] = 0;
 	close(fd);
 	*len = st.st_size;
 	return buf;

@@ -268,7 +268,7 @@ pub(crate) fn fd_tell<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> W
     Ok(())
 }
 
-/// `(from, to)`: `to` need not be open (as in wasmtime); a preopen moves
+/// `(from, to)`: `to` need not be open, like dup2 (wasmtime 50 says `BADF`); a preopen moves
 /// with its fd.
 pub(crate) fn fd_renumber<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> WasiResult {
     let (from, to) = (a.u32(0), a.u32(1));

@@ -1,0 +1,545 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! [`KernelOs`]: kwasm-wasi's OS interface on the current task, through the
+//! C functions of wasi_fs.c and wasi_sys.c. Guest buffers go to them as
+//! kvecs over linear memory: no copies.
+
+use alloc::vec::Vec;
+use core::ffi::{c_char, c_int, c_long, c_uint, c_void, CStr};
+
+use kwasm_wasi::os::{DirEntry, OpenHow, OsResult, PollFd, SetTime, Stat, Timespec, WasiOs};
+
+const EINTR: i32 = 4;
+const ENOMEM: i32 = 12;
+const EINVAL: i32 = 22;
+const CLOCK_MONOTONIC: c_int = 1;
+const UTIME_NOW: c_long = (1 << 30) - 1;
+const UTIME_OMIT: c_long = (1 << 30) - 2;
+/// Offset of the name in `struct kwasm_dirent` (kwasm.h).
+const DIRENT_NAME: usize = 19;
+/// Bytes of directory entries fetched per call.
+const DIRENT_BUF: usize = 4096;
+
+#[repr(C)]
+struct Kvec {
+    base: *mut u8,
+    len: usize,
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct KwasmStat {
+    dev: u64,
+    ino: u64,
+    nlink: u64,
+    size: u64,
+    atime_sec: i64,
+    mtime_sec: i64,
+    ctime_sec: i64,
+    atime_nsec: u32,
+    mtime_nsec: u32,
+    ctime_nsec: u32,
+    mode: u32,
+}
+
+#[repr(C)]
+struct KwasmPollfd {
+    fd: i32,
+    events: i16,
+    revents: i16,
+}
+
+#[repr(C)]
+struct Timespec64 {
+    sec: i64,
+    nsec: c_long,
+}
+
+extern "C" {
+    fn kwasm_fd_rw(fd: c_uint, write: bool, vec: *mut Kvec, n: usize, pos: i64) -> c_long;
+    fn kwasm_fd_seek(fd: c_uint, off: i64, whence: c_int, newpos: *mut u64) -> c_long;
+    fn kwasm_fd_get_flags(fd: c_uint) -> c_long;
+    fn kwasm_fd_set_flags(fd: c_uint, flags: c_uint) -> c_long;
+    fn kwasm_fd_stat(fd: c_uint, st: *mut KwasmStat) -> c_long;
+    fn kwasm_path_stat(
+        dirfd: c_uint,
+        path: *const c_char,
+        follow: bool,
+        st: *mut KwasmStat,
+    ) -> c_long;
+    fn kwasm_fd_socket_type(fd: c_uint) -> c_long;
+    fn kwasm_fd_truncate(fd: c_uint, size: u64) -> c_long;
+    fn kwasm_set_times(
+        fd: c_uint,
+        path: *const c_char,
+        follow: bool,
+        times: *mut Timespec64,
+    ) -> c_long;
+    fn kwasm_fd_advise(fd: c_uint, off: u64, len: u64, advice: c_int) -> c_long;
+    fn kwasm_fd_allocate(fd: c_uint, off: u64, len: u64) -> c_long;
+    fn kwasm_fd_sync(fd: c_uint, datasync: bool) -> c_long;
+    fn kwasm_fd_close(fd: c_uint) -> c_long;
+    fn kwasm_fd_renumber(from: c_uint, to: c_uint) -> c_long;
+    fn kwasm_path_open(
+        dirfd: c_uint,
+        path: *const c_char,
+        flags: u64,
+        mode: u64,
+        resolve: u64,
+    ) -> c_long;
+    fn kwasm_open_dir(path: *const c_char) -> c_long;
+    fn kwasm_path_mkdir(dirfd: c_uint, path: *const c_char, mode: u32) -> c_long;
+    fn kwasm_path_unlink(dirfd: c_uint, path: *const c_char, rmdir: bool) -> c_long;
+    fn kwasm_path_rename(
+        old_dir: c_uint,
+        old: *const c_char,
+        new_dir: c_uint,
+        new: *const c_char,
+    ) -> c_long;
+    fn kwasm_path_link(
+        old_dir: c_uint,
+        old: *const c_char,
+        new_dir: c_uint,
+        new: *const c_char,
+        follow: bool,
+    ) -> c_long;
+    fn kwasm_path_symlink(target: *const c_char, dirfd: c_uint, path: *const c_char) -> c_long;
+    fn kwasm_path_readlink(dirfd: c_uint, path: *const c_char, buf: *mut u8, len: usize) -> c_long;
+    fn kwasm_fd_readdir(fd: c_uint, cookie: u64, buf: *mut c_void, len: usize) -> c_long;
+    fn kwasm_fd_nread(fd: c_uint, n: *mut u64) -> c_long;
+    fn kwasm_clock_get(clock: c_int, res: bool, sec: *mut i64, nsec: *mut u32) -> c_long;
+    fn kwasm_random(buf: *mut u8, len: usize) -> c_long;
+    fn kwasm_yield();
+    fn kwasm_poll(fds: *mut KwasmPollfd, n: c_uint, deadline_ns: i64) -> c_long;
+    fn kwasm_sock_accept(fd: c_uint, nonblock: bool) -> c_long;
+    fn kwasm_sock_recv(
+        fd: c_uint,
+        vec: *mut Kvec,
+        n: usize,
+        flags: c_int,
+        msg_flags: *mut c_int,
+    ) -> c_long;
+    fn kwasm_sock_send(fd: c_uint, vec: *mut Kvec, n: usize, flags: c_int) -> c_long;
+    fn kwasm_sock_shutdown(fd: c_uint, how: c_int) -> c_long;
+    fn kwasm_raise(sig: c_int) -> c_long;
+}
+
+/// The current task's file descriptors and clocks, for kwasm-wasi.
+///
+/// A call interrupted by a signal (`-ERESTART*`) fails with `EINTR` and sets
+/// [`KernelOs::restart`]: the caller handles the signal once nothing of the
+/// call is left on the stack, then runs the whole WASI function again, the
+/// way the kernel restarts an interrupted system call.
+#[derive(Default)]
+pub(crate) struct KernelOs {
+    pub(crate) restart: bool,
+}
+
+impl KernelOs {
+    /// Turns a C result (>= 0 or -errno) into an [`OsResult`].
+    fn sys(&mut self, r: c_long) -> OsResult<u64> {
+        if r >= 0 {
+            return Ok(r as u64);
+        }
+        let e = r.unsigned_abs().min(4095) as i32;
+        // ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK.
+        if matches!(e, 512..=514 | 516) {
+            self.restart = true;
+            return Err(EINTR);
+        }
+        Err(e)
+    }
+
+    fn unit(&mut self, r: c_long) -> OsResult<()> {
+        self.sys(r).map(|_| ())
+    }
+
+    fn fd(&mut self, r: c_long) -> OsResult<u32> {
+        self.sys(r).map(|v| v as u32)
+    }
+}
+
+fn kvecs(bufs: impl Iterator<Item = (*mut u8, usize)>, n: usize) -> OsResult<Vec<Kvec>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| ENOMEM)?;
+    v.extend(bufs.map(|(base, len)| Kvec { base, len }));
+    Ok(v)
+}
+
+fn kvecs_mut(bufs: &mut [&mut [u8]]) -> OsResult<Vec<Kvec>> {
+    let n = bufs.len();
+    kvecs(bufs.iter_mut().map(|b| (b.as_mut_ptr(), b.len())), n)
+}
+
+// The C side only reads through these pointers for writes (ITER_SOURCE).
+fn kvecs_const(bufs: &[&[u8]]) -> OsResult<Vec<Kvec>> {
+    kvecs(
+        bufs.iter().map(|b| (b.as_ptr().cast_mut(), b.len())),
+        bufs.len(),
+    )
+}
+
+fn ts(sec: i64, nsec: u32) -> Timespec {
+    Timespec { sec, nsec }
+}
+
+impl From<KwasmStat> for Stat {
+    fn from(s: KwasmStat) -> Stat {
+        Stat {
+            dev: s.dev,
+            ino: s.ino,
+            mode: s.mode,
+            nlink: s.nlink,
+            size: s.size,
+            atime: ts(s.atime_sec, s.atime_nsec),
+            mtime: ts(s.mtime_sec, s.mtime_nsec),
+            ctime: ts(s.ctime_sec, s.ctime_nsec),
+        }
+    }
+}
+
+fn timespec64(t: SetTime) -> Timespec64 {
+    match t {
+        SetTime::Omit => Timespec64 {
+            sec: 0,
+            nsec: UTIME_OMIT,
+        },
+        SetTime::Now => Timespec64 {
+            sec: 0,
+            nsec: UTIME_NOW,
+        },
+        SetTime::At(t) => Timespec64 {
+            sec: t.sec,
+            nsec: t.nsec.into(),
+        },
+    }
+}
+
+/// Opens a host directory for a preopen; returns the new fd or an errno.
+pub(crate) fn open_dir(path: &CStr) -> OsResult<u32> {
+    // SAFETY: `path` is NUL-terminated.
+    let r = unsafe { kwasm_open_dir(path.as_ptr()) };
+    KernelOs::default().fd(r)
+}
+
+impl WasiOs for KernelOs {
+    fn read(&mut self, fd: u32, bufs: &mut [&mut [u8]]) -> OsResult<usize> {
+        let mut v = kvecs_mut(bufs)?;
+        // SAFETY: each kvec is a live, exclusively borrowed guest buffer.
+        let r = unsafe { kwasm_fd_rw(fd, false, v.as_mut_ptr(), v.len(), -1) };
+        self.sys(r).map(|n| n as usize)
+    }
+
+    fn pread(&mut self, fd: u32, bufs: &mut [&mut [u8]], offset: u64) -> OsResult<usize> {
+        let pos = i64::try_from(offset).map_err(|_| EINVAL)?;
+        let mut v = kvecs_mut(bufs)?;
+        // SAFETY: each kvec is a live, exclusively borrowed guest buffer.
+        let r = unsafe { kwasm_fd_rw(fd, false, v.as_mut_ptr(), v.len(), pos) };
+        self.sys(r).map(|n| n as usize)
+    }
+
+    fn write(&mut self, fd: u32, bufs: &[&[u8]]) -> OsResult<usize> {
+        let mut v = kvecs_const(bufs)?;
+        // SAFETY: each kvec is a live guest buffer, only read for a write.
+        let r = unsafe { kwasm_fd_rw(fd, true, v.as_mut_ptr(), v.len(), -1) };
+        self.sys(r).map(|n| n as usize)
+    }
+
+    fn pwrite(&mut self, fd: u32, bufs: &[&[u8]], offset: u64) -> OsResult<usize> {
+        let pos = i64::try_from(offset).map_err(|_| EINVAL)?;
+        let mut v = kvecs_const(bufs)?;
+        // SAFETY: each kvec is a live guest buffer, only read for a write.
+        let r = unsafe { kwasm_fd_rw(fd, true, v.as_mut_ptr(), v.len(), pos) };
+        self.sys(r).map(|n| n as usize)
+    }
+
+    fn seek(&mut self, fd: u32, offset: i64, whence: i32) -> OsResult<u64> {
+        let mut pos = 0;
+        // SAFETY: `pos` is a valid out pointer.
+        let r = unsafe { kwasm_fd_seek(fd, offset, whence, &mut pos) };
+        self.unit(r).map(|_| pos)
+    }
+
+    fn get_flags(&mut self, fd: u32) -> OsResult<u64> {
+        // SAFETY: no pointers.
+        let r = unsafe { kwasm_fd_get_flags(fd) };
+        self.sys(r)
+    }
+
+    fn set_flags(&mut self, fd: u32, flags: u64) -> OsResult<()> {
+        // SAFETY: no pointers.
+        let r = unsafe { kwasm_fd_set_flags(fd, flags as c_uint) };
+        self.unit(r)
+    }
+
+    fn stat(&mut self, fd: u32) -> OsResult<Stat> {
+        let mut st = KwasmStat::default();
+        // SAFETY: `st` is a valid out pointer.
+        let r = unsafe { kwasm_fd_stat(fd, &mut st) };
+        self.unit(r).map(|_| st.into())
+    }
+
+    fn stat_at(&mut self, dirfd: u32, path: &CStr, follow: bool) -> OsResult<Stat> {
+        let mut st = KwasmStat::default();
+        // SAFETY: `path` is NUL-terminated; `st` is a valid out pointer.
+        let r = unsafe { kwasm_path_stat(dirfd, path.as_ptr(), follow, &mut st) };
+        self.unit(r).map(|_| st.into())
+    }
+
+    fn socket_type(&mut self, fd: u32) -> OsResult<i32> {
+        // SAFETY: no pointers.
+        let r = unsafe { kwasm_fd_socket_type(fd) };
+        self.sys(r).map(|t| t as i32)
+    }
+
+    fn truncate(&mut self, fd: u32, size: u64) -> OsResult<()> {
+        // SAFETY: no pointers.
+        let r = unsafe { kwasm_fd_truncate(fd, size) };
+        self.unit(r)
+    }
+
+    fn set_times(&mut self, fd: u32, atime: SetTime, mtime: SetTime) -> OsResult<()> {
+        let mut t = [timespec64(atime), timespec64(mtime)];
+        // SAFETY: `t` holds the two timespecs; a null path means the fd itself.
+        let r = unsafe { kwasm_set_times(fd, core::ptr::null(), false, t.as_mut_ptr()) };
+        self.unit(r)
+    }
+
+    fn set_times_at(
+        &mut self,
+        dirfd: u32,
+        path: &CStr,
+        follow: bool,
+        atime: SetTime,
+        mtime: SetTime,
+    ) -> OsResult<()> {
+        let mut t = [timespec64(atime), timespec64(mtime)];
+        // SAFETY: `path` is NUL-terminated; `t` holds the two timespecs.
+        let r = unsafe { kwasm_set_times(dirfd, path.as_ptr(), follow, t.as_mut_ptr()) };
+        self.unit(r)
+    }
+
+    fn advise(&mut self, fd: u32, offset: u64, len: u64, advice: i32) -> OsResult<()> {
+        // SAFETY: no pointers.
+        let r = unsafe { kwasm_fd_advise(fd, offset, len, advice) };
+        self.unit(r)
+    }
+
+    fn allocate(&mut self, fd: u32, offset: u64, len: u64) -> OsResult<()> {
+        // SAFETY: no pointers.
+        let r = unsafe { kwasm_fd_allocate(fd, offset, len) };
+        self.unit(r)
+    }
+
+    fn sync(&mut self, fd: u32) -> OsResult<()> {
+        // SAFETY: no pointers.
+        let r = unsafe { kwasm_fd_sync(fd, false) };
+        self.unit(r)
+    }
+
+    fn datasync(&mut self, fd: u32) -> OsResult<()> {
+        // SAFETY: no pointers.
+        let r = unsafe { kwasm_fd_sync(fd, true) };
+        self.unit(r)
+    }
+
+    fn close(&mut self, fd: u32) -> OsResult<()> {
+        // SAFETY: no pointers.
+        let r = unsafe { kwasm_fd_close(fd) };
+        self.unit(r)
+    }
+
+    fn renumber(&mut self, from: u32, to: u32) -> OsResult<()> {
+        // SAFETY: no pointers.
+        let r = unsafe { kwasm_fd_renumber(from, to) };
+        self.unit(r)
+    }
+
+    fn open_at(&mut self, dirfd: u32, path: &CStr, how: &OpenHow) -> OsResult<u32> {
+        // SAFETY: `path` is NUL-terminated.
+        let r = unsafe { kwasm_path_open(dirfd, path.as_ptr(), how.flags, how.mode, how.resolve) };
+        self.fd(r)
+    }
+
+    fn mkdir_at(&mut self, dirfd: u32, path: &CStr, mode: u32) -> OsResult<()> {
+        // SAFETY: `path` is NUL-terminated.
+        let r = unsafe { kwasm_path_mkdir(dirfd, path.as_ptr(), mode) };
+        self.unit(r)
+    }
+
+    fn unlink_at(&mut self, dirfd: u32, path: &CStr, rmdir: bool) -> OsResult<()> {
+        // SAFETY: `path` is NUL-terminated.
+        let r = unsafe { kwasm_path_unlink(dirfd, path.as_ptr(), rmdir) };
+        self.unit(r)
+    }
+
+    fn rename_at(&mut self, old_dir: u32, old: &CStr, new_dir: u32, new: &CStr) -> OsResult<()> {
+        // SAFETY: both paths are NUL-terminated.
+        let r = unsafe { kwasm_path_rename(old_dir, old.as_ptr(), new_dir, new.as_ptr()) };
+        self.unit(r)
+    }
+
+    fn link_at(
+        &mut self,
+        old_dir: u32,
+        old: &CStr,
+        new_dir: u32,
+        new: &CStr,
+        follow: bool,
+    ) -> OsResult<()> {
+        // SAFETY: both paths are NUL-terminated.
+        let r = unsafe { kwasm_path_link(old_dir, old.as_ptr(), new_dir, new.as_ptr(), follow) };
+        self.unit(r)
+    }
+
+    fn symlink_at(&mut self, target: &CStr, dirfd: u32, path: &CStr) -> OsResult<()> {
+        // SAFETY: both strings are NUL-terminated.
+        let r = unsafe { kwasm_path_symlink(target.as_ptr(), dirfd, path.as_ptr()) };
+        self.unit(r)
+    }
+
+    fn readlink_at(&mut self, dirfd: u32, path: &CStr, buf: &mut [u8]) -> OsResult<usize> {
+        // SAFETY: `path` is NUL-terminated (a copy: it may not overlap `buf`); `buf` is writable for its length.
+        let r = unsafe { kwasm_path_readlink(dirfd, path.as_ptr(), buf.as_mut_ptr(), buf.len()) };
+        self.sys(r).map(|n| n as usize)
+    }
+
+    fn read_dir(
+        &mut self,
+        fd: u32,
+        mut cookie: u64,
+        sink: &mut dyn FnMut(&DirEntry<'_>) -> bool,
+    ) -> OsResult<()> {
+        // u64 elements: the C side stores 8-byte aligned records.
+        let mut buf: Vec<u64> = Vec::new();
+        buf.try_reserve_exact(DIRENT_BUF / 8).map_err(|_| ENOMEM)?;
+        buf.resize(DIRENT_BUF / 8, 0);
+        loop {
+            // SAFETY: `buf` is writable for DIRENT_BUF bytes.
+            let r = unsafe { kwasm_fd_readdir(fd, cookie, buf.as_mut_ptr().cast(), DIRENT_BUF) };
+            let used = self.sys(r)? as usize;
+            if used == 0 {
+                return Ok(());
+            }
+            // SAFETY: a u64 buffer viewed as its bytes; `used` <= DIRENT_BUF.
+            let bytes = unsafe { core::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), used) };
+            let mut off = 0;
+            while off + DIRENT_NAME <= used {
+                let rec = &bytes[off..];
+                let word = |i: usize| {
+                    let mut w = [0u8; 8];
+                    w.copy_from_slice(&rec[i..i + 8]);
+                    u64::from_ne_bytes(w)
+                };
+                let namelen = usize::from(u16::from_ne_bytes([rec[16], rec[17]]));
+                let Some(name) = rec.get(DIRENT_NAME..DIRENT_NAME + namelen) else {
+                    return Err(EINVAL);
+                };
+                let entry = DirEntry {
+                    ino: word(0),
+                    next: word(8),
+                    d_type: rec[18],
+                    name,
+                };
+                if !sink(&entry) {
+                    return Ok(());
+                }
+                cookie = entry.next;
+                off += (DIRENT_NAME + namelen + 7) & !7;
+            }
+        }
+    }
+
+    fn clock_time(&mut self, clock: i32) -> OsResult<Timespec> {
+        let (mut sec, mut nsec) = (0, 0);
+        // SAFETY: valid out pointers.
+        let r = unsafe { kwasm_clock_get(clock, false, &mut sec, &mut nsec) };
+        self.unit(r).map(|_| ts(sec, nsec))
+    }
+
+    fn clock_res(&mut self, clock: i32) -> OsResult<Timespec> {
+        let (mut sec, mut nsec) = (0, 0);
+        // SAFETY: valid out pointers.
+        let r = unsafe { kwasm_clock_get(clock, true, &mut sec, &mut nsec) };
+        self.unit(r).map(|_| ts(sec, nsec))
+    }
+
+    fn random(&mut self, buf: &mut [u8]) -> OsResult<()> {
+        // SAFETY: `buf` is writable for its length.
+        let r = unsafe { kwasm_random(buf.as_mut_ptr(), buf.len()) };
+        self.unit(r)
+    }
+
+    fn sched_yield(&mut self) {
+        // SAFETY: no arguments; called outside any FPU section.
+        unsafe { kwasm_yield() };
+    }
+
+    fn poll(&mut self, fds: &mut [PollFd], timeout_ns: Option<u64>) -> OsResult<usize> {
+        let n = c_uint::try_from(fds.len()).map_err(|_| EINVAL)?;
+        let deadline = match timeout_ns {
+            Some(t) => {
+                let now = self.clock_time(CLOCK_MONOTONIC)?;
+                now.to_nanos()
+                    .and_then(|n| n.checked_add(t))
+                    .and_then(|d| i64::try_from(d).ok())
+                    .unwrap_or(-1)
+            }
+            None => -1,
+        };
+        let mut v = Vec::new();
+        v.try_reserve_exact(fds.len()).map_err(|_| ENOMEM)?;
+        v.extend(fds.iter().map(|p| KwasmPollfd {
+            fd: i32::try_from(p.fd).unwrap_or(-1),
+            events: p.events,
+            revents: 0,
+        }));
+        // SAFETY: `v` holds `n` pollfds.
+        let r = unsafe { kwasm_poll(v.as_mut_ptr(), n, deadline) };
+        let count = self.sys(r)?;
+        for (p, k) in fds.iter_mut().zip(&v) {
+            p.revents = k.revents;
+        }
+        Ok(count as usize)
+    }
+
+    fn nread(&mut self, fd: u32) -> OsResult<u64> {
+        let mut n = 0;
+        // SAFETY: `n` is a valid out pointer.
+        let r = unsafe { kwasm_fd_nread(fd, &mut n) };
+        self.unit(r).map(|_| n)
+    }
+
+    fn accept(&mut self, fd: u32, nonblock: bool) -> OsResult<u32> {
+        // SAFETY: no pointers.
+        let r = unsafe { kwasm_sock_accept(fd, nonblock) };
+        self.fd(r)
+    }
+
+    fn recv(&mut self, fd: u32, bufs: &mut [&mut [u8]], flags: i32) -> OsResult<(usize, i32)> {
+        let mut v = kvecs_mut(bufs)?;
+        let mut msg_flags = 0;
+        // SAFETY: each kvec is a live, exclusively borrowed guest buffer; `msg_flags` is a valid out pointer.
+        let r = unsafe { kwasm_sock_recv(fd, v.as_mut_ptr(), v.len(), flags, &mut msg_flags) };
+        self.sys(r).map(|n| (n as usize, msg_flags))
+    }
+
+    fn send(&mut self, fd: u32, bufs: &[&[u8]], flags: i32) -> OsResult<usize> {
+        let mut v = kvecs_const(bufs)?;
+        // SAFETY: each kvec is a live guest buffer, only read for a send.
+        let r = unsafe { kwasm_sock_send(fd, v.as_mut_ptr(), v.len(), flags) };
+        self.sys(r).map(|n| n as usize)
+    }
+
+    fn shutdown(&mut self, fd: u32, how: i32) -> OsResult<()> {
+        // SAFETY: no pointers.
+        let r = unsafe { kwasm_sock_shutdown(fd, how) };
+        self.unit(r)
+    }
+
+    fn raise(&mut self, sig: i32) -> OsResult<()> {
+        // SAFETY: no pointers.
+        let r = unsafe { kwasm_raise(sig) };
+        self.unit(r)
+    }
+}

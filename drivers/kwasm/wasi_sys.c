@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kwasm: the non-file work behind WASI calls: the program's strings,
+ * clocks, randomness, scheduling, polling, sockets and signals. Like
+ * wasi_fs.c it acts on the current task and returns >= 0 or -errno.
+ */
+
+#include <linux/file.h>
+#include <linux/hrtimer.h>
+#include <linux/mm.h>
+#include <linux/net.h>
+#include <linux/poll.h>
+#include <linux/random.h>
+#include <linux/sched.h>
+#include <linux/sched/cputime.h>
+#include <linux/sched/signal.h>
+#include <linux/security.h>
+#include <linux/socket.h>
+#include <linux/timekeeping.h>
+#include <linux/uaccess.h>
+#include <linux/uio.h>
+#include <net/sock.h>
+
+#include "kwasm.h"
+
+/* Where exec left the argument or environment strings. */
+void kwasm_strings(bool env, unsigned long *start, unsigned long *end)
+{
+	struct mm_struct *mm = current->mm;
+
+	*start = env ? mm->env_start : mm->arg_start;
+	*end = env ? mm->env_end : mm->arg_end;
+}
+
+int kwasm_copy_user(void *dst, unsigned long src, size_t len)
+{
+	return copy_from_user(dst, (const void __user *)src, len) ? -EFAULT : 0;
+}
+
+/* clock_gettime/clock_getres for the four clocks WASI names. */
+long kwasm_clock_get(int clock, bool res, s64 *sec, u32 *nsec)
+{
+	struct task_cputime ct;
+	struct timespec64 ts;
+	u64 ns;
+
+	switch (clock) {
+	case CLOCK_REALTIME:
+	case CLOCK_MONOTONIC:
+		if (res)
+			ts = ns_to_timespec64(hrtimer_resolution);
+		else if (clock == CLOCK_REALTIME)
+			ktime_get_real_ts64(&ts);
+		else
+			ktime_get_ts64(&ts);
+		break;
+	case CLOCK_PROCESS_CPUTIME_ID:
+	case CLOCK_THREAD_CPUTIME_ID:
+		if (res) {
+			ns = 1;
+		} else if (clock == CLOCK_THREAD_CPUTIME_ID) {
+			ns = task_sched_runtime(current);
+		} else {
+			thread_group_cputime(current, &ct);
+			ns = ct.sum_exec_runtime;
+		}
+		ts = ns_to_timespec64(ns);
+		break;
+	default:
+		return -EINVAL;
+	}
+	*sec = ts.tv_sec;
+	*nsec = ts.tv_nsec;
+	return 0;
+}
+
+/* getrandom() without GRND_NONBLOCK. */
+long kwasm_random(void *buf, size_t len)
+{
+	int ret = wait_for_random_bytes();
+
+	if (ret)
+		return ret;
+	while (len) {
+		size_t n = min_t(size_t, len, PAGE_SIZE);
+
+		get_random_bytes(buf, n);
+		buf += n;
+		len -= n;
+		cond_resched();
+	}
+	return 0;
+}
+
+/* sched_yield(2) does exactly this: to the end of the run queue. */
+void kwasm_yield(void)
+{
+	yield();
+}
+
+/* As poll_schedule_timeout() in fs/select.c. */
+static int kwasm_poll_sleep(struct poll_wqueues *pwq, ktime_t *expires)
+{
+	int rc = -EINTR;
+
+	set_current_state(TASK_INTERRUPTIBLE);
+	if (!pwq->triggered)
+		rc = schedule_hrtimeout_range(expires, 0, HRTIMER_MODE_ABS);
+	__set_current_state(TASK_RUNNING);
+	/* Orders the reset before the next pass's checks, as in select.c. */
+	smp_store_mb(pwq->triggered, 0);
+	return rc;
+}
+
+/*
+ * poll() on kernel pollfds until one is ready, a signal arrives, or the
+ * monotonic clock passes deadline_ns (negative: no deadline). Like do_poll()
+ * in fs/select.c; returns the number of ready fds, 0 on timeout, or
+ * -ERESTARTNOHAND for a signal (the caller restarts with the same deadline).
+ */
+long kwasm_poll(struct kwasm_pollfd *fds, unsigned int n, s64 deadline_ns)
+{
+	ktime_t expires = deadline_ns < 0 ? 0 : ns_to_ktime(deadline_ns);
+	ktime_t *to = deadline_ns < 0 ? NULL : &expires;
+	struct poll_wqueues table;
+	poll_table *pt;
+	long count = 0;
+	unsigned int i;
+
+	poll_initwait(&table);
+	pt = &table.pt;
+	for (;;) {
+		for (i = 0; i < n; i++) {
+			__poll_t filter = demangle_poll(fds[i].events) |
+					  EPOLLERR | EPOLLHUP;
+			__poll_t mask = EPOLLNVAL;
+			struct fd f = fdget(fds[i].fd);
+
+			if (fd_file(f)) {
+				pt->_key = filter;
+				mask = vfs_poll(fd_file(f), pt) & filter;
+				fdput(f);
+			}
+			fds[i].revents = mangle_poll(mask);
+			if (mask) {
+				count++;
+				pt->_qproc = NULL;
+			}
+		}
+		/* Only the first pass registers on the wait queues. */
+		pt->_qproc = NULL;
+		if (!count) {
+			count = table.error;
+			if (signal_pending(current))
+				count = -ERESTARTNOHAND;
+		}
+		if (count || (to && ktime_compare(ktime_get(), *to) >= 0))
+			break;
+		kwasm_poll_sleep(&table, to);
+	}
+	poll_freewait(&table);
+	return count;
+}
+
+static struct socket *kwasm_sock_get(unsigned int fd, struct fd *f)
+{
+	struct socket *sock;
+
+	*f = fdget(fd);
+	if (!fd_file(*f))
+		return ERR_PTR(-EBADF);
+	sock = sock_from_file(fd_file(*f));
+	if (!sock) {
+		fdput(*f);
+		return ERR_PTR(-ENOTSOCK);
+	}
+	return sock;
+}
+
+/* accept4() without the peer address. */
+long kwasm_sock_accept(unsigned int fd, bool nonblock)
+{
+	struct proto_accept_arg arg = { };
+	struct file *file;
+	struct fd f;
+	long ret;
+
+	f = fdget(fd);
+	if (!fd_file(f))
+		return -EBADF;
+	ret = get_unused_fd_flags(0);
+	if (ret >= 0) {
+		file = do_accept(fd_file(f), &arg, NULL, NULL,
+				 nonblock ? O_NONBLOCK : 0);
+		if (IS_ERR(file)) {
+			put_unused_fd(ret);
+			ret = PTR_ERR(file);
+		} else {
+			fd_install(ret, file);
+		}
+	}
+	fdput(f);
+	return ret;
+}
+
+/* recvmsg() into kernel buffers; *msg_flags gets the returned flags. */
+long kwasm_sock_recv(unsigned int fd, struct kvec *vec, unsigned long n,
+		     int flags, int *msg_flags)
+{
+	struct msghdr msg = { };
+	struct socket *sock;
+	struct fd f;
+	long ret;
+
+	sock = kwasm_sock_get(fd, &f);
+	if (IS_ERR(sock))
+		return PTR_ERR(sock);
+	iov_iter_kvec(&msg.msg_iter, ITER_DEST, vec, n, kwasm_kvec_len(vec, n));
+	if (fd_file(f)->f_flags & O_NONBLOCK)
+		flags |= MSG_DONTWAIT;
+	ret = sock_recvmsg(sock, &msg, flags);
+	*msg_flags = msg.msg_flags;
+	fdput(f);
+	return ret;
+}
+
+/* sendmsg() from kernel buffers. */
+long kwasm_sock_send(unsigned int fd, struct kvec *vec, unsigned long n,
+		     int flags)
+{
+	struct msghdr msg = { };
+	struct socket *sock;
+	struct fd f;
+	long ret;
+
+	sock = kwasm_sock_get(fd, &f);
+	if (IS_ERR(sock))
+		return PTR_ERR(sock);
+	iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, vec, n, kwasm_kvec_len(vec, n));
+	if (fd_file(f)->f_flags & O_NONBLOCK)
+		flags |= MSG_DONTWAIT;
+	msg.msg_flags = flags;
+	ret = sock_sendmsg(sock, &msg);
+	fdput(f);
+	return ret;
+}
+
+long kwasm_sock_shutdown(unsigned int fd, int how)
+{
+	struct socket *sock;
+	struct fd f;
+	long ret;
+
+	sock = kwasm_sock_get(fd, &f);
+	if (IS_ERR(sock))
+		return PTR_ERR(sock);
+	ret = security_socket_shutdown(sock, how);
+	if (!ret)
+		ret = READ_ONCE(sock->ops)->shutdown(sock, how);
+	fdput(f);
+	return ret;
+}
+
+/* kill(getpid(), sig); a fatal signal ends the program at a safepoint. */
+long kwasm_raise(int sig)
+{
+	if (!valid_signal(sig))
+		return -EINVAL;
+	if (!sig)
+		return 0;
+	return send_sig(sig, current, 0);
+}
