@@ -10,6 +10,11 @@
  * "beta gamma", environment KWASM_TEST=1 and GREETING=hello world, stdin
  * "line one\nline two\n", and a fresh empty directory preopened as "."
  * (for kwasm: the current directory, its default preopen).
+ *
+ * kernel_only_wasi.wasm covers what wasmtime refuses to do (CPU clocks,
+ * fd_allocate, proc_raise, path_link following symlinks, sockets) and a
+ * blocking call restarted across stop/continue; those cases have their own
+ * tests below.
  */
 
 #include "kwasm_util.h"
@@ -17,6 +22,8 @@
 #include <dirent.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "../kselftest_harness.h"
 
@@ -167,6 +174,199 @@ TEST_F_TIMEOUT(wasi, program_output_matches_wasmtime, 600)
 		       variant->name, expected, got);
 	free(expected);
 	free(o);
+}
+
+/*
+ * Starts kernel_only_wasi.wasm CASE in a fresh directory with stdin from
+ * in_fd, stdout to a pipe (*out), and fd3 (if >= 0) as fd 3 with no preopen.
+ */
+static pid_t start_case(const char *name, int in_fd, int fd3, int *out)
+{
+	char wasm[PATH_MAX], dir[] = "/tmp/kwasm-wasi-XXXXXX";
+	char *const argv[] = { "kernel_only_wasi.wasm", (char *)name, NULL };
+	char *const no_dirs[] = { "KWASM_DIRS=", NULL };
+	char *const dirs[] = { "KWASM_TEST=1", NULL };
+	int p[2];
+	pid_t pid;
+
+	if (!realpath("./kernel_only_wasi.wasm", wasm) || !mkdtemp(dir) ||
+	    pipe(p))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		int fd;
+
+		if (in_fd >= 0)
+			dup2(in_fd, 0);
+		dup2(p[1], 1);
+		if (fd3 >= 0)
+			dup2(fd3, 3);
+		for (fd = fd3 >= 0 ? 4 : 3; fd < 64; fd++)
+			close(fd);
+		if (chdir(dir))
+			_exit(127);
+		execve(wasm, argv, fd3 >= 0 ? no_dirs : dirs);
+		_exit(127);
+	}
+	close(p[1]);
+	*out = p[0];
+	return pid;
+}
+
+/* Waits for the case to end; returns its wait status, its output in buf. */
+static int finish_case(pid_t pid, int out, char *buf)
+{
+	int status;
+
+	drain(out, buf);
+	close(out);
+	waitpid(pid, &status, 0);
+	return status;
+}
+
+static void expect_case_ok(struct __test_metadata *_metadata, const char *name)
+{
+	static char buf[OUT_MAX];
+	char want[64];
+	int out, status;
+	pid_t pid = start_case(name, -1, -1, &out);
+
+	ASSERT_LT(0, pid);
+	status = finish_case(pid, out, buf);
+	snprintf(want, sizeof(want), "ok %s\n", name);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("status %#x, output: %s", status, buf);
+	EXPECT_STREQ(want, buf);
+}
+
+TEST(cpu_time_clocks_advance)
+{
+	expect_case_ok(_metadata, "cpu-clocks");
+}
+
+TEST(fd_allocate_extends_a_file)
+{
+	expect_case_ok(_metadata, "allocate");
+}
+
+TEST(path_link_follows_a_symlink_when_asked)
+{
+	expect_case_ok(_metadata, "link-follow");
+}
+
+TEST(proc_raise_usr1_ends_the_program_with_sigusr1)
+{
+	static char buf[OUT_MAX];
+	int out, status;
+	pid_t pid = start_case("raise", -1, -1, &out);
+
+	ASSERT_LT(0, pid);
+	status = finish_case(pid, out, buf);
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGUSR1)
+		TH_LOG("expected death by SIGUSR1, got status %#x, output: %s",
+		       status, buf);
+}
+
+TEST(sock_send_recv_shutdown_on_a_connected_socket)
+{
+	static char buf[OUT_MAX];
+	char msg[16] = { 0 };
+	int sv[2], out, status;
+	pid_t pid;
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	pid = start_case("socket", -1, sv[1], &out);
+	ASSERT_LT(0, pid);
+	close(sv[1]);
+	ASSERT_EQ(4, read(sv[0], msg, sizeof(msg) - 1));
+	EXPECT_STREQ("ping", msg);
+	ASSERT_EQ(4, write(sv[0], "pong", 4));
+	/* The program shut down its writing side. */
+	EXPECT_EQ(0, read(sv[0], msg, sizeof(msg)));
+	shutdown(sv[0], SHUT_WR);
+	status = finish_case(pid, out, buf);
+	close(sv[0]);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("status %#x, output: %s", status, buf);
+	EXPECT_STREQ("ok socket\n", buf);
+}
+
+TEST(sock_accept_takes_a_connection)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	static char buf[OUT_MAX];
+	char msg[16] = { 0 };
+	int lfd, cfd, out, status;
+	pid_t pid;
+
+	/* Abstract address: nothing to clean up. */
+	snprintf(addr.sun_path + 1, sizeof(addr.sun_path) - 1,
+		 "kwasm-accept-%d", getpid());
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&addr, sizeof(addr)));
+	ASSERT_EQ(0, listen(lfd, 1));
+	pid = start_case("accept", -1, lfd, &out);
+	ASSERT_LT(0, pid);
+	close(lfd);
+	cfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ASSERT_EQ(0, connect(cfd, (struct sockaddr *)&addr, sizeof(addr)));
+	ASSERT_EQ(5, write(cfd, "hello", 5));
+	ASSERT_EQ(5, read(cfd, msg, sizeof(msg) - 1));
+	EXPECT_STREQ("hello", msg);
+	close(cfd);
+	status = finish_case(pid, out, buf);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("status %#x, output: %s", status, buf);
+}
+
+/* Waits up to 30 s for the program to run (its [kwasm] mapping). */
+static int wait_running(pid_t pid)
+{
+	char path[64], buf[4096];
+	int i, fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	for (i = 0; i < 3000; i++) {
+		fd = open(path, O_RDONLY);
+		n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+		if (fd >= 0)
+			close(fd);
+		if (n > 0) {
+			buf[n] = 0;
+			if (strstr(buf, "[kwasm]"))
+				return 0;
+		}
+		usleep(10 * 1000);
+	}
+	return -1;
+}
+
+TEST(blocked_fd_read_is_restarted_after_stop_and_continue)
+{
+	static char buf[OUT_MAX];
+	int in[2], out, status;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(in));
+	pid = start_case("blocked-read", in[0], -1, &out);
+	ASSERT_LT(0, pid);
+	close(in[0]);
+	ASSERT_EQ(0, wait_running(pid));
+	/* Let it block in fd_read. */
+	usleep(200 * 1000);
+	ASSERT_EQ(0, kill(pid, SIGSTOP));
+	ASSERT_EQ(pid, waitpid(pid, &status, WUNTRACED));
+	ASSERT_TRUE(WIFSTOPPED(status));
+	ASSERT_EQ(0, kill(pid, SIGCONT));
+	usleep(100 * 1000);
+	ASSERT_EQ(4, write(in[1], "data", 4));
+	close(in[1]);
+	status = finish_case(pid, out, buf);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("status %#x, output: %s", status, buf);
+	EXPECT_STREQ("ok blocked-read\n", buf);
 }
 
 TEST_HARNESS_MAIN

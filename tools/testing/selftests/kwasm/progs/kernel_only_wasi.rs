@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! WASI behaviour that only kwasm has (wasmtime refuses these calls), so it
+//! is checked here instead of against wasmtime. argv[1] picks the case;
+//! kwasm_wasi_test.c sets up the descriptors each case expects:
+//!
+//! - cpu-clocks: process and thread CPU-time clocks work and advance.
+//! - allocate: fd_allocate extends a file (preopen "." at fd 3).
+//! - link-follow: path_link with SYMLINK_FOLLOW links the symlink's target.
+//! - raise: proc_raise(USR1) ends the program with SIGUSR1.
+//! - socket: fd 3 is a connected stream socket: send "ping", expect
+//!   "pong", shut down writing, expect end of stream.
+//! - accept: fd 3 is a listening socket: accept, echo one message.
+//! - blocked-read: fd_read on stdin (a pipe) that a stop/continue
+//!   interrupts is restarted: it returns the data, never INTR.
+//!
+//! Prints "ok CASE" and exits 0, or "FAIL: ..." and exits 1.
+
+use std::process::exit;
+
+#[repr(C)]
+struct Iovec {
+    buf: *mut u8,
+    len: usize,
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct Filestat {
+    dev: u64,
+    ino: u64,
+    filetype: u8,
+    nlink: u64,
+    size: u64,
+    atim: u64,
+    mtim: u64,
+    ctim: u64,
+}
+
+#[link(wasm_import_module = "wasi_snapshot_preview1")]
+extern "C" {
+    fn clock_time_get(id: u32, precision: u64, time: *mut u64) -> i32;
+    fn clock_res_get(id: u32, res: *mut u64) -> i32;
+    fn fd_read(fd: u32, iovs: *const Iovec, n: usize, nread: *mut usize) -> i32;
+    fn fd_allocate(fd: u32, offset: u64, len: u64) -> i32;
+    fn fd_filestat_get(fd: u32, stat: *mut Filestat) -> i32;
+    fn path_open(
+        dirfd: u32,
+        dirflags: u32,
+        path: *const u8,
+        path_len: usize,
+        oflags: u32,
+        base: u64,
+        inheriting: u64,
+        fdflags: u32,
+        fd: *mut u32,
+    ) -> i32;
+    fn path_filestat_get(
+        fd: u32,
+        flags: u32,
+        path: *const u8,
+        path_len: usize,
+        stat: *mut Filestat,
+    ) -> i32;
+    fn path_link(
+        old_fd: u32,
+        old_flags: u32,
+        old: *const u8,
+        old_len: usize,
+        new_fd: u32,
+        new: *const u8,
+        new_len: usize,
+    ) -> i32;
+    fn path_symlink(old: *const u8, old_len: usize, fd: u32, new: *const u8, new_len: usize)
+        -> i32;
+    fn proc_raise(sig: u32) -> i32;
+    fn sock_accept(fd: u32, flags: u32, newfd: *mut u32) -> i32;
+    fn sock_recv(
+        fd: u32,
+        iovs: *const Iovec,
+        n: usize,
+        flags: u32,
+        nread: *mut usize,
+        roflags: *mut u16,
+    ) -> i32;
+    fn sock_send(fd: u32, iovs: *const Iovec, n: usize, flags: u32, nwritten: *mut usize) -> i32;
+    fn sock_shutdown(fd: u32, how: u32) -> i32;
+}
+
+const PREOPEN: u32 = 3;
+const SYMLINK_FOLLOW: u32 = 1;
+const OFLAGS_CREAT: u32 = 1;
+const SIGNAL_USR1: u32 = 10;
+const SDFLAGS_WR: u32 = 2;
+/// Every rights bit preview1 defines (undefined bits are INVAL).
+const ALL_RIGHTS: u64 = (1 << 30) - 1;
+
+fn check(what: &str, ok: bool) {
+    if !ok {
+        println!("FAIL: {what}");
+        exit(1);
+    }
+}
+
+fn errno_ok(what: &str, e: i32) {
+    check(&format!("{what}: errno {e}"), e == 0);
+}
+
+fn cpu_clocks() {
+    for id in [2, 3] {
+        let (mut res, mut t0, mut t1) = (0, 0, 0);
+        // SAFETY: valid out pointers.
+        errno_ok("clock_res_get", unsafe { clock_res_get(id, &mut res) });
+        check("resolution > 0", res > 0);
+        // SAFETY: valid out pointer.
+        errno_ok("clock_time_get", unsafe { clock_time_get(id, 1, &mut t0) });
+        let mut x = 1u64;
+        for i in 0..2_000_000u64 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(i);
+        }
+        check("work", x != 0);
+        // SAFETY: valid out pointer.
+        errno_ok("clock_time_get", unsafe { clock_time_get(id, 1, &mut t1) });
+        check(
+            &format!("CPU clock {id} advances: {t0} -> {t1}"),
+            t1 > t0 && t0 > 0,
+        );
+    }
+}
+
+fn open(path: &str, oflags: u32) -> u32 {
+    let mut fd = 0;
+    // SAFETY: `path` is valid for its length; `fd` is a valid out pointer.
+    let e = unsafe {
+        path_open(
+            PREOPEN,
+            0,
+            path.as_ptr(),
+            path.len(),
+            oflags,
+            ALL_RIGHTS,
+            ALL_RIGHTS,
+            0,
+            &mut fd,
+        )
+    };
+    errno_ok(&format!("path_open {path}"), e);
+    fd
+}
+
+fn allocate() {
+    let fd = open("allocated", OFLAGS_CREAT);
+    // SAFETY: no pointers.
+    errno_ok("fd_allocate", unsafe { fd_allocate(fd, 0, 12345) });
+    let mut st = Filestat::default();
+    // SAFETY: valid out pointer.
+    errno_ok("fd_filestat_get", unsafe { fd_filestat_get(fd, &mut st) });
+    check(&format!("size 12345, got {}", st.size), st.size == 12345);
+}
+
+fn stat(path: &str, flags: u32) -> Filestat {
+    let mut st = Filestat::default();
+    // SAFETY: `path` is valid for its length; valid out pointer.
+    let e = unsafe { path_filestat_get(PREOPEN, flags, path.as_ptr(), path.len(), &mut st) };
+    errno_ok(&format!("path_filestat_get {path}"), e);
+    st
+}
+
+fn link_follow() {
+    open("target", OFLAGS_CREAT);
+    let (t, l) = ("target", "link");
+    // SAFETY: both strings are valid for their lengths.
+    errno_ok("path_symlink", unsafe {
+        path_symlink(t.as_ptr(), t.len(), PREOPEN, l.as_ptr(), l.len())
+    });
+    let h = "hard";
+    // SAFETY: all strings are valid for their lengths.
+    errno_ok("path_link follow", unsafe {
+        path_link(
+            PREOPEN,
+            SYMLINK_FOLLOW,
+            l.as_ptr(),
+            l.len(),
+            PREOPEN,
+            h.as_ptr(),
+            h.len(),
+        )
+    });
+    let (target, hard) = (stat("target", 0), stat("hard", 0));
+    check(
+        "hard link is the target",
+        target.ino == hard.ino && hard.nlink == 2,
+    );
+    check("hard link is a regular file", hard.filetype == 4);
+}
+
+fn raise() {
+    // SAFETY: no pointers.
+    errno_ok("proc_raise", unsafe { proc_raise(SIGNAL_USR1) });
+    // The signal is fatal: the next safepoint (this loop) ends the program.
+    loop {
+        std::hint::black_box(0);
+    }
+}
+
+fn send(fd: u32, data: &[u8]) {
+    let iov = Iovec {
+        buf: data.as_ptr().cast_mut(),
+        len: data.len(),
+    };
+    let mut n = 0;
+    // SAFETY: one iovec over `data`, only read; valid out pointer.
+    errno_ok("sock_send", unsafe { sock_send(fd, &iov, 1, 0, &mut n) });
+    check("sent everything", n == data.len());
+}
+
+fn recv(fd: u32) -> Vec<u8> {
+    let mut buf = vec![0u8; 64];
+    let iov = Iovec {
+        buf: buf.as_mut_ptr(),
+        len: buf.len(),
+    };
+    let (mut n, mut flags) = (0, 0);
+    // SAFETY: one iovec over `buf`; valid out pointers.
+    errno_ok("sock_recv", unsafe {
+        sock_recv(fd, &iov, 1, 0, &mut n, &mut flags)
+    });
+    buf.truncate(n);
+    buf
+}
+
+fn socket() {
+    send(3, b"ping");
+    check("received pong", recv(3) == b"pong");
+    // SAFETY: no pointers.
+    errno_ok("sock_shutdown", unsafe { sock_shutdown(3, SDFLAGS_WR) });
+    check("end of stream", recv(3).is_empty());
+}
+
+fn accept() {
+    let mut fd = 0;
+    // SAFETY: valid out pointer.
+    errno_ok("sock_accept", unsafe { sock_accept(3, 0, &mut fd) });
+    let msg = recv(fd);
+    send(fd, &msg);
+}
+
+fn blocked_read() {
+    let mut buf = [0u8; 16];
+    let iov = Iovec {
+        buf: buf.as_mut_ptr(),
+        len: buf.len(),
+    };
+    let mut n = 0;
+    // SAFETY: one iovec over `buf`; valid out pointer.
+    let e = unsafe { fd_read(0, &iov, 1, &mut n) };
+    errno_ok("fd_read across stop/continue", e);
+    check("read the data", &buf[..n] == b"data");
+}
+
+fn main() {
+    let case = std::env::args().nth(1).unwrap_or_default();
+    match case.as_str() {
+        "cpu-clocks" => cpu_clocks(),
+        "allocate" => allocate(),
+        "link-follow" => link_follow(),
+        "raise" => raise(),
+        "socket" => socket(),
+        "accept" => accept(),
+        "blocked-read" => blocked_read(),
+        _ => check(&format!("unknown case {case:?}"), false),
+    }
+    println!("ok {case}");
+}
