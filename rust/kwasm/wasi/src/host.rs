@@ -24,6 +24,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::vec::Vec;
 
 use crate::errno::linux::{EBADF, EINVAL, ENOENT, EOPNOTSUPP, EPERM, EXDEV};
+use crate::net::{EpollEvent, NetOs, SockAddr, SOCKADDR_MAX};
 use crate::os::{DirEntry, OpenHow, OsResult, PollFd, SetTime, Stat, Timespec, WasiOs};
 
 /// The guest's file descriptors, each an owned host fd.
@@ -669,6 +670,182 @@ impl WasiOs for HostOs {
         } else {
             Err(EOPNOTSUPP)
         }
+    }
+}
+
+impl HostOs {
+    /// Takes ownership of a new host fd from a libc call's result.
+    fn new_fd(&mut self, r: libc::c_long) -> OsResult<u32> {
+        let r = check(r)?;
+        // SAFETY: the call returned a new fd nothing else owns.
+        Ok(self.push(unsafe { OwnedFd::from_raw_fd(r as RawFd) }))
+    }
+}
+
+fn addr_len(addr: &[u8]) -> libc::socklen_t {
+    addr.len() as libc::socklen_t
+}
+
+impl NetOs for HostOs {
+    fn socket(&mut self, domain: i32, ty: i32, protocol: i32) -> OsResult<u32> {
+        // SAFETY: plain system call.
+        let r = unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, protocol) };
+        self.new_fd(r.into())
+    }
+
+    fn bind(&mut self, fd: u32, addr: &[u8]) -> OsResult<()> {
+        let h = self.host_fd(fd)?;
+        // SAFETY: `addr` is valid for its length.
+        check(unsafe { libc::bind(h, addr.as_ptr().cast(), addr_len(addr)) }.into()).map(drop)
+    }
+
+    fn listen(&mut self, fd: u32, backlog: i32) -> OsResult<()> {
+        let h = self.host_fd(fd)?;
+        // SAFETY: plain system call.
+        check(unsafe { libc::listen(h, backlog) }.into()).map(drop)
+    }
+
+    fn connect(&mut self, fd: u32, addr: &[u8]) -> OsResult<()> {
+        let h = self.host_fd(fd)?;
+        // SAFETY: `addr` is valid for its length.
+        check(unsafe { libc::connect(h, addr.as_ptr().cast(), addr_len(addr)) }.into()).map(drop)
+    }
+
+    fn accept_from(&mut self, fd: u32, flags: i32, peer: &mut SockAddr) -> OsResult<u32> {
+        let h = self.host_fd(fd)?;
+        let mut len = SOCKADDR_MAX as libc::socklen_t;
+        // SAFETY: `peer.bytes` holds `len` bytes.
+        let r = unsafe {
+            libc::accept4(
+                h,
+                peer.bytes.as_mut_ptr().cast(),
+                &mut len,
+                flags | libc::SOCK_CLOEXEC,
+            )
+        };
+        let fd = self.new_fd(r.into())?;
+        peer.len = len as usize;
+        Ok(fd)
+    }
+
+    fn sock_name(&mut self, fd: u32, peer: bool, addr: &mut SockAddr) -> OsResult<()> {
+        let h = self.host_fd(fd)?;
+        let mut len = SOCKADDR_MAX as libc::socklen_t;
+        let p = addr.bytes.as_mut_ptr().cast();
+        // SAFETY: `addr.bytes` holds `len` bytes.
+        let r = unsafe {
+            if peer {
+                libc::getpeername(h, p, &mut len)
+            } else {
+                libc::getsockname(h, p, &mut len)
+            }
+        };
+        check(r.into())?;
+        addr.len = len as usize;
+        Ok(())
+    }
+
+    fn set_opt(&mut self, fd: u32, level: i32, name: i32, value: &[u8]) -> OsResult<()> {
+        let h = self.host_fd(fd)?;
+        let len = value.len() as libc::socklen_t;
+        // SAFETY: `value` is valid for its length.
+        check(unsafe { libc::setsockopt(h, level, name, value.as_ptr().cast(), len) }.into())
+            .map(drop)
+    }
+
+    fn get_opt(&mut self, fd: u32, level: i32, name: i32, value: &mut [u8]) -> OsResult<usize> {
+        let h = self.host_fd(fd)?;
+        let mut len = value.len() as libc::socklen_t;
+        // SAFETY: `value` is writable for `len` bytes.
+        let r = unsafe { libc::getsockopt(h, level, name, value.as_mut_ptr().cast(), &mut len) };
+        check(r.into())?;
+        Ok(len as usize)
+    }
+
+    fn send_to(
+        &mut self,
+        fd: u32,
+        bufs: &[&[u8]],
+        flags: i32,
+        addr: Option<&[u8]>,
+    ) -> OsResult<usize> {
+        let h = self.host_fd(fd)?;
+        let mut iov = iovecs(bufs);
+        // SAFETY: an all-zero msghdr (no name, no control data) is valid.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = iov.as_mut_ptr();
+        msg.msg_iovlen = iov.len();
+        if let Some(a) = addr {
+            msg.msg_name = a.as_ptr().cast_mut().cast();
+            msg.msg_namelen = addr_len(a);
+        }
+        // SAFETY: `msg` points at live iovecs and address; sendmsg only reads them.
+        let r = check(unsafe { libc::sendmsg(h, &msg, flags) } as libc::c_long)?;
+        Ok(r as usize)
+    }
+
+    fn recv_from(
+        &mut self,
+        fd: u32,
+        bufs: &mut [&mut [u8]],
+        flags: i32,
+        from: &mut SockAddr,
+    ) -> OsResult<(usize, i32)> {
+        let h = self.host_fd(fd)?;
+        let mut iov = iovecs_mut(bufs);
+        // SAFETY: as in `send_to`.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = iov.as_mut_ptr();
+        msg.msg_iovlen = iov.len();
+        msg.msg_name = from.bytes.as_mut_ptr().cast();
+        msg.msg_namelen = SOCKADDR_MAX as libc::socklen_t;
+        // SAFETY: `msg` points at live iovecs over exclusively borrowed buffers and at `from`.
+        let r = check(unsafe { libc::recvmsg(h, &mut msg, flags) } as libc::c_long)?;
+        from.len = msg.msg_namelen as usize;
+        Ok((r as usize, msg.msg_flags))
+    }
+
+    fn epoll_create(&mut self, _flags: i32) -> OsResult<u32> {
+        // SAFETY: plain system call.
+        let r = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        self.new_fd(r.into())
+    }
+
+    fn epoll_ctl(
+        &mut self,
+        epfd: u32,
+        op: i32,
+        fd: u32,
+        event: Option<EpollEvent>,
+    ) -> OsResult<()> {
+        let (ep, h) = (self.host_fd(epfd)?, self.host_fd(fd)?);
+        let e = event.unwrap_or_default();
+        let mut ev = libc::epoll_event {
+            events: e.events,
+            u64: e.data,
+        };
+        // SAFETY: `ev` is a valid epoll_event.
+        check(unsafe { libc::epoll_ctl(ep, op, h, &mut ev) }.into()).map(drop)
+    }
+
+    fn epoll_wait(
+        &mut self,
+        epfd: u32,
+        out: &mut [EpollEvent],
+        timeout_ms: i32,
+    ) -> OsResult<usize> {
+        let ep = self.host_fd(epfd)?;
+        let mut evs = std::vec![libc::epoll_event { events: 0, u64: 0 }; out.len()];
+        // SAFETY: `evs` holds `out.len()` events.
+        let r = unsafe { libc::epoll_wait(ep, evs.as_mut_ptr(), evs.len() as i32, timeout_ms) };
+        let n = check(r.into())? as usize;
+        for (o, e) in out.iter_mut().zip(&evs[..n]) {
+            *o = EpollEvent {
+                events: e.events,
+                data: e.u64,
+            };
+        }
+        Ok(n)
     }
 }
 

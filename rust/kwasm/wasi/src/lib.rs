@@ -40,6 +40,7 @@ pub mod guest;
 #[cfg(feature = "std")]
 pub mod host;
 pub mod layout;
+pub mod net;
 pub mod os;
 mod table;
 pub mod types;

@@ -34,6 +34,18 @@ impl<O: ?Sized> core::fmt::Debug for WasiFunc<O> {
     }
 }
 
+impl<O: ?Sized> WasiFunc<O> {
+    /// A function returning an errno.
+    pub(crate) const fn new(name: &'static str, params: &'static [ValType], imp: Impl<O>) -> Self {
+        WasiFunc {
+            name,
+            params,
+            results: &[I32],
+            imp,
+        }
+    }
+}
+
 impl<O: WasiOs + ?Sized> WasiFunc<O> {
     /// Calls the function with its argument slots (one u64 per parameter,
     /// i32 values in the low half). Returns the errno to put in result slot

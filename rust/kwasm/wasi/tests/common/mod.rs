@@ -84,7 +84,8 @@ pub fn run(wasm: Vec<u8>, args: &[&str], env: &[&str], stdin: &[u8], dir: &Path)
             let ImportKind::Func(ty) = kind else {
                 return None;
             };
-            let f = lookup::<HostOs>(module, name)?;
+            let f = lookup::<HostOs>(module, name)
+                .or_else(|| kwasm_wasi::net::lookup::<HostOs>(module, name))?;
             let want = FuncType {
                 params: f.params.to_vec(),
                 results: f.results.to_vec(),
