@@ -11,6 +11,8 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t tmpfs tmpfs /tmp
+# Loopback for the socket tests (IPv4 and IPv6).
+ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 kwasm /kwasm
 cwd=$(cat /kwasm/cwd)
 mkdir -p "$cwd"

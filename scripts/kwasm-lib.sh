@@ -231,7 +231,10 @@ kwasm_samples() {
 # Busybox initramfs whose /init runs the command in /kwasm/cmd.sh.
 kwasm_initramfs() {
 	local out="$KWASM_CACHE/initramfs.cpio.gz" init="$KWASM_SRC/scripts/kwasm-init.sh"
-	if [ -f "$out" ] && [ "$out" -nt "$init" ] && [ "$out" -nt /bin/busybox ]; then
+	# Keyed on content, not mtimes: clones of other commits share the cache.
+	local key
+	key=$(cat "$init" /bin/busybox | sha256sum | cut -c1-16)
+	if [ -f "$out" ] && [ "$(cat "$out.key" 2>/dev/null)" = "$key" ]; then
 		return 0
 	fi
 	local d
@@ -244,6 +247,7 @@ kwasm_initramfs() {
 	printf 'root:x:0:\nnogroup:x:65534:\n' >"$d/etc/group"
 	(cd "$d" && find . | cpio -o -H newc --quiet | gzip -1) >"$out.tmp"
 	mv "$out.tmp" "$out"
+	echo "$key" >"$out.key"
 	rm -rf "$d"
 }
 

@@ -39,6 +39,9 @@ struct kwasm_run {
 	unsigned long trap_ip;
 	/* The Rust-side program state (module, instance, WASI). */
 	void *program;
+	/* User scratch memory for epoll_wait (wasi_net.c), or 0. */
+	unsigned long epoll_buf;
+	size_t epoll_buf_size;
 };
 
 /* entry.S */
@@ -170,6 +173,29 @@ long kwasm_sock_send(unsigned int fd, struct kvec *vec, unsigned long n,
 		     int flags);
 long kwasm_sock_shutdown(unsigned int fd, int how);
 long kwasm_raise(int sig);
+
+/* wasi_net.c: kwasm_net, see rust/kwasm/wasi/src/net.rs. */
+struct epoll_event;
+
+long kwasm_net_socket(int domain, int type, int protocol);
+long kwasm_net_bind(unsigned int fd, const void *addr, size_t len);
+long kwasm_net_listen(unsigned int fd, int backlog);
+long kwasm_net_connect(unsigned int fd, const void *addr, size_t len);
+long kwasm_net_name(unsigned int fd, bool peer, void *addr);
+long kwasm_net_accept(unsigned int fd, int flags, void *addr, size_t *len);
+long kwasm_net_setsockopt(unsigned int fd, int level, int name,
+			  const void *val, size_t len);
+long kwasm_net_getsockopt(unsigned int fd, int level, int name, void *val,
+			  size_t cap);
+long kwasm_net_sendto(unsigned int fd, struct kvec *vec, unsigned long n,
+		      int flags, const void *addr, size_t addrlen);
+long kwasm_net_recvfrom(unsigned int fd, struct kvec *vec, unsigned long n,
+			int flags, int *msg_flags, void *addr, size_t *addrlen);
+long kwasm_net_epoll_create(int flags);
+long kwasm_net_epoll_ctl(unsigned int epfd, int op, unsigned int fd,
+			 u32 events, u64 data);
+long kwasm_net_epoll_wait(struct kwasm_run *run, unsigned int epfd,
+			  struct epoll_event *out, int max, int timeout_ms);
 
 /* linear_memory.c */
 struct kwasm_mem;

@@ -11,6 +11,7 @@
 mod compile;
 mod ffi;
 mod hostcall;
+mod net_os;
 mod platform;
 mod program;
 mod wasi;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! WASI preview1 for a program: every function comes from kwasm-wasi over
-//! [`KernelOs`]; this binds it to the instance (guest memory, argument
+//! WASI preview1 and kwasm_net for a program: every function comes from
+//! kwasm-wasi over [`KernelOs`]; this binds it to the instance (guest memory, argument
 //! slots), restarts calls interrupted by signals, and sets up the arguments,
 //! environment and preopened directories at start.
 
@@ -125,7 +125,8 @@ impl WasiCtx {
 
 /// Finds the host function for an import.
 pub(crate) fn lookup(module: &str, name: &str) -> Option<(HostFn, FuncType)> {
-    let f = kwasm_wasi::lookup::<KernelOs>(module, name)?;
+    let f = kwasm_wasi::lookup::<KernelOs>(module, name)
+        .or_else(|| kwasm_wasi::net::lookup::<KernelOs>(module, name))?;
     Some((
         HostFn(f),
         FuncType {
@@ -141,7 +142,7 @@ pub(crate) fn call(
     f: &WasiFunc<KernelOs>,
     slots: &mut [u64],
 ) -> Result<(), Stop> {
-    let mut os = KernelOs::default();
+    let mut os = KernelOs::new(inst.platform().run);
     loop {
         let r = {
             let mem: &mut [u8] = match inst.memory() {

@@ -7,6 +7,7 @@
 use alloc::vec::Vec;
 use core::ffi::{c_char, c_int, c_long, c_uint, c_void, CStr};
 
+use crate::ffi::KwasmRun;
 use kwasm_wasi::os::{DirEntry, OpenHow, OsResult, PollFd, SetTime, Stat, Timespec, WasiOs};
 
 const EINTR: i32 = 4;
@@ -21,7 +22,7 @@ const DIRENT_NAME: usize = 19;
 const DIRENT_BUF: usize = 4096;
 
 #[repr(C)]
-struct Kvec {
+pub(crate) struct Kvec {
     base: *mut u8,
     len: usize,
 }
@@ -130,14 +131,22 @@ extern "C" {
 /// [`KernelOs::restart`]: the caller handles the signal once nothing of the
 /// call is left on the stack, then runs the whole WASI function again, the
 /// way the kernel restarts an interrupted system call.
-#[derive(Default)]
 pub(crate) struct KernelOs {
     pub(crate) restart: bool,
+    /// The program's run (scratch memory for epoll_wait).
+    pub(crate) run: *mut KwasmRun,
 }
 
 impl KernelOs {
+    pub(crate) fn new(run: *mut KwasmRun) -> Self {
+        KernelOs {
+            restart: false,
+            run,
+        }
+    }
+
     /// Turns a C result (>= 0 or -errno) into an [`OsResult`].
-    fn sys(&mut self, r: c_long) -> OsResult<u64> {
+    pub(crate) fn sys(&mut self, r: c_long) -> OsResult<u64> {
         if r >= 0 {
             return Ok(r as u64);
         }
@@ -150,11 +159,11 @@ impl KernelOs {
         Err(e)
     }
 
-    fn unit(&mut self, r: c_long) -> OsResult<()> {
+    pub(crate) fn unit(&mut self, r: c_long) -> OsResult<()> {
         self.sys(r).map(|_| ())
     }
 
-    fn fd(&mut self, r: c_long) -> OsResult<u32> {
+    pub(crate) fn fd(&mut self, r: c_long) -> OsResult<u32> {
         self.sys(r).map(|v| v as u32)
     }
 }
@@ -166,13 +175,13 @@ fn kvecs(bufs: impl Iterator<Item = (*mut u8, usize)>, n: usize) -> OsResult<Vec
     Ok(v)
 }
 
-fn kvecs_mut(bufs: &mut [&mut [u8]]) -> OsResult<Vec<Kvec>> {
+pub(crate) fn kvecs_mut(bufs: &mut [&mut [u8]]) -> OsResult<Vec<Kvec>> {
     let n = bufs.len();
     kvecs(bufs.iter_mut().map(|b| (b.as_mut_ptr(), b.len())), n)
 }
 
 // The C side only reads through these pointers for writes (ITER_SOURCE).
-fn kvecs_const(bufs: &[&[u8]]) -> OsResult<Vec<Kvec>> {
+pub(crate) fn kvecs_const(bufs: &[&[u8]]) -> OsResult<Vec<Kvec>> {
     kvecs(
         bufs.iter().map(|b| (b.as_ptr().cast_mut(), b.len())),
         bufs.len(),
@@ -219,7 +228,7 @@ fn timespec64(t: SetTime) -> Timespec64 {
 pub(crate) fn open_dir(path: &CStr) -> OsResult<u32> {
     // SAFETY: `path` is NUL-terminated.
     let r = unsafe { kwasm_open_dir(path.as_ptr()) };
-    KernelOs::default().fd(r)
+    KernelOs::new(core::ptr::null_mut()).fd(r)
 }
 
 impl WasiOs for KernelOs {

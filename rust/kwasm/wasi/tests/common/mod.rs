@@ -29,16 +29,23 @@ pub fn scratch(tag: &str) -> PathBuf {
 
 /// Compiles tests/programs/NAME.rs for wasm32-wasip1.
 pub fn build(name: &str) -> Vec<u8> {
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/programs")
-        .join(format!("{name}.rs"));
+    build_path(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/programs")
+            .join(format!("{name}.rs")),
+    )
+}
+
+/// Compiles the Rust program at `src` for wasm32-wasip1.
+pub fn build_path(src: &Path) -> Vec<u8> {
+    let name = src.file_stem().unwrap().to_string_lossy();
     let out_dir = scratch(&format!("build-{name}"));
     let out = out_dir.join(format!("{name}.wasm"));
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let st = std::process::Command::new(rustc)
         .args(["--target", "wasm32-wasip1", "-O", "--edition", "2021", "-o"])
         .arg(&out)
-        .arg(&src)
+        .arg(src)
         .status()
         .expect("running rustc");
     assert!(st.success(), "rustc failed for {name}");

@@ -2,7 +2,10 @@
 
 //! kwasm_net from a wasm32-wasip1 program: TCP over IPv4 and IPv6, Unix
 //! stream sockets, UDP, socket options, names, non-blocking accept with
-//! epoll, half-close, and errors. Prints one line per check.
+//! epoll, half-close, and errors. Prints one line per check; the output
+//! must equal net_sockets.expected (WASI errnos: 50 NOPROTOOPT, 6 AGAIN,
+//! 28 INVAL, 14 CONNREFUSED, 53 NOTCONN, 8 BADF, 57 NOTSOCK). Run by the
+//! kwasm-wasi host tests and by kwasm_net_test in the VM.
 
 #[link(wasm_import_module = "kwasm_net")]
 extern "C" {

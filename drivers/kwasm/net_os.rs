@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! kwasm-wasi's socket and epoll interface ([`NetOs`]) on the current task,
+//! through the C functions of wasi_net.c.
+
+use alloc::vec::Vec;
+use core::ffi::{c_int, c_long, c_uint, c_void};
+
+use kwasm_wasi::net::{EpollEvent, NetOs, SockAddr};
+use kwasm_wasi::os::OsResult;
+
+use crate::ffi::KwasmRun;
+use crate::wasi_os::{kvecs_const, kvecs_mut, KernelOs, Kvec};
+
+const ENOMEM: i32 = 12;
+
+/// `struct epoll_event` on x86-64: packed.
+#[repr(C, packed)]
+#[derive(Clone, Copy, Default)]
+struct KEpollEvent {
+    events: u32,
+    data: u64,
+}
+
+extern "C" {
+    fn kwasm_net_socket(domain: c_int, ty: c_int, protocol: c_int) -> c_long;
+    fn kwasm_net_bind(fd: c_uint, addr: *const u8, len: usize) -> c_long;
+    fn kwasm_net_listen(fd: c_uint, backlog: c_int) -> c_long;
+    fn kwasm_net_connect(fd: c_uint, addr: *const u8, len: usize) -> c_long;
+    fn kwasm_net_name(fd: c_uint, peer: bool, addr: *mut u8) -> c_long;
+    fn kwasm_net_accept(fd: c_uint, flags: c_int, addr: *mut u8, len: *mut usize) -> c_long;
+    fn kwasm_net_setsockopt(
+        fd: c_uint,
+        level: c_int,
+        name: c_int,
+        val: *const u8,
+        len: usize,
+    ) -> c_long;
+    fn kwasm_net_getsockopt(
+        fd: c_uint,
+        level: c_int,
+        name: c_int,
+        val: *mut u8,
+        cap: usize,
+    ) -> c_long;
+    fn kwasm_net_sendto(
+        fd: c_uint,
+        vec: *mut Kvec,
+        n: usize,
+        flags: c_int,
+        addr: *const u8,
+        addrlen: usize,
+    ) -> c_long;
+    fn kwasm_net_recvfrom(
+        fd: c_uint,
+        vec: *mut Kvec,
+        n: usize,
+        flags: c_int,
+        msg_flags: *mut c_int,
+        addr: *mut u8,
+        addrlen: *mut usize,
+    ) -> c_long;
+    fn kwasm_net_epoll_create(flags: c_int) -> c_long;
+    fn kwasm_net_epoll_ctl(epfd: c_uint, op: c_int, fd: c_uint, events: u32, data: u64) -> c_long;
+    fn kwasm_net_epoll_wait(
+        run: *mut KwasmRun,
+        epfd: c_uint,
+        out: *mut c_void,
+        max: c_int,
+        timeout_ms: c_int,
+    ) -> c_long;
+}
+
+impl NetOs for KernelOs {
+    fn socket(&mut self, domain: i32, ty: i32, protocol: i32) -> OsResult<u32> {
+        // SAFETY: no pointers.
+        let r = unsafe { kwasm_net_socket(domain, ty, protocol) };
+        self.fd(r)
+    }
+
+    fn bind(&mut self, fd: u32, addr: &[u8]) -> OsResult<()> {
+        // SAFETY: `addr` is valid for its length.
+        let r = unsafe { kwasm_net_bind(fd, addr.as_ptr(), addr.len()) };
+        self.unit(r)
+    }
+
+    fn listen(&mut self, fd: u32, backlog: i32) -> OsResult<()> {
+        // SAFETY: no pointers.
+        let r = unsafe { kwasm_net_listen(fd, backlog) };
+        self.unit(r)
+    }
+
+    fn connect(&mut self, fd: u32, addr: &[u8]) -> OsResult<()> {
+        // SAFETY: `addr` is valid for its length.
+        let r = unsafe { kwasm_net_connect(fd, addr.as_ptr(), addr.len()) };
+        self.unit(r)
+    }
+
+    fn accept_from(&mut self, fd: u32, flags: i32, peer: &mut SockAddr) -> OsResult<u32> {
+        let mut len = 0;
+        // SAFETY: `peer.bytes` has room for any address (128 bytes); valid out pointer.
+        let r = unsafe { kwasm_net_accept(fd, flags, peer.bytes.as_mut_ptr(), &mut len) };
+        let fd = self.fd(r)?;
+        peer.len = len;
+        Ok(fd)
+    }
+
+    fn sock_name(&mut self, fd: u32, peer: bool, addr: &mut SockAddr) -> OsResult<()> {
+        // SAFETY: `addr.bytes` has room for any address (128 bytes).
+        let r = unsafe { kwasm_net_name(fd, peer, addr.bytes.as_mut_ptr()) };
+        addr.len = self.sys(r)? as usize;
+        Ok(())
+    }
+
+    fn set_opt(&mut self, fd: u32, level: i32, name: i32, value: &[u8]) -> OsResult<()> {
+        // SAFETY: `value` is valid for its length.
+        let r = unsafe { kwasm_net_setsockopt(fd, level, name, value.as_ptr(), value.len()) };
+        self.unit(r)
+    }
+
+    fn get_opt(&mut self, fd: u32, level: i32, name: i32, value: &mut [u8]) -> OsResult<usize> {
+        // SAFETY: `value` is writable for its length.
+        let r = unsafe { kwasm_net_getsockopt(fd, level, name, value.as_mut_ptr(), value.len()) };
+        self.sys(r).map(|n| n as usize)
+    }
+
+    fn send_to(
+        &mut self,
+        fd: u32,
+        bufs: &[&[u8]],
+        flags: i32,
+        addr: Option<&[u8]>,
+    ) -> OsResult<usize> {
+        let mut v = kvecs_const(bufs)?;
+        let (p, l) = addr.map_or((core::ptr::null(), 0), |a| (a.as_ptr(), a.len()));
+        // SAFETY: each kvec is a live guest buffer, only read for a send; the address is valid for its length or null.
+        let r = unsafe { kwasm_net_sendto(fd, v.as_mut_ptr(), v.len(), flags, p, l) };
+        self.sys(r).map(|n| n as usize)
+    }
+
+    fn recv_from(
+        &mut self,
+        fd: u32,
+        bufs: &mut [&mut [u8]],
+        flags: i32,
+        from: &mut SockAddr,
+    ) -> OsResult<(usize, i32)> {
+        let mut v = kvecs_mut(bufs)?;
+        let (mut msg_flags, mut len) = (0, 0);
+        // SAFETY: each kvec is a live, exclusively borrowed guest buffer; `from.bytes` has room for any address; valid out pointers.
+        let r = unsafe {
+            kwasm_net_recvfrom(
+                fd,
+                v.as_mut_ptr(),
+                v.len(),
+                flags,
+                &mut msg_flags,
+                from.bytes.as_mut_ptr(),
+                &mut len,
+            )
+        };
+        let n = self.sys(r)? as usize;
+        from.len = len;
+        Ok((n, msg_flags))
+    }
+
+    fn epoll_create(&mut self, flags: i32) -> OsResult<u32> {
+        // SAFETY: no pointers.
+        let r = unsafe { kwasm_net_epoll_create(flags) };
+        self.fd(r)
+    }
+
+    fn epoll_ctl(
+        &mut self,
+        epfd: u32,
+        op: i32,
+        fd: u32,
+        event: Option<EpollEvent>,
+    ) -> OsResult<()> {
+        let e = event.unwrap_or_default();
+        // SAFETY: no pointers.
+        let r = unsafe { kwasm_net_epoll_ctl(epfd, op, fd, e.events, e.data) };
+        self.unit(r)
+    }
+
+    fn epoll_wait(
+        &mut self,
+        epfd: u32,
+        out: &mut [EpollEvent],
+        timeout_ms: i32,
+    ) -> OsResult<usize> {
+        let mut buf: Vec<KEpollEvent> = Vec::new();
+        buf.try_reserve_exact(out.len()).map_err(|_| ENOMEM)?;
+        buf.resize(out.len(), KEpollEvent::default());
+        let max = c_int::try_from(out.len()).unwrap_or(c_int::MAX);
+        // SAFETY: `buf` holds `max` events; `run` is this program's run, used only by this task.
+        let r = unsafe {
+            kwasm_net_epoll_wait(self.run, epfd, buf.as_mut_ptr().cast(), max, timeout_ms)
+        };
+        let n = self.sys(r)? as usize;
+        for (o, e) in out.iter_mut().zip(&buf[..n.min(buf.len())]) {
+            let (events, data) = (e.events, e.data);
+            *o = EpollEvent { events, data };
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kwasm: the kernel work behind kwasm_net, the socket and epoll import
+ * module (semantics in rust/kwasm/wasi/src/net.rs). Sockets and epoll
+ * instances are the task's own fds. Addresses and options are kernel
+ * memory; data moves between the socket layer and linear memory through
+ * kvec iterators. Every function returns >= 0 or a negative errno.
+ */
+
+#include <linux/fs.h>
+#include <linux/eventpoll.h>
+#include <linux/file.h>
+#include <linux/mman.h>
+#include <linux/net.h>
+#include <linux/security.h>
+#include <linux/socket.h>
+#include <linux/uaccess.h>
+#include <linux/uio.h>
+#include <net/sock.h>
+
+#include "kwasm.h"
+
+static struct socket *kwasm_sockfd(unsigned int fd, struct fd *f)
+{
+	struct socket *sock;
+
+	*f = fdget(fd);
+	if (!fd_file(*f))
+		return ERR_PTR(-EBADF);
+	sock = sock_from_file(fd_file(*f));
+	if (!sock) {
+		fdput(*f);
+		return ERR_PTR(-ENOTSOCK);
+	}
+	return sock;
+}
+
+static long kwasm_install_file(struct file *file, int flags)
+{
+	int fd;
+
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	fd = get_unused_fd_flags(flags & O_CLOEXEC);
+	if (fd < 0) {
+		fput(file);
+		return fd;
+	}
+	fd_install(fd, file);
+	return fd;
+}
+
+long kwasm_net_socket(int domain, int type, int protocol)
+{
+	return kwasm_install_file(__sys_socket_file(domain, type, protocol),
+				  type & SOCK_CLOEXEC ? O_CLOEXEC : 0);
+}
+
+static long kwasm_addr_in(struct sockaddr_storage *ss, const void *addr,
+			  size_t len)
+{
+	if (len > sizeof(*ss))
+		return -EINVAL;
+	memcpy(ss, addr, len);
+	return 0;
+}
+
+long kwasm_net_bind(unsigned int fd, const void *addr, size_t len)
+{
+	struct sockaddr_storage ss;
+	struct socket *sock;
+	struct fd f;
+	long ret = kwasm_addr_in(&ss, addr, len);
+
+	if (ret)
+		return ret;
+	sock = kwasm_sockfd(fd, &f);
+	if (IS_ERR(sock))
+		return PTR_ERR(sock);
+	ret = __sys_bind_socket(sock, &ss, len);
+	fdput(f);
+	return ret;
+}
+
+long kwasm_net_listen(unsigned int fd, int backlog)
+{
+	struct socket *sock;
+	struct fd f;
+	long ret;
+
+	sock = kwasm_sockfd(fd, &f);
+	if (IS_ERR(sock))
+		return PTR_ERR(sock);
+	ret = __sys_listen_socket(sock, backlog);
+	fdput(f);
+	return ret;
+}
+
+long kwasm_net_connect(unsigned int fd, const void *addr, size_t len)
+{
+	struct sockaddr_storage ss;
+	struct fd f;
+	long ret = kwasm_addr_in(&ss, addr, len);
+
+	if (ret)
+		return ret;
+	f = fdget(fd);
+	if (!fd_file(f))
+		return -EBADF;
+	ret = __sys_connect_file(fd_file(f), &ss, len, 0);
+	fdput(f);
+	return ret;
+}
+
+/* getsockname (peer 0) or getpeername (peer 1) into addr; returns length. */
+static long kwasm_getname(struct socket *sock, void *addr, int peer)
+{
+	struct sockaddr_storage ss;
+	long ret;
+
+	ret = peer ? security_socket_getpeername(sock) :
+		     security_socket_getsockname(sock);
+	if (ret)
+		return ret;
+	ret = READ_ONCE(sock->ops)->getname(sock, (struct sockaddr *)&ss, peer);
+	if (ret >= 0)
+		memcpy(addr, &ss, min_t(size_t, ret, sizeof(ss)));
+	return ret;
+}
+
+long kwasm_net_name(unsigned int fd, bool peer, void *addr)
+{
+	struct socket *sock;
+	struct fd f;
+	long ret;
+
+	sock = kwasm_sockfd(fd, &f);
+	if (IS_ERR(sock))
+		return PTR_ERR(sock);
+	ret = kwasm_getname(sock, addr, peer);
+	fdput(f);
+	return ret;
+}
+
+/* accept4(); the peer's address goes to addr (128 bytes), its length to *len. */
+long kwasm_net_accept(unsigned int fd, int flags, void *addr, size_t *len)
+{
+	struct proto_accept_arg arg = { };
+	struct file *file;
+	struct fd f;
+	long ret, n;
+
+	if (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK))
+		return -EINVAL;
+	f = fdget(fd);
+	if (!fd_file(f))
+		return -EBADF;
+	file = do_accept(fd_file(f), &arg, NULL, NULL,
+			 flags & SOCK_NONBLOCK ? O_NONBLOCK : 0);
+	fdput(f);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	n = kwasm_getname(sock_from_file(file), addr, 2);
+	*len = n < 0 ? 0 : n;
+	ret = kwasm_install_file(file, flags & SOCK_CLOEXEC ? O_CLOEXEC : 0);
+	return ret;
+}
+
+long kwasm_net_setsockopt(unsigned int fd, int level, int name,
+			  const void *val, size_t len)
+{
+	struct socket *sock;
+	struct fd f;
+	long ret;
+
+	sock = kwasm_sockfd(fd, &f);
+	if (IS_ERR(sock))
+		return PTR_ERR(sock);
+	ret = do_sock_setsockopt(sock, false, level, name,
+				 KERNEL_SOCKPTR((void *)val), len);
+	fdput(f);
+	return ret;
+}
+
+/* getsockopt(); returns the option's length. */
+long kwasm_net_getsockopt(unsigned int fd, int level, int name, void *val,
+			  size_t cap)
+{
+	struct socket *sock;
+	int len = cap;
+	struct fd f;
+	long ret;
+
+	sock = kwasm_sockfd(fd, &f);
+	if (IS_ERR(sock))
+		return PTR_ERR(sock);
+	ret = do_sock_getsockopt(sock, false, level, name, KERNEL_SOCKPTR(val),
+				 KERNEL_SOCKPTR(&len));
+	fdput(f);
+	return ret ? ret : len;
+}
+
+long kwasm_net_sendto(unsigned int fd, struct kvec *vec, unsigned long n,
+		      int flags, const void *addr, size_t addrlen)
+{
+	struct sockaddr_storage ss;
+	struct msghdr msg = { };
+	struct socket *sock;
+	struct fd f;
+	long ret;
+
+	if (addr) {
+		ret = kwasm_addr_in(&ss, addr, addrlen);
+		if (ret)
+			return ret;
+		msg.msg_name = &ss;
+		msg.msg_namelen = addrlen;
+	}
+	sock = kwasm_sockfd(fd, &f);
+	if (IS_ERR(sock))
+		return PTR_ERR(sock);
+	iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, vec, n, kwasm_kvec_len(vec, n));
+	if (fd_file(f)->f_flags & O_NONBLOCK)
+		flags |= MSG_DONTWAIT;
+	msg.msg_flags = flags;
+	ret = sock_sendmsg(sock, &msg);
+	fdput(f);
+	return ret;
+}
+
+/* recvmsg(); the sender goes to addr (128 bytes), its length to *addrlen. */
+long kwasm_net_recvfrom(unsigned int fd, struct kvec *vec, unsigned long n,
+			int flags, int *msg_flags, void *addr, size_t *addrlen)
+{
+	struct sockaddr_storage ss;
+	struct msghdr msg = { .msg_name = &ss };
+	struct socket *sock;
+	struct fd f;
+	long ret;
+
+	sock = kwasm_sockfd(fd, &f);
+	if (IS_ERR(sock))
+		return PTR_ERR(sock);
+	iov_iter_kvec(&msg.msg_iter, ITER_DEST, vec, n, kwasm_kvec_len(vec, n));
+	if (fd_file(f)->f_flags & O_NONBLOCK)
+		flags |= MSG_DONTWAIT;
+	ret = sock_recvmsg(sock, &msg, flags);
+	fdput(f);
+	if (ret < 0)
+		return ret;
+	*msg_flags = msg.msg_flags;
+	*addrlen = min_t(size_t, msg.msg_namelen, sizeof(ss));
+	memcpy(addr, &ss, *addrlen);
+	return ret;
+}
+
+long kwasm_net_epoll_create(int flags)
+{
+	return do_epoll_create(flags);
+}
+
+long kwasm_net_epoll_ctl(unsigned int epfd, int op, unsigned int fd,
+			 u32 events, u64 data)
+{
+	struct epoll_event ev = { .events = events, .data = data };
+
+	return do_epoll_ctl(epfd, op, fd, &ev, false);
+}
+
+/*
+ * epoll_wait() into kernel memory. do_epoll_wait() writes user memory, so
+ * it writes a scratch mapping of the program's (created on first use,
+ * freed with its mm) that is then copied out: 12 bytes per ready event.
+ */
+long kwasm_net_epoll_wait(struct kwasm_run *run, unsigned int epfd,
+			  struct epoll_event *out, int max, int timeout_ms)
+{
+	size_t size = PAGE_ALIGN(max * sizeof(*out));
+	struct timespec64 end, *to = NULL;
+	unsigned long buf;
+	long ret;
+
+	if (size > run->epoll_buf_size) {
+		buf = vm_mmap(NULL, 0, size, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, 0);
+		if (IS_ERR_VALUE(buf))
+			return buf;
+		if (run->epoll_buf)
+			vm_munmap(run->epoll_buf, run->epoll_buf_size);
+		run->epoll_buf = buf;
+		run->epoll_buf_size = size;
+	}
+	if (timeout_ms >= 0) {
+		ktime_get_ts64(&end);
+		timespec64_add_ns(&end, (u64)timeout_ms * NSEC_PER_MSEC);
+		to = &end;
+	}
+	ret = do_epoll_wait(epfd, (struct epoll_event __user *)run->epoll_buf,
+			    max, to);
+	if (ret > 0 && copy_from_user(out, (void __user *)run->epoll_buf,
+				      ret * sizeof(*out)))
+		return -EFAULT;
+	return ret;
+}
