@@ -226,6 +226,33 @@ kwasm_samples() {
 	done
 }
 
+# Builds the network samples into $1: each server as a kwasm program
+# (NAME.wasm) and as its native twin (NAME, static, for the busybox VM), both
+# from one source over the kwasm-net crate; and the native echo_client.
+kwasm_build_net_samples() {
+	local out=$1 src="$KWASM_SRC/samples/kwasm/net" lib="$KWASM_SRC/rust/kwasm/net/src"
+	local key
+	key=$(cat "$src"/*.rs "$lib"/*.rs | sha256sum | cut -c1-16)
+	[ "$(cat "$out/.key" 2>/dev/null)" = "$key" ] && return 0
+	mkdir -p "$out/wasm" "$out/native"
+	local rc=(rustc --edition 2021 -O -C strip=debuginfo)
+	local native=("${rc[@]}" -C target-feature=+crt-static)
+	"${rc[@]}" --target wasm32-wasip1 --crate-type rlib --crate-name kwasm_net \
+		"$lib/lib.rs" -o "$out/wasm/libkwasm_net.rlib" || return 1
+	"${native[@]}" --crate-type rlib --crate-name kwasm_net \
+		"$lib/lib.rs" -o "$out/native/libkwasm_net.rlib" || return 1
+	local name
+	for name in echo_server http_server; do
+		"${rc[@]}" --target wasm32-wasip1 --extern kwasm_net="$out/wasm/libkwasm_net.rlib" \
+			"$src/$name.rs" -o "$out/$name.wasm" || return 1
+		"${native[@]}" --extern kwasm_net="$out/native/libkwasm_net.rlib" \
+			"$src/$name.rs" -o "$out/$name" || return 1
+	done
+	"${native[@]}" "$src/echo_client.rs" -o "$out/echo_client" || return 1
+	chmod +x "$out"/*.wasm
+	echo "$key" >"$out/.key"
+}
+
 # ---------------------------------------------------------------- the VM
 
 # Busybox initramfs whose /init runs the command in /kwasm/cmd.sh.
@@ -387,6 +414,17 @@ kwasm_test_lint() {
 	cargo_ws clippy --workspace --release --locked -- -D warnings >"$KWASM_CACHE/log/clippy.log" 2>&1 || rc=$?
 	[ $rc -eq 0 ] || grep -E -A6 '^(warning|error)' "$KWASM_CACHE/log/clippy.log" | head -40
 	record $rc "clippy: rust/kwasm has no warnings"
+	# The guest side: kwasm-net's wasm backend, samples and test programs.
+	rc=0
+	cargo_ws clippy --release --locked -p kwasm-net --target wasm32-wasip1 -- -D warnings \
+		>"$KWASM_CACHE/log/clippy-wasm.log" 2>&1 || rc=$?
+	[ $rc -eq 0 ] || grep -E -A6 '^(warning|error)' "$KWASM_CACHE/log/clippy-wasm.log" | head -40
+	record $rc "clippy: kwasm-net for wasm32-wasip1 has no warnings"
+	rc=0
+	rustfmt --edition 2021 --check "$KWASM_SRC"/samples/kwasm/*.rs "$KWASM_SRC"/samples/kwasm/net/*.rs \
+		"$KWASM_SRC"/tools/testing/selftests/kwasm/progs/*.rs >"$KWASM_CACHE/log/fmt-guest.log" 2>&1 || rc=$?
+	[ $rc -eq 0 ] || head -20 "$KWASM_CACHE/log/fmt-guest.log"
+	record $rc "rustfmt: samples and test programs are formatted"
 }
 
 # The compiler must build for a soft-float no_std target like the kernel's.

@@ -19,5 +19,10 @@ fn main() {
             a = a.min(1e6).max(-1e6);
         }
     }
-    println!("{:016x} {:016x} {:08x}", a.to_bits(), b.to_bits(), c.to_bits());
+    println!(
+        "{:016x} {:016x} {:08x}",
+        a.to_bits(),
+        b.to_bits(),
+        c.to_bits()
+    );
 }

@@ -131,7 +131,18 @@ fn recv(fd: u32, flags: i32) -> Result<(Vec<u8>, Vec<u8>), u16> {
     };
     let (mut len, mut n, mut mf) = (128, 0, 0);
     // SAFETY: one iovec over `buf`; `from` holds `len` bytes; valid out pointers.
-    let e = unsafe { recvfrom(fd, &iov, 1, flags, from.as_mut_ptr(), &mut len, &mut n, &mut mf) };
+    let e = unsafe {
+        recvfrom(
+            fd,
+            &iov,
+            1,
+            flags,
+            from.as_mut_ptr(),
+            &mut len,
+            &mut n,
+            &mut mf,
+        )
+    };
     if e != 0 {
         return Err(e);
     }
@@ -144,7 +155,9 @@ fn accept_peer(fd: u32) -> (u32, Vec<u8>) {
     let mut a = vec![0u8; 128];
     let (mut len, mut c) = (128, 0);
     // SAFETY: `a` holds `len` bytes; valid out pointers.
-    ok("accept", unsafe { accept(fd, 0, a.as_mut_ptr(), &mut len, &mut c) });
+    ok("accept", unsafe {
+        accept(fd, 0, a.as_mut_ptr(), &mut len, &mut c)
+    });
     a.truncate(len as usize);
     (c, a)
 }
@@ -159,7 +172,9 @@ fn stream(label: &str, domain: i32, addr: &[u8]) {
     let bound = name(l, false);
     let c = sock(domain, SOCK_STREAM);
     // SAFETY: `bound` is valid for its length.
-    ok("connect", unsafe { connect(c, bound.as_ptr(), bound.len() as u32) });
+    ok("connect", unsafe {
+        connect(c, bound.as_ptr(), bound.len() as u32)
+    });
     let (s, peer) = accept_peer(l);
     let same_peer = domain == AF_UNIX || peer == name(c, false);
     println!("{label}: accepted, peer address matches: {same_peer}");
@@ -170,9 +185,15 @@ fn stream(label: &str, domain: i32, addr: &[u8]) {
     println!("{label}: echoed {:?}", String::from_utf8_lossy(&echo));
     // SAFETY: plain call.
     ok("shutdown", unsafe { shutdown(c, 1) });
-    println!("{label}: after half-close the server reads {:?}", recv(s, 0).map(|r| r.0.len()));
+    println!(
+        "{label}: after half-close the server reads {:?}",
+        recv(s, 0).map(|r| r.0.len())
+    );
     send(s, b"still open", None);
-    println!("{label}: client still reads {:?}", recv(c, 0).map(|r| r.0.len()));
+    println!(
+        "{label}: client still reads {:?}",
+        recv(c, 0).map(|r| r.0.len())
+    );
 }
 
 fn udp() {
@@ -187,7 +208,11 @@ fn udp() {
     let (na, nb) = (name(a, false), name(b, false));
     send(a, b"datagram", Some(&nb));
     let (got, from) = recv(b, 0).unwrap();
-    println!("udp: got {:?} from a: {}", String::from_utf8_lossy(&got), from == na);
+    println!(
+        "udp: got {:?} from a: {}",
+        String::from_utf8_lossy(&got),
+        from == na
+    );
 }
 
 fn options() {
@@ -198,14 +223,20 @@ fn options() {
     // SAFETY: buffers are valid for the lengths given.
     unsafe {
         ok("SO_REUSEADDR", setsockopt(s, 1, 2, one.as_ptr(), 4));
-        ok("get SO_REUSEADDR", getsockopt(s, 1, 2, v.as_mut_ptr(), &mut len));
+        ok(
+            "get SO_REUSEADDR",
+            getsockopt(s, 1, 2, v.as_mut_ptr(), &mut len),
+        );
         println!("SO_REUSEADDR: {}", i32::from_le_bytes(v));
         ok("TCP_NODELAY", setsockopt(s, 6, 1, one.as_ptr(), 4));
         len = 4;
         ok("SO_TYPE", getsockopt(s, 1, 3, v.as_mut_ptr(), &mut len));
         println!("SO_TYPE: {}", i32::from_le_bytes(v));
         // SO_ATTACH_FILTER carries a pointer: not offered.
-        println!("SO_ATTACH_FILTER: errno {}", setsockopt(s, 1, 26, one.as_ptr(), 4));
+        println!(
+            "SO_ATTACH_FILTER: errno {}",
+            setsockopt(s, 1, 26, one.as_ptr(), 4)
+        );
     }
 }
 
@@ -228,13 +259,20 @@ fn epoll_accept() {
     let c = sock(AF_INET, SOCK_STREAM);
     let bound = name(l, false);
     // SAFETY: `bound` is valid for its length.
-    ok("connect", unsafe { connect(c, bound.as_ptr(), bound.len() as u32) });
+    ok("connect", unsafe {
+        connect(c, bound.as_ptr(), bound.len() as u32)
+    });
     let mut events = [0u8; 24];
     let mut n = 0;
     // SAFETY: `events` holds 2 events.
-    ok("epoll_wait", unsafe { epoll_wait(ep, events.as_mut_ptr(), 2, 5000, &mut n) });
+    ok("epoll_wait", unsafe {
+        epoll_wait(ep, events.as_mut_ptr(), 2, 5000, &mut n)
+    });
     let data = u64::from_le_bytes(events[4..12].try_into().unwrap());
-    println!("epoll: {n} ready, data {data}, readable: {}", events[0] & 1 == 1);
+    println!(
+        "epoll: {n} ready, data {data}, readable: {}",
+        events[0] & 1 == 1
+    );
     let (s, _) = accept_peer(l);
     println!("accepted after epoll: {}", s > 0);
 }
@@ -246,13 +284,96 @@ fn errors() {
     unsafe {
         println!("bad domain: errno {}", socket(99, SOCK_STREAM, 0, &mut fd));
         let s = sock(AF_INET, SOCK_STREAM);
-        println!("address too long: errno {}", bind(s, refused.as_ptr(), 4096));
-        println!("connection refused: errno {}", connect(s, refused.as_ptr(), 16));
+        println!(
+            "address too long: errno {}",
+            bind(s, refused.as_ptr(), 4096)
+        );
+        println!(
+            "connection refused: errno {}",
+            connect(s, refused.as_ptr(), 16)
+        );
         let t = sock(AF_INET, SOCK_STREAM);
         let (mut a, mut len) = ([0u8; 16], 16);
-        println!("getpeername unconnected: errno {}", getpeername(t, a.as_mut_ptr(), &mut len));
+        println!(
+            "getpeername unconnected: errno {}",
+            getpeername(t, a.as_mut_ptr(), &mut len)
+        );
         println!("bad fd: errno {}", listen(999, 1));
         println!("not a socket: errno {}", listen(1, 1));
+        // Pointers beyond linear memory, bad lengths, counts and ops: errnos.
+        let far = 0xffff_fff0usize as *mut u8;
+        println!("address out of memory: errno {}", bind(t, far, 16));
+        println!(
+            "result out of memory: errno {}",
+            socket(AF_INET, SOCK_STREAM, 0, far.cast())
+        );
+        let big = Iovec { buf: far, len: 64 };
+        let mut n = 0;
+        let far_iov = &big as *const Iovec;
+        println!(
+            "iovec out of memory: errno {}",
+            sendto(s, far_iov, 1, 0, core::ptr::null(), 0, &mut n)
+        );
+        println!(
+            "iovec array out of memory: errno {}",
+            sendto(s, far.cast(), 1000, 0, core::ptr::null(), 0, &mut n)
+        );
+        let mut buf = [0u8; 8];
+        let iov = Iovec {
+            buf: buf.as_mut_ptr(),
+            len: 8,
+        };
+        let (mut got, mut mf, mut alen) = (0, 0, 0);
+        println!(
+            "recv unconnected: errno {}",
+            recvfrom(
+                t,
+                &iov,
+                1,
+                0,
+                core::ptr::null_mut(),
+                &mut alen,
+                &mut got,
+                &mut mf
+            )
+        );
+        println!(
+            "accept not listening: errno {}",
+            accept(t, 0, a.as_mut_ptr(), &mut len, &mut fd)
+        );
+        println!(
+            "accept bad flags: errno {}",
+            accept(t, 0x7fff_ffff, a.as_mut_ptr(), &mut len, &mut fd)
+        );
+        println!("shutdown bad how: errno {}", shutdown(s, 7));
+        println!(
+            "setsockopt short value: errno {}",
+            setsockopt(s, 1, 2, buf.as_ptr(), 1)
+        );
+        let mut ep = 0;
+        epoll_create(0, &mut ep);
+        let ev = [1u8; 12];
+        println!(
+            "epoll_ctl bad op: errno {}",
+            epoll_ctl(ep, 99, s, ev.as_ptr())
+        );
+        println!(
+            "epoll_ctl on itself: errno {}",
+            epoll_ctl(ep, 1, ep, ev.as_ptr())
+        );
+        println!(
+            "epoll_wait zero events: errno {}",
+            epoll_wait(ep, buf.as_mut_ptr(), 0, 0, &mut n)
+        );
+        println!(
+            "epoll_wait events out of memory: errno {}",
+            epoll_wait(ep, far, 8, 0, &mut n)
+        );
+        println!(
+            "epoll_wait on a socket: errno {}",
+            epoll_wait(s, buf.as_mut_ptr(), 1, 0, &mut n)
+        );
+        println!("epoll_create bad flags: errno {}", epoll_create(1, &mut ep));
     }
 }
 

@@ -66,7 +66,10 @@ fn string_list(
     for p in ptrs {
         // Every pointer points into the buffer at a NUL-terminated string.
         let off = (p as usize).wrapping_sub(base);
-        check(off < buf.len(), &format!("{what}: pointer outside the buffer"));
+        check(
+            off < buf.len(),
+            &format!("{what}: pointer outside the buffer"),
+        );
         let len = buf[off..].iter().position(|&b| b == 0);
         let len = len.unwrap_or_else(|| fail(&format!("{what}: no NUL")));
         out.push(String::from_utf8_lossy(&buf[off..off + len]).into_owned());
@@ -92,20 +95,32 @@ fn args_and_environ() {
     check_eq(&std_args, &args, "std::env::args()");
 
     let (env, size) = string_list("environ", environ_sizes_get, environ_get);
-    check_eq(&env[..], &["KWASM_TEST=1", "GREETING=hello world"][..], "environ");
+    check_eq(
+        &env[..],
+        &["KWASM_TEST=1", "GREETING=hello world"][..],
+        "environ",
+    );
     for e in &env {
         println!("environ: {e:?}");
     }
     check_eq(size, 34, "environ buffer size");
     println!("environ buffer size: {size}");
-    check_eq(std::env::var("GREETING").as_deref(), Ok("hello world"), "std::env::var");
+    check_eq(
+        std::env::var("GREETING").as_deref(),
+        Ok("hello world"),
+        "std::env::var",
+    );
     println!("std::env::var(GREETING): hello world");
 }
 
 fn clock_time(id: u32) -> u64 {
     let mut t = 0u64;
     // SAFETY: valid out-pointer.
-    check_eq(unsafe { clock_time_get(id, 1, &mut t) }, 0, "clock_time_get");
+    check_eq(
+        unsafe { clock_time_get(id, 1, &mut t) },
+        0,
+        "clock_time_get",
+    );
     t
 }
 
@@ -150,14 +165,26 @@ fn clocks() {
 fn random() {
     let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
     // SAFETY: the buffers are 32 bytes long.
-    check_eq(unsafe { random_get(a.as_mut_ptr(), a.len()) }, 0, "random_get");
+    check_eq(
+        unsafe { random_get(a.as_mut_ptr(), a.len()) },
+        0,
+        "random_get",
+    );
     // SAFETY: as above.
-    check_eq(unsafe { random_get(b.as_mut_ptr(), b.len()) }, 0, "random_get");
+    check_eq(
+        unsafe { random_get(b.as_mut_ptr(), b.len()) },
+        0,
+        "random_get",
+    );
     // Each fails with probability 2^-256.
     check(a != [0; 32], "random bytes are not all zero");
     check(a != b, "two random_get calls differ");
     // SAFETY: an empty buffer.
-    check_eq(unsafe { random_get(a.as_mut_ptr(), 0) }, 0, "random_get of 0 bytes");
+    check_eq(
+        unsafe { random_get(a.as_mut_ptr(), 0) },
+        0,
+        "random_get of 0 bytes",
+    );
     println!("random_get: 2 x 32 bytes, not zero, different; 0 bytes ok");
 }
 

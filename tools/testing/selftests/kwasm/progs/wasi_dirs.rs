@@ -34,14 +34,34 @@ extern "C" {
     fn fd_fdstat_get(fd: u32, stat: *mut Fdstat) -> i32;
     fn fd_readdir(fd: u32, buf: *mut u8, len: usize, cookie: u64, used: *mut usize) -> i32;
     fn fd_close(fd: u32) -> i32;
-    fn path_open(dirfd: u32, dirflags: u32, path: *const u8, path_len: usize, oflags: u32,
-                 base: u64, inheriting: u64, fdflags: u32, fd: *mut u32) -> i32;
+    fn path_open(
+        dirfd: u32,
+        dirflags: u32,
+        path: *const u8,
+        path_len: usize,
+        oflags: u32,
+        base: u64,
+        inheriting: u64,
+        fdflags: u32,
+        fd: *mut u32,
+    ) -> i32;
     fn path_create_directory(fd: u32, path: *const u8, path_len: usize) -> i32;
     fn path_remove_directory(fd: u32, path: *const u8, path_len: usize) -> i32;
-    fn path_symlink(target: *const u8, target_len: usize, fd: u32, path: *const u8,
-                    path_len: usize) -> i32;
-    fn path_rename(old_fd: u32, old: *const u8, old_len: usize, new_fd: u32, new: *const u8,
-                   new_len: usize) -> i32;
+    fn path_symlink(
+        target: *const u8,
+        target_len: usize,
+        fd: u32,
+        path: *const u8,
+        path_len: usize,
+    ) -> i32;
+    fn path_rename(
+        old_fd: u32,
+        old: *const u8,
+        old_len: usize,
+        new_fd: u32,
+        new: *const u8,
+        new_len: usize,
+    ) -> i32;
 }
 
 const PREOPEN: u32 = 3;
@@ -85,8 +105,17 @@ fn open_in(dir: u32, path: &str, oflags: u32, rights: u64) -> Result<u32, i32> {
     let mut fd = 0;
     // SAFETY: the path and the out-pointer are valid.
     match unsafe {
-        path_open(dir, 0, path.as_ptr(), path.len(), oflags, rights, RIGHTS_DIR | RIGHTS_FILE, 0,
-                  &mut fd)
+        path_open(
+            dir,
+            0,
+            path.as_ptr(),
+            path.len(),
+            oflags,
+            rights,
+            RIGHTS_DIR | RIGHTS_FILE,
+            0,
+            &mut fd,
+        )
     } {
         0 => Ok(fd),
         e => Err(e),
@@ -110,7 +139,16 @@ fn rmdir(path: &str) -> i32 {
 
 fn rename(old: &str, new: &str) -> i32 {
     // SAFETY: the paths are valid.
-    unsafe { path_rename(PREOPEN, old.as_ptr(), old.len(), PREOPEN, new.as_ptr(), new.len()) }
+    unsafe {
+        path_rename(
+            PREOPEN,
+            old.as_ptr(),
+            old.len(),
+            PREOPEN,
+            new.as_ptr(),
+            new.len(),
+        )
+    }
 }
 
 fn filetype(path: &str) -> u8 {
@@ -132,7 +170,10 @@ fn list(fd: u32, bufsize: usize) -> Vec<(String, u8)> {
     loop {
         let mut used = 0;
         // SAFETY: the buffer and the out-pointer are valid.
-        ok(unsafe { fd_readdir(fd, buf.as_mut_ptr(), bufsize, cookie, &mut used) }, "fd_readdir");
+        ok(
+            unsafe { fd_readdir(fd, buf.as_mut_ptr(), bufsize, cookie, &mut used) },
+            "fd_readdir",
+        );
         check(used <= bufsize, "fd_readdir stays in the buffer");
         let mut off = 0;
         while off + DIRENT_SIZE <= used {
@@ -166,32 +207,67 @@ fn preopen() {
         ok(fd_prestat_get(PREOPEN, &mut pre), "fd_prestat_get(3)");
         check_eq((pre.tag, pre.name_len), (0, 1), "prestat of fd 3");
         let mut name = [0u8; 1];
-        ok(fd_prestat_dir_name(PREOPEN, name.as_mut_ptr(), 1), "fd_prestat_dir_name");
+        ok(
+            fd_prestat_dir_name(PREOPEN, name.as_mut_ptr(), 1),
+            "fd_prestat_dir_name",
+        );
         check_eq(&name, b".", "preopen name");
         println!("fd_prestat_get(3): dir, name_len 1; fd_prestat_dir_name: \".\"");
         let e = fd_prestat_dir_name(PREOPEN, name.as_mut_ptr(), 0);
         expect_errno(e, 37, "nametoolong", "fd_prestat_dir_name into 0 bytes");
         expect_errno(fd_prestat_get(0, &mut pre), 8, "badf", "fd_prestat_get(0)");
-        expect_errno(fd_prestat_get(BAD_FD, &mut pre), 8, "badf", "fd_prestat_get(1000)");
+        expect_errno(
+            fd_prestat_get(BAD_FD, &mut pre),
+            8,
+            "badf",
+            "fd_prestat_get(1000)",
+        );
         let mut st = Fdstat::default();
         ok(fd_fdstat_get(PREOPEN, &mut st), "fd_fdstat_get(3)");
-        check_eq((st.filetype, st.flags), (FILETYPE_DIRECTORY, 0), "fdstat of the preopen");
-        println!("fd_fdstat_get(3): filetype {}, flags {}", st.filetype, st.flags);
+        check_eq(
+            (st.filetype, st.flags),
+            (FILETYPE_DIRECTORY, 0),
+            "fdstat of the preopen",
+        );
+        println!(
+            "fd_fdstat_get(3): filetype {}, flags {}",
+            st.filetype, st.flags
+        );
     }
 }
 
 fn create_tree() {
     ok(mkdir(PREOPEN, "d"), "path_create_directory(d)");
-    expect_errno(mkdir(PREOPEN, "d"), 20, "exist", "path_create_directory(d) again");
+    expect_errno(
+        mkdir(PREOPEN, "d"),
+        20,
+        "exist",
+        "path_create_directory(d) again",
+    );
     ok(mkdir(PREOPEN, "d/e"), "path_create_directory(d/e)");
     ok(mkdir(PREOPEN, "d/e/f"), "path_create_directory(d/e/f)");
-    expect_errno(mkdir(PREOPEN, "x/y"), 44, "noent", "path_create_directory(x/y)");
+    expect_errno(
+        mkdir(PREOPEN, "x/y"),
+        44,
+        "noent",
+        "path_create_directory(x/y)",
+    );
     std::fs::write("d/one.txt", "one").unwrap_or_else(|e| fail(&e.to_string()));
     std::fs::write("d/two.txt", "two!").unwrap_or_else(|e| fail(&e.to_string()));
     let (target, link) = ("one.txt", "d/link");
     // SAFETY: the paths are valid.
-    ok(unsafe { path_symlink(target.as_ptr(), target.len(), PREOPEN, link.as_ptr(), link.len()) },
-       "path_symlink");
+    ok(
+        unsafe {
+            path_symlink(
+                target.as_ptr(),
+                target.len(),
+                PREOPEN,
+                link.as_ptr(),
+                link.len(),
+            )
+        },
+        "path_symlink",
+    );
     check_eq(filetype("d/e/.."), FILETYPE_DIRECTORY, "d/e/..");
     println!("path_create_directory: d, d/e, d/e/f; d/e/.. is a directory");
 }
@@ -207,18 +283,36 @@ fn listing() {
         .map(|n| (n.to_string(), filetype(&format!("d/{n}"))))
         .collect();
     check_eq(&entries, &want, "fd_readdir(d) entries and types");
-    check_eq(list(d, 40), entries.clone(), "fd_readdir(d) with a 40-byte buffer");
-    println!("fd_readdir(d) with a 40-byte buffer: the same {} entries", entries.len());
+    check_eq(
+        list(d, 40),
+        entries.clone(),
+        "fd_readdir(d) with a 40-byte buffer",
+    );
+    println!(
+        "fd_readdir(d) with a 40-byte buffer: the same {} entries",
+        entries.len()
+    );
     let mut names: Vec<String> = std::fs::read_dir("d")
         .unwrap_or_else(|e| fail(&e.to_string()))
         .filter_map(Result::ok)
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    check(names.iter().eq(entries.iter().map(|(n, _)| n)), "std::fs::read_dir agrees");
+    check(
+        names.iter().eq(entries.iter().map(|(n, _)| n)),
+        "std::fs::read_dir agrees",
+    );
     let top = open_dir(PREOPEN, ".");
-    check_eq(list(top, 4096), [("d".to_string(), FILETYPE_DIRECTORY)], "fd_readdir(.)");
-    check_eq(list(PREOPEN, 33), [("d".to_string(), FILETYPE_DIRECTORY)], "fd_readdir(3)");
+    check_eq(
+        list(top, 4096),
+        [("d".to_string(), FILETYPE_DIRECTORY)],
+        "fd_readdir(.)",
+    );
+    check_eq(
+        list(PREOPEN, 33),
+        [("d".to_string(), FILETYPE_DIRECTORY)],
+        "fd_readdir(3)",
+    );
     println!("fd_readdir(.) and fd_readdir(3): d type 3");
     // SAFETY: plain calls.
     unsafe {
@@ -236,7 +330,9 @@ fn relative() {
     ok(mkdir(d, "g"), "path_create_directory(g) in d");
     check_eq(filetype("d/g"), FILETYPE_DIRECTORY, "d/g");
     println!("path_open and path_create_directory relative to d: ok");
-    let e = open_in(d, "../d/two.txt", 0, RIGHTS_FILE).err().unwrap_or(0);
+    let e = open_in(d, "../d/two.txt", 0, RIGHTS_FILE)
+        .err()
+        .unwrap_or(0);
     expect_errno(e, 63, "perm", "path_open(../d/two.txt) relative to d");
     // SAFETY: plain call.
     ok(unsafe { fd_close(d) }, "fd_close");
@@ -244,11 +340,26 @@ fn relative() {
 
 fn removal() {
     expect_errno(rmdir("d"), 55, "notempty", "path_remove_directory(d)");
-    expect_errno(rmdir("d/one.txt"), 54, "notdir", "path_remove_directory(d/one.txt)");
-    expect_errno(rmdir("missing"), 44, "noent", "path_remove_directory(missing)");
+    expect_errno(
+        rmdir("d/one.txt"),
+        54,
+        "notdir",
+        "path_remove_directory(d/one.txt)",
+    );
+    expect_errno(
+        rmdir("missing"),
+        44,
+        "noent",
+        "path_remove_directory(missing)",
+    );
     ok(rename("d/g", "h"), "path_rename(d/g, h)");
     check_eq(filetype("h"), FILETYPE_DIRECTORY, "h after the rename");
-    expect_errno(rename("h", "d"), 55, "notempty", "path_rename onto a non-empty directory");
+    expect_errno(
+        rename("h", "d"),
+        55,
+        "notempty",
+        "path_rename onto a non-empty directory",
+    );
     ok(rename("h", "d/e/f"), "path_rename onto an empty directory");
     check(std::fs::symlink_metadata("h").is_err(), "h is gone");
     println!("path_rename of directories: d/g -> h -> d/e/f (replacing the empty one)");

@@ -54,8 +54,17 @@ extern "C" {
     fn fd_fdstat_get(fd: u32, stat: *mut Fdstat) -> i32;
     fn fd_filestat_get(fd: u32, stat: *mut Filestat) -> i32;
     fn fd_filestat_set_size(fd: u32, size: u64) -> i32;
-    fn path_open(dirfd: u32, dirflags: u32, path: *const u8, path_len: usize, oflags: u32,
-                 base: u64, inheriting: u64, fdflags: u32, fd: *mut u32) -> i32;
+    fn path_open(
+        dirfd: u32,
+        dirflags: u32,
+        path: *const u8,
+        path_len: usize,
+        oflags: u32,
+        base: u64,
+        inheriting: u64,
+        fdflags: u32,
+        fd: *mut u32,
+    ) -> i32;
 }
 
 const PREOPEN: u32 = 3;
@@ -95,7 +104,17 @@ fn open(path: &str, oflags: u32, rights: u64) -> u32 {
     let mut fd = 0;
     // SAFETY: the path and the out-pointer are valid.
     let e = unsafe {
-        path_open(PREOPEN, 0, path.as_ptr(), path.len(), oflags, rights, rights, 0, &mut fd)
+        path_open(
+            PREOPEN,
+            0,
+            path.as_ptr(),
+            path.len(),
+            oflags,
+            rights,
+            rights,
+            0,
+            &mut fd,
+        )
     };
     check_eq(e, 0, &format!("path_open({path})"));
     fd
@@ -107,8 +126,14 @@ fn read_once(fd: u32, len: usize, at: Option<u64>) -> (Vec<u8>, i32) {
     let mut buf = vec![0u8; len];
     let (a, b) = buf.split_at_mut(len.min(4));
     let iovs = [
-        Iovec { buf: a.as_mut_ptr(), len: a.len() },
-        Iovec { buf: b.as_mut_ptr(), len: b.len() },
+        Iovec {
+            buf: a.as_mut_ptr(),
+            len: a.len(),
+        },
+        Iovec {
+            buf: b.as_mut_ptr(),
+            len: b.len(),
+        },
     ];
     let mut n = 0;
     // SAFETY: the iovecs point into `buf`.
@@ -144,8 +169,13 @@ fn write_all(fd: u32, parts: &[&[u8]], mut at: Option<u64>) -> usize {
     let mut left: Vec<&[u8]> = parts.to_vec();
     let mut total = 0;
     while left.iter().any(|p| !p.is_empty()) {
-        let iovs: Vec<Iovec> =
-            left.iter().map(|p| Iovec { buf: p.as_ptr().cast_mut(), len: p.len() }).collect();
+        let iovs: Vec<Iovec> = left
+            .iter()
+            .map(|p| Iovec {
+                buf: p.as_ptr().cast_mut(),
+                len: p.len(),
+            })
+            .collect();
         let mut n = 0;
         // SAFETY: the iovecs point into live slices.
         let e = unsafe {
@@ -194,7 +224,11 @@ fn fdstat(fd: u32) -> Fdstat {
 fn filestat(fd: u32) -> Filestat {
     let mut st = Filestat::default();
     // SAFETY: valid out-pointer.
-    check_eq(unsafe { fd_filestat_get(fd, &mut st) }, 0, "fd_filestat_get");
+    check_eq(
+        unsafe { fd_filestat_get(fd, &mut st) },
+        0,
+        "fd_filestat_get",
+    );
     st
 }
 
@@ -205,7 +239,11 @@ fn contents(fd: u32) -> String {
 fn stdio() {
     let input = read_all(0, None, usize::MAX);
     check_eq(&input[..], b"line one\nline two\n", "stdin");
-    println!("stdin: {} bytes {:?}, then EOF", input.len(), String::from_utf8_lossy(&input));
+    println!(
+        "stdin: {} bytes {:?}, then EOF",
+        input.len(),
+        String::from_utf8_lossy(&input)
+    );
     let n = write_all(1, &[b"fd_write: three ", b"iovecs to ", b"stdout\n"], None);
     check_eq(n, 33, "bytes written to stdout");
     write_all(2, &[b"fd_write: two iovecs ", b"to stderr\n"], None);
@@ -218,14 +256,22 @@ fn stdio() {
 
 /// Offsets: fd_write/fd_read move them, fd_pwrite/fd_pread do not.
 fn offsets(fd: u32) {
-    check_eq(write_all(fd, &[b"hello, ", b"world\n"], None), 13, "fd_write");
+    check_eq(
+        write_all(fd, &[b"hello, ", b"world\n"], None),
+        13,
+        "fd_write",
+    );
     check_eq(tell(fd), 13, "fd_tell after fd_write");
     println!("fd_write: 13 bytes, fd_tell: 13");
     check_eq(seek(fd, 0, SEEK_SET), Ok(0), "fd_seek(0, SET)");
     check_eq(read_all(fd, None, usize::MAX), b"hello, world\n", "fd_read");
     println!("fd_seek(0, SET): 0, fd_read: \"hello, world\\n\"");
     check_eq(seek(fd, -6, SEEK_END), Ok(7), "fd_seek(-6, END)");
-    check_eq(read_all(fd, None, 5), b"world", "fd_read after fd_seek(END)");
+    check_eq(
+        read_all(fd, None, 5),
+        b"world",
+        "fd_read after fd_seek(END)",
+    );
     check_eq(seek(fd, -5, SEEK_CUR), Ok(7), "fd_seek(-5, CUR)");
     println!("fd_seek(-6, END): 7, fd_read(5): \"world\", fd_seek(-5, CUR): 7");
     check_eq(read_all(fd, Some(7), 4), b"worl", "fd_pread at 7");
@@ -234,7 +280,11 @@ fn offsets(fd: u32) {
     check_eq(contents(fd), "hello, World\n", "contents after fd_pwrite");
     println!("fd_pread(4 at 7): \"worl\", fd_pwrite(\"W\" at 7): 1, fd_tell: still 7");
     check_eq(seek(fd, -1, SEEK_SET), Err(ERRNO_INVAL), "fd_seek(-1, SET)");
-    check_eq(seek(fd, -100, SEEK_CUR), Err(ERRNO_INVAL), "fd_seek(-100, CUR)");
+    check_eq(
+        seek(fd, -100, SEEK_CUR),
+        Err(ERRNO_INVAL),
+        "fd_seek(-100, CUR)",
+    );
     println!("fd_seek before the start: errno {ERRNO_INVAL} (inval), twice");
 }
 
@@ -255,12 +305,23 @@ fn sizes(fd: u32) {
     }
     println!("fd_sync, fd_datasync, fd_advise: ok; fd_allocate: called");
     let st = filestat(fd);
-    check_eq((st.filetype, st.size, st.nlink), (FILETYPE_REGULAR, 13, 1), "fd_filestat_get");
-    println!("fd_filestat_get: filetype {}, size {}, nlink {}", st.filetype, st.size, st.nlink);
+    check_eq(
+        (st.filetype, st.size, st.nlink),
+        (FILETYPE_REGULAR, 13, 1),
+        "fd_filestat_get",
+    );
+    println!(
+        "fd_filestat_get: filetype {}, size {}, nlink {}",
+        st.filetype, st.size, st.nlink
+    );
     // SAFETY: plain call on an open file.
     check_eq(unsafe { fd_filestat_set_size(fd, 20) }, 0, "grow");
     check_eq(filestat(fd).size, 20, "size after growing");
-    check_eq(read_all(fd, Some(13), 7), [0u8; 7], "the grown part reads as zeros");
+    check_eq(
+        read_all(fd, Some(13), 7),
+        [0u8; 7],
+        "the grown part reads as zeros",
+    );
     // SAFETY: as above.
     check_eq(unsafe { fd_filestat_set_size(fd, 5) }, 0, "shrink");
     check_eq(contents(fd), "hello", "contents after shrinking");

@@ -54,14 +54,40 @@ extern "C" {
     fn fd_filestat_get(fd: u32, stat: *mut Filestat) -> i32;
     fn fd_filestat_set_size(fd: u32, size: u64) -> i32;
     fn fd_filestat_set_times(fd: u32, atim: u64, mtim: u64, fst_flags: u32) -> i32;
-    fn path_open(dirfd: u32, dirflags: u32, path: *const u8, path_len: usize, oflags: u32,
-                 base: u64, inheriting: u64, fdflags: u32, fd: *mut u32) -> i32;
-    fn path_filestat_get(fd: u32, flags: u32, path: *const u8, path_len: usize,
-                         stat: *mut Filestat) -> i32;
-    fn path_filestat_set_times(fd: u32, flags: u32, path: *const u8, path_len: usize,
-                               atim: u64, mtim: u64, fst_flags: u32) -> i32;
-    fn path_symlink(target: *const u8, target_len: usize, fd: u32, path: *const u8,
-                    path_len: usize) -> i32;
+    fn path_open(
+        dirfd: u32,
+        dirflags: u32,
+        path: *const u8,
+        path_len: usize,
+        oflags: u32,
+        base: u64,
+        inheriting: u64,
+        fdflags: u32,
+        fd: *mut u32,
+    ) -> i32;
+    fn path_filestat_get(
+        fd: u32,
+        flags: u32,
+        path: *const u8,
+        path_len: usize,
+        stat: *mut Filestat,
+    ) -> i32;
+    fn path_filestat_set_times(
+        fd: u32,
+        flags: u32,
+        path: *const u8,
+        path_len: usize,
+        atim: u64,
+        mtim: u64,
+        fst_flags: u32,
+    ) -> i32;
+    fn path_symlink(
+        target: *const u8,
+        target_len: usize,
+        fd: u32,
+        path: *const u8,
+        path_len: usize,
+    ) -> i32;
 }
 
 const PREOPEN: u32 = 3;
@@ -120,8 +146,17 @@ fn open(path: &str, oflags: u32, rights: u64, fdflags: u16) -> u32 {
     let mut fd = 0;
     // SAFETY: the path and the out-pointer are valid.
     let e = unsafe {
-        path_open(PREOPEN, 0, path.as_ptr(), path.len(), oflags, rights, rights,
-                  fdflags.into(), &mut fd)
+        path_open(
+            PREOPEN,
+            0,
+            path.as_ptr(),
+            path.len(),
+            oflags,
+            rights,
+            rights,
+            fdflags.into(),
+            &mut fd,
+        )
     };
     ok(e, &format!("path_open({path})"));
     fd
@@ -130,7 +165,10 @@ fn open(path: &str, oflags: u32, rights: u64, fdflags: u16) -> u32 {
 /// One fd_read of up to 64 bytes; returns the bytes and the errno.
 fn read(fd: u32) -> (Vec<u8>, i32) {
     let mut buf = vec![0u8; 64];
-    let iov = Iovec { buf: buf.as_mut_ptr(), len: buf.len() };
+    let iov = Iovec {
+        buf: buf.as_mut_ptr(),
+        len: buf.len(),
+    };
     let mut n = 0;
     // SAFETY: the iovec points into `buf`.
     let e = unsafe { fd_read(fd, &iov, 1, &mut n) };
@@ -140,18 +178,27 @@ fn read(fd: u32) -> (Vec<u8>, i32) {
 
 /// Writes `data` with one fd_write; returns the errno.
 fn write(fd: u32, data: &str) -> i32 {
-    let iov = Iovec { buf: data.as_ptr().cast_mut(), len: data.len() };
+    let iov = Iovec {
+        buf: data.as_ptr().cast_mut(),
+        len: data.len(),
+    };
     let mut n = 0;
     // SAFETY: the iovec points into `data`, which fd_write only reads.
     let e = unsafe { fd_write(fd, &iov, 1, &mut n) };
-    check(e != 0 || n == data.len(), "fd_write writes a small buffer whole");
+    check(
+        e != 0 || n == data.len(),
+        "fd_write writes a small buffer whole",
+    );
     e
 }
 
 /// The whole file, read with fd_pread (file offset unchanged).
 fn contents(fd: u32) -> String {
     let mut buf = vec![0u8; 64];
-    let iov = Iovec { buf: buf.as_mut_ptr(), len: buf.len() };
+    let iov = Iovec {
+        buf: buf.as_mut_ptr(),
+        len: buf.len(),
+    };
     let mut n = 0;
     // SAFETY: the iovec points into `buf`.
     ok(unsafe { fd_pread(fd, &iov, 1, 0, &mut n) }, "fd_pread");
@@ -174,19 +221,35 @@ fn fdstat(fd: u32) -> Fdstat {
 fn path_stat(path: &str, flags: u32) -> Filestat {
     let mut st = Filestat::default();
     // SAFETY: the path and the out-pointer are valid.
-    ok(unsafe { path_filestat_get(PREOPEN, flags, path.as_ptr(), path.len(), &mut st) },
-       "path_filestat_get");
+    ok(
+        unsafe { path_filestat_get(PREOPEN, flags, path.as_ptr(), path.len(), &mut st) },
+        "path_filestat_get",
+    );
     st
 }
 
 /// APPEND through fd_fdstat_set_flags and through path_open.
 fn flags(fd: u32) {
     let st = fdstat(fd);
-    check_eq((st.filetype, st.flags), (FILETYPE_REGULAR, 0), "fd_fdstat_get");
-    println!("fd_fdstat_get: filetype {}, flags {}", st.filetype, st.flags);
+    check_eq(
+        (st.filetype, st.flags),
+        (FILETYPE_REGULAR, 0),
+        "fd_fdstat_get",
+    );
+    println!(
+        "fd_fdstat_get: filetype {}, flags {}",
+        st.filetype, st.flags
+    );
     // SAFETY: a plain call.
-    ok(unsafe { fd_fdstat_set_flags(fd, FDFLAGS_APPEND.into()) }, "set APPEND");
-    check_eq(fdstat(fd).flags, FDFLAGS_APPEND, "flags after setting APPEND");
+    ok(
+        unsafe { fd_fdstat_set_flags(fd, FDFLAGS_APPEND.into()) },
+        "set APPEND",
+    );
+    check_eq(
+        fdstat(fd).flags,
+        FDFLAGS_APPEND,
+        "flags after setting APPEND",
+    );
     seek0(fd);
     ok(write(fd, "!"), "fd_write");
     let mut pos = 0;
@@ -219,16 +282,34 @@ fn flags(fd: u32) {
 /// Read-only and write-only files, fd_renumber, fd_close, bad descriptors.
 fn descriptors(fd: u32) {
     let ro = open("state.txt", 0, RIGHTS_RO, 0);
-    expect_errno(write(ro, "x"), ERRNO_BADF, "badf", "fd_write on a read-only file");
+    expect_errno(
+        write(ro, "x"),
+        ERRNO_BADF,
+        "badf",
+        "fd_write on a read-only file",
+    );
     let wo = open("state.txt", 0, RIGHTS_WO, 0);
-    expect_errno(read(wo).1, ERRNO_BADF, "badf", "fd_read on a write-only file");
+    expect_errno(
+        read(wo).1,
+        ERRNO_BADF,
+        "badf",
+        "fd_read on a write-only file",
+    );
 
     // Onto an open fd: wasmtime refuses (BADF) a `to` that is not open.
     // SAFETY: plain calls.
     ok(unsafe { fd_renumber(ro, fd) }, "fd_renumber");
     check_eq(read(ro).1, ERRNO_BADF, "fd_read on the renumbered-from fd");
-    check_eq(read(fd), (b"Jello!?".to_vec(), 0), "fd_read after fd_renumber");
-    check_eq(write(fd, "x"), ERRNO_BADF, "fd_write on the renumbered (read-only) fd");
+    check_eq(
+        read(fd),
+        (b"Jello!?".to_vec(), 0),
+        "fd_read after fd_renumber",
+    );
+    check_eq(
+        write(fd, "x"),
+        ERRNO_BADF,
+        "fd_write on the renumbered (read-only) fd",
+    );
     println!("fd_renumber: old fd gone (badf), new fd reads \"Jello!?\" and is read-only");
 
     // SAFETY: plain calls.
@@ -262,15 +343,33 @@ fn times() {
     let mut st = Filestat::default();
     // SAFETY: valid out-pointers.
     unsafe {
-        ok(fd_filestat_set_times(fd, T1, T2, ATIM | MTIM), "fd_filestat_set_times");
+        ok(
+            fd_filestat_set_times(fd, T1, T2, ATIM | MTIM),
+            "fd_filestat_set_times",
+        );
         ok(fd_filestat_get(fd, &mut st), "fd_filestat_get");
-        check_eq((st.atim, st.mtim), (T1, T2), "times after fd_filestat_set_times");
-        ok(fd_filestat_set_times(fd, 0, 0, MTIM_NOW), "fd_filestat_set_times(MTIM_NOW)");
+        check_eq(
+            (st.atim, st.mtim),
+            (T1, T2),
+            "times after fd_filestat_set_times",
+        );
+        ok(
+            fd_filestat_set_times(fd, 0, 0, MTIM_NOW),
+            "fd_filestat_set_times(MTIM_NOW)",
+        );
         ok(fd_filestat_get(fd, &mut st), "fd_filestat_get");
-        check(st.mtim > T1 && st.atim == T1, "MTIM_NOW sets mtim only, to now");
+        check(
+            st.mtim > T1 && st.atim == T1,
+            "MTIM_NOW sets mtim only, to now",
+        );
         println!("fd_filestat_set_times: atim/mtim as given; MTIM_NOW: mtim now, atim kept");
         let e = fd_filestat_set_times(fd, 0, 0, ATIM | ATIM_NOW);
-        expect_errno(e, ERRNO_INVAL, "inval", "fd_filestat_set_times(ATIM|ATIM_NOW)");
+        expect_errno(
+            e,
+            ERRNO_INVAL,
+            "inval",
+            "fd_filestat_set_times(ATIM|ATIM_NOW)",
+        );
         ok(fd_close(fd), "fd_close");
     }
 
@@ -280,16 +379,40 @@ fn times() {
         unsafe { path_filestat_set_times(PREOPEN, flags, p, len, t, t, ATIM | MTIM) }
     };
     ok(set("state.txt", NOFOLLOW, T3), "path_filestat_set_times");
-    check_eq(path_stat("state.txt", NOFOLLOW).mtim, T3, "mtim after path_filestat_set_times");
+    check_eq(
+        path_stat("state.txt", NOFOLLOW).mtim,
+        T3,
+        "mtim after path_filestat_set_times",
+    );
     let (target, link) = ("state.txt", "link");
     // SAFETY: the paths are valid.
-    ok(unsafe { path_symlink(target.as_ptr(), target.len(), PREOPEN, link.as_ptr(), link.len()) },
-       "path_symlink");
-    ok(set("link", NOFOLLOW, T1), "path_filestat_set_times of a symlink");
+    ok(
+        unsafe {
+            path_symlink(
+                target.as_ptr(),
+                target.len(),
+                PREOPEN,
+                link.as_ptr(),
+                link.len(),
+            )
+        },
+        "path_symlink",
+    );
+    ok(
+        set("link", NOFOLLOW, T1),
+        "path_filestat_set_times of a symlink",
+    );
     check_eq(path_stat("link", NOFOLLOW).mtim, T1, "mtim of the symlink");
     check_eq(path_stat("link", FOLLOW).mtim, T3, "mtim of its target");
-    ok(set("link", FOLLOW, T2), "path_filestat_set_times through a symlink");
-    check_eq(path_stat("state.txt", NOFOLLOW).mtim, T2, "mtim of the target");
+    ok(
+        set("link", FOLLOW, T2),
+        "path_filestat_set_times through a symlink",
+    );
+    check_eq(
+        path_stat("state.txt", NOFOLLOW).mtim,
+        T2,
+        "mtim of the target",
+    );
     println!("path_filestat_set_times: sets a file, a symlink itself, or its target");
 }
 

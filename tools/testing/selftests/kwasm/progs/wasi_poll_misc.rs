@@ -40,13 +40,24 @@ struct Iovec {
 
 #[link(wasm_import_module = "wasi_snapshot_preview1")]
 extern "C" {
-    fn poll_oneoff(subs: *const Subscription, events: *mut Event, n: usize,
-                   nevents: *mut usize) -> i32;
+    fn poll_oneoff(
+        subs: *const Subscription,
+        events: *mut Event,
+        n: usize,
+        nevents: *mut usize,
+    ) -> i32;
     fn clock_time_get(id: u32, precision: u64, time: *mut u64) -> i32;
     fn sock_accept(fd: u32, flags: u32, newfd: *mut u32) -> i32;
-    fn sock_recv(fd: u32, iovs: *const Iovec, n: usize, ri_flags: u32, nread: *mut usize,
-                 ro_flags: *mut u16) -> i32;
-    fn sock_send(fd: u32, iovs: *const Iovec, n: usize, si_flags: u32, nwritten: *mut usize) -> i32;
+    fn sock_recv(
+        fd: u32,
+        iovs: *const Iovec,
+        n: usize,
+        ri_flags: u32,
+        nread: *mut usize,
+        ro_flags: *mut u16,
+    ) -> i32;
+    fn sock_send(fd: u32, iovs: *const Iovec, n: usize, si_flags: u32, nwritten: *mut usize)
+        -> i32;
     fn sock_shutdown(fd: u32, how: u32) -> i32;
     fn sched_yield() -> i32;
     fn proc_raise(sig: u32) -> i32;
@@ -85,17 +96,29 @@ fn check_eq<A: PartialEq<B> + Debug, B: Debug>(got: A, want: B, what: &str) {
 }
 
 fn clock_sub(userdata: u64, id: u32, timeout: u64, flags: u64) -> Subscription {
-    Subscription { userdata, tag: EVENT_CLOCK, u: [id.into(), timeout, 0, flags] }
+    Subscription {
+        userdata,
+        tag: EVENT_CLOCK,
+        u: [id.into(), timeout, 0, flags],
+    }
 }
 
 fn fd_sub(userdata: u64, kind: u8, fd: u32) -> Subscription {
-    Subscription { userdata, tag: kind, u: [fd.into(), 0, 0, 0] }
+    Subscription {
+        userdata,
+        tag: kind,
+        u: [fd.into(), 0, 0, 0],
+    }
 }
 
 fn now(id: u32) -> u64 {
     let mut t = 0;
     // SAFETY: valid out-pointer.
-    check_eq(unsafe { clock_time_get(id, 1, &mut t) }, 0, "clock_time_get");
+    check_eq(
+        unsafe { clock_time_get(id, 1, &mut t) },
+        0,
+        "clock_time_get",
+    );
     t
 }
 
@@ -108,8 +131,14 @@ fn poll(subs: &[Subscription]) -> Result<Vec<(u64, u8, u16)>, i32> {
     if e != 0 {
         return Err(e);
     }
-    check(n <= subs.len(), "poll_oneoff returns at most one event per subscription");
-    let mut out: Vec<_> = events[..n].iter().map(|e| (e.userdata, e.kind, e.error)).collect();
+    check(
+        n <= subs.len(),
+        "poll_oneoff returns at most one event per subscription",
+    );
+    let mut out: Vec<_> = events[..n]
+        .iter()
+        .map(|e| (e.userdata, e.kind, e.error))
+        .collect();
     out.sort();
     Ok(out)
 }
@@ -127,13 +156,22 @@ fn print_events(what: &str, events: &[(u64, u8, u16)]) {
 fn clocks() {
     let t0 = now(MONOTONIC);
     let ev = must_poll(&[clock_sub(16, MONOTONIC, MS, 0)], "poll_oneoff(clock)");
-    check(now(MONOTONIC) - t0 >= MS, "poll_oneoff waits for a relative timeout");
+    check(
+        now(MONOTONIC) - t0 >= MS,
+        "poll_oneoff waits for a relative timeout",
+    );
     check_eq(&ev, &[(16, EVENT_CLOCK, 0)], "events of a relative clock");
     print_events("poll_oneoff(monotonic, 1 ms)", &ev);
 
     let deadline = now(MONOTONIC) + 2 * MS;
-    let ev = must_poll(&[clock_sub(17, MONOTONIC, deadline, ABSTIME)], "poll_oneoff(abstime)");
-    check(now(MONOTONIC) >= deadline, "poll_oneoff waits for an absolute deadline");
+    let ev = must_poll(
+        &[clock_sub(17, MONOTONIC, deadline, ABSTIME)],
+        "poll_oneoff(abstime)",
+    );
+    check(
+        now(MONOTONIC) >= deadline,
+        "poll_oneoff waits for an absolute deadline",
+    );
     check_eq(&ev, &[(17, EVENT_CLOCK, 0)], "events of an absolute clock");
     print_events("poll_oneoff(monotonic, now + 2 ms, ABSTIME)", &ev);
 
@@ -168,9 +206,16 @@ fn fds(file: u32) {
         }
     }
     seen.sort();
-    let want = [(2, EVENT_FD_READ, 0), (3, EVENT_FD_READ, 0), (4, EVENT_FD_WRITE, 0)];
+    let want = [
+        (2, EVENT_FD_READ, 0),
+        (3, EVENT_FD_READ, 0),
+        (4, EVENT_FD_WRITE, 0),
+    ];
     check_eq(&seen, &want, "events of ready fds");
-    print_events("poll_oneoff(clock 10 s, read stdin, read file, write file)", &seen);
+    print_events(
+        "poll_oneoff(clock 10 s, read stdin, read file, write file)",
+        &seen,
+    );
     let ev = must_poll(&[fd_sub(5, EVENT_FD_WRITE, 1)], "poll_oneoff(write stdout)");
     check_eq(&ev, &[(5, EVENT_FD_WRITE, 0)], "events of stdout");
     print_events("poll_oneoff(write stdout)", &ev);
@@ -182,7 +227,10 @@ fn fds(file: u32) {
 /// The errnos of the four sock_* calls on `fd`.
 fn sock_errnos(fd: u32) -> [i32; 4] {
     let mut buf = [0u8; 8];
-    let iov = Iovec { buf: buf.as_mut_ptr(), len: buf.len() };
+    let iov = Iovec {
+        buf: buf.as_mut_ptr(),
+        len: buf.len(),
+    };
     let (mut newfd, mut n, mut roflags) = (0u32, 0usize, 0u16);
     // SAFETY: all pointers are valid.
     unsafe {
@@ -218,7 +266,10 @@ fn exit_from(depth: u32) {
 fn main() {
     clocks();
     std::fs::write("poll.txt", "data\n").unwrap_or_else(|e| fail(&e.to_string()));
-    let file = std::fs::OpenOptions::new().read(true).write(true).open("poll.txt");
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("poll.txt");
     let file = file.unwrap_or_else(|e| fail(&e.to_string()));
     let fd = std::os::fd::AsRawFd::as_raw_fd(&file) as u32;
     fds(fd);
