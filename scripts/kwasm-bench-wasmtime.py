@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 """Wasmtime side of scripts/kwasm-bench-codegen.sh.
 
-    kwasm-bench-wasmtime.py [--compile-iters N] [--runs R] prog.wasm [args...]
+    kwasm-bench-wasmtime.py [--compile-iters N] [--runs R] [--stdout-file F]
+                            prog.wasm [args...]
 
 Measures what kwasm-bench measures for kwasm, with the `wasmtime` package
 from PyPI: the best of N single-threaded compiles of the module, and the best
 of R runs of instantiation plus `_start` (a fresh store each run, WASI with
-the given argv). The guest's stdout of the first run goes to stdout, the
-timings to stderr as one `wasmtime-bench:` line of key=value pairs.
+the given argv). The guest's stdout of the first run goes to stdout (or, with
+--stdout-file, to that file, e.g. /dev/null), the timings to stderr as one
+`wasmtime-bench:` line of key=value pairs.
 """
 
 import argparse
@@ -24,6 +26,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--compile-iters", type=int, default=5)
     ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--stdout-file")
     ap.add_argument("wasm")
     ap.add_argument("args", nargs=argparse.REMAINDER)
     a = ap.parse_args()
@@ -50,7 +53,7 @@ def main():
     run_best = float("inf")
     first = None
     with tempfile.TemporaryDirectory() as tmp:
-        out_path = os.path.join(tmp, "stdout")
+        out_path = a.stdout_file or os.path.join(tmp, "stdout")
         for run in range(a.runs):
             wasi = wasmtime.WasiConfig()
             wasi.argv = [a.wasm] + a.args

@@ -226,9 +226,10 @@ kwasm_samples() {
 	done
 }
 
-# Builds the network samples into $1: each server as a kwasm program
-# (NAME.wasm) and as its native twin (NAME, static, for the busybox VM), both
-# from one source over the kwasm-net crate; and the native echo_client.
+# Builds the network samples into $1: each server and microbenchmark as a
+# kwasm program (NAME.wasm) and as its native twin (NAME, static, for the
+# busybox VM), both from one source over the kwasm-net crate; and the native
+# echo_client.
 kwasm_build_net_samples() {
 	local out=$1 src="$KWASM_SRC/samples/kwasm/net" lib="$KWASM_SRC/rust/kwasm/net/src"
 	local key
@@ -242,7 +243,7 @@ kwasm_build_net_samples() {
 	"${native[@]}" --crate-type rlib --crate-name kwasm_net \
 		"$lib/lib.rs" -o "$out/native/libkwasm_net.rlib" || return 1
 	local name
-	for name in echo_server http_server; do
+	for name in echo_server http_server bench_fd_write bench_send; do
 		"${rc[@]}" --target wasm32-wasip1 --extern kwasm_net="$out/wasm/libkwasm_net.rlib" \
 			"$src/$name.rs" -o "$out/$name.wasm" || return 1
 		"${native[@]}" --extern kwasm_net="$out/native/libkwasm_net.rlib" \

@@ -3,7 +3,6 @@
 //! kwasm-wasi's socket and epoll interface ([`NetOs`]) on the current task,
 //! through the C functions of wasi_net.c.
 
-use alloc::vec::Vec;
 use core::ffi::{c_int, c_long, c_uint, c_void};
 
 use kwasm_wasi::net::{EpollEvent, NetOs, SockAddr};
@@ -12,15 +11,6 @@ use kwasm_wasi::os::OsResult;
 use crate::ffi::KwasmRun;
 use crate::wasi_os::{kvecs_const, kvecs_mut, KernelOs, Kvec};
 
-const ENOMEM: i32 = 12;
-
-/// `struct epoll_event` on x86-64: packed.
-#[repr(C, packed)]
-#[derive(Clone, Copy, Default)]
-struct KEpollEvent {
-    events: u32,
-    data: u64,
-}
 
 extern "C" {
     fn kwasm_net_socket(domain: c_int, ty: c_int, protocol: c_int) -> c_long;
@@ -183,25 +173,12 @@ impl NetOs for KernelOs {
         self.unit(r)
     }
 
-    fn epoll_wait(
-        &mut self,
-        epfd: u32,
-        out: &mut [EpollEvent],
-        timeout_ms: i32,
-    ) -> OsResult<usize> {
-        let mut buf: Vec<KEpollEvent> = Vec::new();
-        buf.try_reserve_exact(out.len()).map_err(|_| ENOMEM)?;
-        buf.resize(out.len(), KEpollEvent::default());
-        let max = c_int::try_from(out.len()).unwrap_or(c_int::MAX);
-        // SAFETY: `buf` holds `max` events; `run` is this program's run, used only by this task.
+    fn epoll_wait(&mut self, epfd: u32, out: &mut [u8], timeout_ms: i32) -> OsResult<usize> {
+        let max = c_int::try_from(out.len() / 12).unwrap_or(c_int::MAX);
+        // SAFETY: `out` has room for `max` packed 12-byte epoll_events (the kernel's x86-64 layout); `run` is this program's run, used only by this task.
         let r = unsafe {
-            kwasm_net_epoll_wait(self.run, epfd, buf.as_mut_ptr().cast(), max, timeout_ms)
+            kwasm_net_epoll_wait(self.run, epfd, out.as_mut_ptr().cast(), max, timeout_ms)
         };
-        let n = self.sys(r)? as usize;
-        for (o, e) in out.iter_mut().zip(&buf[..n.min(buf.len())]) {
-            let (events, data) = (e.events, e.data);
-            *o = EpollEvent { events, data };
-        }
-        Ok(n)
+        self.sys(r).map(|n| n as usize)
     }
 }

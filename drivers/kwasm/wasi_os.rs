@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 use core::ffi::{c_char, c_int, c_long, c_uint, c_void, CStr};
 
 use crate::ffi::KwasmRun;
+use kwasm_wasi::guest::IoList;
 use kwasm_wasi::os::{DirEntry, OpenHow, OsResult, PollFd, SetTime, Stat, Timespec, WasiOs};
 
 const EINTR: i32 = 4;
@@ -25,6 +26,15 @@ const DIRENT_BUF: usize = 4096;
 pub(crate) struct Kvec {
     base: *mut u8,
     len: usize,
+}
+
+impl Default for Kvec {
+    fn default() -> Kvec {
+        Kvec {
+            base: core::ptr::null_mut(),
+            len: 0,
+        }
+    }
 }
 
 #[repr(C)]
@@ -168,20 +178,22 @@ impl KernelOs {
     }
 }
 
-fn kvecs(bufs: impl Iterator<Item = (*mut u8, usize)>, n: usize) -> OsResult<Vec<Kvec>> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(n).map_err(|_| ENOMEM)?;
-    v.extend(bufs.map(|(base, len)| Kvec { base, len }));
+/// Up to `IOV_INLINE` kvecs live on the stack: no allocation per call.
+fn kvecs(bufs: impl Iterator<Item = (*mut u8, usize)>, n: usize) -> OsResult<IoList<Kvec>> {
+    let mut v = IoList::with_capacity(n).map_err(|_| ENOMEM)?;
+    for (base, len) in bufs {
+        v.push(Kvec { base, len }).map_err(|_| ENOMEM)?;
+    }
     Ok(v)
 }
 
-pub(crate) fn kvecs_mut(bufs: &mut [&mut [u8]]) -> OsResult<Vec<Kvec>> {
+pub(crate) fn kvecs_mut(bufs: &mut [&mut [u8]]) -> OsResult<IoList<Kvec>> {
     let n = bufs.len();
     kvecs(bufs.iter_mut().map(|b| (b.as_mut_ptr(), b.len())), n)
 }
 
 // The C side only reads through these pointers for writes (ITER_SOURCE).
-pub(crate) fn kvecs_const(bufs: &[&[u8]]) -> OsResult<Vec<Kvec>> {
+pub(crate) fn kvecs_const(bufs: &[&[u8]]) -> OsResult<IoList<Kvec>> {
     kvecs(
         bufs.iter().map(|b| (b.as_ptr().cast_mut(), b.len())),
         bufs.len(),

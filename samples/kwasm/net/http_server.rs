@@ -26,6 +26,8 @@ struct Conn {
     output: Vec<u8>,
     /// Close once `output` is sent.
     closing: bool,
+    /// Registered for EPOLLOUT (waiting for room) instead of EPOLLIN.
+    writing: bool,
 }
 
 struct Request {
@@ -197,7 +199,10 @@ impl Server {
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
                     // Wait for room; stop reading until the answer is out.
-                    self.epoll.modify(sock, Interest::WRITABLE, slot as u64)?;
+                    if !conn.writing {
+                        self.epoll.modify(sock, Interest::WRITABLE, slot as u64)?;
+                        conn.writing = true;
+                    }
                     return Ok(true);
                 }
                 Err(e) => return Err(e),
@@ -206,7 +211,10 @@ impl Server {
         if conn.closing {
             return Ok(false);
         }
-        self.epoll.modify(sock, Interest::READABLE, slot as u64)?;
+        if conn.writing {
+            self.epoll.modify(sock, Interest::READABLE, slot as u64)?;
+            conn.writing = false;
+        }
         Ok(true)
     }
 }

@@ -17,6 +17,13 @@ use alloc::vec::Vec;
 use core::ffi::CStr;
 
 use crate::errno::Errno;
+pub use crate::small_list::SmallList;
+
+/// Buffers of one vectored call kept inline (no allocation) up to this many.
+pub const IOV_INLINE: usize = 8;
+
+/// The buffers of a vectored call.
+pub type IoList<T> = SmallList<T, IOV_INLINE>;
 
 /// Largest path accepted, including the NUL (Linux `PATH_MAX`).
 pub const PATH_MAX: usize = 4096;
@@ -145,11 +152,9 @@ impl<'a> Guest<'a> {
     /// Reads the `(buf, buf_len)` pairs of an iovec array, skipping empty
     /// ones and stopping after [`IOV_MAX`] non-empty ones. Each buffer is
     /// bounds checked.
-    fn iovec_list(&self, iovs: u32, count: u32) -> Result<Vec<(u32, u32)>, Errno> {
+    fn iovec_list(&self, iovs: u32, count: u32) -> Result<IoList<(u32, u32)>, Errno> {
         let base = self.check_array(iovs, count, 8, 4)?;
-        let mut list = Vec::new();
-        list.try_reserve((count as usize).min(IOV_MAX))
-            .map_err(|_| Errno::NOMEM)?;
+        let mut list = IoList::with_capacity((count as usize).min(IOV_MAX))?;
         let mut total = 0u32;
         for i in 0..count as usize {
             if list.len() == IOV_MAX || total == MAX_RW {
@@ -162,7 +167,7 @@ impl<'a> Guest<'a> {
             // transferred always fits the u32 result.
             let n = n.min(MAX_RW - total);
             if n != 0 {
-                list.push((p, n));
+                list.push((p, n))?;
                 total += n;
             }
         }
@@ -170,13 +175,11 @@ impl<'a> Guest<'a> {
     }
 
     /// The buffers of a `ciovec` array, for writing out of guest memory.
-    pub fn ciovecs(&self, iovs: u32, count: u32) -> Result<Vec<&[u8]>, Errno> {
+    pub fn ciovecs(&self, iovs: u32, count: u32) -> Result<IoList<&[u8]>, Errno> {
         let list = self.iovec_list(iovs, count)?;
-        let mut bufs = Vec::new();
-        bufs.try_reserve_exact(list.len())
-            .map_err(|_| Errno::NOMEM)?;
-        for (p, n) in list {
-            bufs.push(self.bytes(p, n)?);
+        let mut bufs = IoList::with_capacity(list.len())?;
+        for &(p, n) in list.iter() {
+            bufs.push(self.bytes(p, n)?)?;
         }
         Ok(bufs)
     }
@@ -187,33 +190,33 @@ impl<'a> Guest<'a> {
     /// Buffers that overlap each other cannot all be handed out at once;
     /// then only the first non-empty one is used (a short read, which is
     /// what wasmtime always does).
-    pub fn iovecs(&mut self, iovs: u32, count: u32) -> Result<Vec<&mut [u8]>, Errno> {
-        let mut list = self.iovec_list(iovs, count)?;
-        let mut order: Vec<usize> = Vec::new();
-        order
-            .try_reserve_exact(list.len())
-            .map_err(|_| Errno::NOMEM)?;
-        order.extend(0..list.len());
+    pub fn iovecs(&mut self, iovs: u32, count: u32) -> Result<IoList<&mut [u8]>, Errno> {
+        let list = self.iovec_list(iovs, count)?;
+        let mut order: IoList<usize> = IoList::with_capacity(list.len())?;
+        for i in 0..list.len() {
+            order.push(i)?;
+        }
         order.sort_unstable_by_key(|&i| list[i].0);
         let overlap = order.windows(2).any(|w| {
             let (a, b) = (list[w[0]], list[w[1]]);
             u64::from(a.0) + u64::from(a.1) > u64::from(b.0)
         });
-        if overlap {
-            // Array order, not address order: the first buffer is list[0].
-            list.truncate(1);
-            order.clear();
-            order.push(0);
-        }
+        // Array order, not address order: on overlap the first buffer is
+        // list[0], alone.
+        let used = if overlap {
+            1.min(list.len())
+        } else {
+            list.len()
+        };
+        let order: &[usize] = if overlap { &[0][..used] } else { &order };
         // Carve the sorted, disjoint buffers out of memory front to back.
-        let mut slots: Vec<Option<&mut [u8]>> = Vec::new();
-        slots
-            .try_reserve_exact(list.len())
-            .map_err(|_| Errno::NOMEM)?;
-        slots.resize_with(list.len(), || None);
+        let mut slots: IoList<Option<&mut [u8]>> = IoList::with_capacity(used)?;
+        for _ in 0..used {
+            slots.push(None)?;
+        }
         let mut rest: &mut [u8] = &mut *self.mem;
         let mut consumed = 0usize;
-        for &i in &order {
+        for &i in order {
             let (p, n) = (list[i].0 as usize, list[i].1 as usize);
             let tail = core::mem::take(&mut rest);
             let (_, tail) = tail.split_at_mut(p - consumed);
@@ -222,10 +225,12 @@ impl<'a> Guest<'a> {
             rest = tail;
             consumed = p + n;
         }
-        let mut bufs = Vec::new();
-        bufs.try_reserve_exact(slots.len())
-            .map_err(|_| Errno::NOMEM)?;
-        bufs.extend(slots.into_iter().flatten());
+        let mut bufs = IoList::with_capacity(used)?;
+        for s in slots.iter_mut() {
+            if let Some(b) = s.take() {
+                bufs.push(b)?;
+            }
+        }
         Ok(bufs)
     }
 
@@ -331,7 +336,7 @@ mod tests {
         m[200..202].copy_from_slice(b"de");
         let g = Guest::new(&mut m);
         let bufs = g.ciovecs(0, 3).unwrap();
-        assert_eq!(bufs, [&b"abc"[..], &b"de"[..]]);
+        assert_eq!(&*bufs, [&b"abc"[..], &b"de"[..]]);
         let mut m = mem_with_iovs(&[(100, 3), (250, 7)]);
         assert_eq!(Guest::new(&mut m).ciovecs(0, 2).err(), Some(Errno::FAULT));
         let mut m = mem_with_iovs(&[]);

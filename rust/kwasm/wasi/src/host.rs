@@ -828,22 +828,17 @@ impl NetOs for HostOs {
         check(unsafe { libc::epoll_ctl(ep, op, h, &mut ev) }.into()).map(drop)
     }
 
-    fn epoll_wait(
-        &mut self,
-        epfd: u32,
-        out: &mut [EpollEvent],
-        timeout_ms: i32,
-    ) -> OsResult<usize> {
+    fn epoll_wait(&mut self, epfd: u32, out: &mut [u8], timeout_ms: i32) -> OsResult<usize> {
         let ep = self.host_fd(epfd)?;
-        let mut evs = std::vec![libc::epoll_event { events: 0, u64: 0 }; out.len()];
-        // SAFETY: `evs` holds `out.len()` events.
-        let r = unsafe { libc::epoll_wait(ep, evs.as_mut_ptr(), evs.len() as i32, timeout_ms) };
+        let max = out.len() / 12;
+        let mut evs = std::vec![libc::epoll_event { events: 0, u64: 0 }; max];
+        // SAFETY: `evs` holds `max` events.
+        let r = unsafe { libc::epoll_wait(ep, evs.as_mut_ptr(), max as i32, timeout_ms) };
         let n = check(r.into())? as usize;
-        for (o, e) in out.iter_mut().zip(&evs[..n]) {
-            *o = EpollEvent {
-                events: e.events,
-                data: e.u64,
-            };
+        for (o, e) in out.chunks_exact_mut(12).zip(&evs[..n]) {
+            let (events, data) = (e.events, e.u64);
+            o[..4].copy_from_slice(&events.to_le_bytes());
+            o[4..].copy_from_slice(&data.to_le_bytes());
         }
         Ok(n)
     }

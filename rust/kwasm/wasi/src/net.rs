@@ -138,9 +138,11 @@ pub trait NetOs {
     /// `epoll_ctl(2)`; `event` is `None` for `EPOLL_CTL_DEL`.
     fn epoll_ctl(&mut self, epfd: u32, op: i32, fd: u32, event: Option<EpollEvent>)
         -> OsResult<()>;
-    /// `epoll_wait(2)` into `out` (not empty).
-    fn epoll_wait(&mut self, epfd: u32, out: &mut [EpollEvent], timeout_ms: i32)
-        -> OsResult<usize>;
+    /// `epoll_wait(2)` for up to `out.len() / 12` events (at least one),
+    /// written straight into `out` (guest memory) in the ABI's layout, which
+    /// is x86-64 Linux's packed `struct epoll_event`: `events` (u32 LE), then
+    /// `data` (u64 LE). Returns how many were written.
+    fn epoll_wait(&mut self, epfd: u32, out: &mut [u8], timeout_ms: i32) -> OsResult<usize>;
 }
 
 /// The socket options a guest may get and set, with their value sizes:
@@ -406,15 +408,9 @@ fn epoll_wait<O: WasiOs + NetOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> W
     let out = g.out_u32(ptr(a.u64(4)))?;
     let events = ptr(a.u64(1));
     g.check_array(events, max as u32, EPOLL_EVENT_SIZE, 4)?;
-    let mut buf = alloc::vec::Vec::new();
-    buf.try_reserve_exact(max).map_err(|_| Errno::NOMEM)?;
-    buf.resize(max, EpollEvent::default());
-    let n = os(cx.os.epoll_wait(a.u32(0), &mut buf, i32_arg(&a, 3)))?.min(max);
-    let dst = g.bytes_mut(events, n as u32 * EPOLL_EVENT_SIZE)?;
-    for (chunk, e) in dst.chunks_exact_mut(12).zip(&buf[..n]) {
-        chunk[..4].copy_from_slice(&e.events.to_le_bytes());
-        chunk[4..].copy_from_slice(&e.data.to_le_bytes());
-    }
+    // The guest's array has the kernel's layout: events land there directly.
+    let dst = g.bytes_mut(events, max as u32 * EPOLL_EVENT_SIZE)?;
+    let n = os(cx.os.epoll_wait(a.u32(0), dst, i32_arg(&a, 3)))?.min(max);
     g.put_u32(out, n as u32);
     Ok(())
 }
