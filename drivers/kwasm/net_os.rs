@@ -11,7 +11,6 @@ use kwasm_wasi::os::OsResult;
 use crate::ffi::KwasmRun;
 use crate::wasi_os::{kvecs_const, kvecs_mut, KernelOs, Kvec};
 
-
 extern "C" {
     fn kwasm_net_socket(domain: c_int, ty: c_int, protocol: c_int) -> c_long;
     fn kwasm_net_bind(fd: c_uint, addr: *const u8, len: usize) -> c_long;

@@ -93,7 +93,7 @@ const NET_PROG: &str = "../../../tools/testing/selftests/kwasm/progs/net_sockets
 #[test]
 fn kwasm_net_sockets_epoll_and_errors_work_from_wasm() {
     let dir = common::scratch("net");
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(NET_PROG);
+    let src = common::manifest_dir().join(NET_PROG);
     let o = common::run(
         common::build_path(&src.with_extension("rs")),
         &["net"],

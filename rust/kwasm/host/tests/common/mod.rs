@@ -14,7 +14,7 @@ use kwasm_runtime::Extern;
 /// Compiles a Rust test program from tests/programs to wasm32-wasip1 with
 /// the workspace's rustc; returns the .wasm bytes.
 pub fn build_rust_program(name: &str) -> Vec<u8> {
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let src = manifest_dir()
         .join("tests/programs")
         .join(format!("{name}.rs"));
     // A directory per build: tests build the same program in parallel.
@@ -71,4 +71,13 @@ pub fn call_export(
     store.call_func(&f, &mut args)?;
     args.truncate(nresults);
     Ok(args)
+}
+
+/// This crate's directory, as cargo reports it when it runs the test (the
+/// compile-time path goes stale when clones at other paths share a target
+/// directory).
+pub fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }

@@ -30,7 +30,7 @@ pub fn scratch(tag: &str) -> PathBuf {
 /// Compiles tests/programs/NAME.rs for wasm32-wasip1.
 pub fn build(name: &str) -> Vec<u8> {
     build_path(
-        &PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        &manifest_dir()
             .join("tests/programs")
             .join(format!("{name}.rs")),
     )
@@ -149,4 +149,13 @@ pub fn run(wasm: Vec<u8>, args: &[&str], env: &[&str], stdin: &[u8], dir: &Path)
     };
     let _ = std::fs::remove_dir_all(&io);
     o
+}
+
+/// This crate's directory, as cargo reports it when it runs the test (the
+/// compile-time path goes stale when clones at other paths share a target
+/// directory).
+pub fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }
