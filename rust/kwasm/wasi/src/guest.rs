@@ -20,7 +20,7 @@ use crate::errno::Errno;
 pub use crate::small_list::SmallList;
 
 /// Buffers of one vectored call kept inline (no allocation) up to this many.
-pub const IOV_INLINE: usize = 8;
+pub const IOV_INLINE: usize = 2;
 
 /// The buffers of a vectored call.
 pub type IoList<T> = SmallList<T, IOV_INLINE>;
@@ -149,15 +149,19 @@ impl<'a> Guest<'a> {
         Ok(self.u32_at(at))
     }
 
-    /// Reads the `(buf, buf_len)` pairs of an iovec array, skipping empty
-    /// ones and stopping after [`IOV_MAX`] non-empty ones. Each buffer is
-    /// bounds checked.
-    fn iovec_list(&self, iovs: u32, count: u32) -> Result<IoList<(u32, u32)>, Errno> {
+    /// Calls `f` with the `(buf, buf_len)` pairs of an iovec array, skipping
+    /// empty ones and stopping after [`IOV_MAX`] non-empty ones. Each buffer
+    /// is bounds checked first.
+    fn each_iovec(
+        &self,
+        iovs: u32,
+        count: u32,
+        mut f: impl FnMut(u32, u32) -> Result<(), Errno>,
+    ) -> Result<(), Errno> {
         let base = self.check_array(iovs, count, 8, 4)?;
-        let mut list = IoList::with_capacity((count as usize).min(IOV_MAX))?;
-        let mut total = 0u32;
+        let (mut total, mut used) = (0u32, 0usize);
         for i in 0..count as usize {
-            if list.len() == IOV_MAX || total == MAX_RW {
+            if used == IOV_MAX || total == MAX_RW {
                 break;
             }
             let at = base + 8 * i;
@@ -167,20 +171,26 @@ impl<'a> Guest<'a> {
             // transferred always fits the u32 result.
             let n = n.min(MAX_RW - total);
             if n != 0 {
-                list.push((p, n))?;
+                f(p, n)?;
                 total += n;
+                used += 1;
             }
         }
+        Ok(())
+    }
+
+    /// The checked `(buf, buf_len)` pairs of an iovec array (see
+    /// [`Guest::each_iovec`]).
+    fn iovec_list(&self, iovs: u32, count: u32) -> Result<IoList<(u32, u32)>, Errno> {
+        let mut list = IoList::with_capacity((count as usize).min(IOV_MAX))?;
+        self.each_iovec(iovs, count, |p, n| list.push((p, n)))?;
         Ok(list)
     }
 
     /// The buffers of a `ciovec` array, for writing out of guest memory.
     pub fn ciovecs(&self, iovs: u32, count: u32) -> Result<IoList<&[u8]>, Errno> {
-        let list = self.iovec_list(iovs, count)?;
-        let mut bufs = IoList::with_capacity(list.len())?;
-        for &(p, n) in list.iter() {
-            bufs.push(self.bytes(p, n)?)?;
-        }
+        let mut bufs = IoList::with_capacity((count as usize).min(IOV_MAX))?;
+        self.each_iovec(iovs, count, |p, n| bufs.push(self.bytes(p, n)?))?;
         Ok(bufs)
     }
 
@@ -192,6 +202,14 @@ impl<'a> Guest<'a> {
     /// what wasmtime always does).
     pub fn iovecs(&mut self, iovs: u32, count: u32) -> Result<IoList<&mut [u8]>, Errno> {
         let list = self.iovec_list(iovs, count)?;
+        if list.len() <= 1 {
+            // The common case: one buffer, nothing to order or carve.
+            let mut bufs = IoList::with_capacity(1)?;
+            if let Some(&(p, n)) = list.first() {
+                bufs.push(self.bytes_mut(p, n)?)?;
+            }
+            return Ok(bufs);
+        }
         let mut order: IoList<usize> = IoList::with_capacity(list.len())?;
         for i in 0..list.len() {
             order.push(i)?;
