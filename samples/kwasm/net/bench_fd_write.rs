@@ -19,8 +19,7 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(100_000);
-    // SAFETY: fd 1 is open for the whole run and is never closed here
-    // (ManuallyDrop), so this File only borrows it.
+    // SAFETY: fd 1 is open for the whole run and is never closed here (ManuallyDrop), so this File only borrows it.
     let mut out = ManuallyDrop::new(unsafe { File::from_raw_fd(1) });
     let mut best = f64::MAX;
     for _ in 0..5 {

@@ -180,6 +180,12 @@ impl core::fmt::Debug for SockAddr {
     }
 }
 
+/// Takes ownership of a descriptor the kernel just returned.
+fn owned(fd: RawFd) -> OwnedFd {
+    // SAFETY: `fd` is new (from socket, accept or epoll_create) and nothing else owns it.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
 /// A socket: an owned descriptor closed on drop.
 #[derive(Debug)]
 pub struct Socket {
@@ -195,10 +201,7 @@ impl Socket {
     }
 
     fn adopt(fd: RawFd) -> Socket {
-        // SAFETY: `fd` was just returned by the kernel and nobody else owns it.
-        Socket {
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
-        }
+        Socket { fd: owned(fd) }
     }
 
     /// A TCP socket bound to `addr` (with SO_REUSEADDR) and listening.
@@ -521,10 +524,8 @@ pub struct Epoll {
 
 impl Epoll {
     pub fn new() -> io::Result<Epoll> {
-        let fd = sys::epoll_create_()?;
-        // SAFETY: `fd` was just returned by the kernel and nobody else owns it.
         Ok(Epoll {
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+            fd: owned(sys::epoll_create_()?),
         })
     }
 

@@ -122,8 +122,7 @@ pub fn send_(s: RawFd, bufs: &[IoSlice<'_>], flags: i32, to: Option<&[u8]>) -> i
         controllen: 0,
         flags: 0,
     };
-    // SAFETY: IoSlice is ABI-compatible with struct iovec on Linux; every
-    // pointer in `msg` is readable for its length (sendmsg only reads).
+    // SAFETY: IoSlice is ABI-compatible with struct iovec on Linux; every pointer in `msg` is readable for its length (sendmsg only reads).
     check_size(unsafe { sendmsg(s, &msg, flags | MSG_NOSIGNAL) })
 }
 
@@ -146,8 +145,7 @@ pub fn recv_(
         controllen: 0,
         flags: 0,
     };
-    // SAFETY: IoSliceMut is ABI-compatible with struct iovec, each buffer
-    // writable for its length; `name` is null or writable for `namelen`.
+    // SAFETY: IoSliceMut is ABI-compatible with struct iovec, each buffer writable for its length; `name` is null or writable for `namelen`.
     let got = check_size(unsafe { recvmsg(s, &mut msg, flags) })?;
     Ok((got, msg.namelen as usize, msg.flags))
 }

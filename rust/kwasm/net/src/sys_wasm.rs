@@ -117,8 +117,7 @@ pub fn getsockopt_(s: RawFd, level: i32, name: i32, val: &mut [u8]) -> io::Resul
 pub fn send_(s: RawFd, bufs: &[IoSlice<'_>], flags: i32, to: Option<&[u8]>) -> io::Result<usize> {
     let (addr, len) = to.map_or((core::ptr::null(), 0), |a| (a.as_ptr(), a.len() as u32));
     let mut sent = 0u32;
-    // SAFETY: on this target IoSlice is a WASI ciovec (pointer, length),
-    // the layout kwasm_net reads; `addr` is null or readable for `len`.
+    // SAFETY: on this target IoSlice is a WASI ciovec (pointer, length), the layout kwasm_net reads; `addr` is null or readable for `len`.
     check(unsafe {
         sendto(
             fd(s),
@@ -144,8 +143,7 @@ pub fn recv_(
         None => (core::ptr::null_mut(), 0),
     };
     let (mut got, mut msg_flags) = (0u32, 0u32);
-    // SAFETY: IoSliceMut is a WASI iovec here, each writable for its
-    // length; `addr` is null or writable for `len`; the outputs are valid.
+    // SAFETY: IoSliceMut is a WASI iovec here, each writable for its length; `addr` is null or writable for `len`; the outputs are valid.
     check(unsafe {
         recvfrom(
             fd(s),

@@ -116,11 +116,8 @@ fn args_and_environ() {
 fn clock_time(id: u32) -> u64 {
     let mut t = 0u64;
     // SAFETY: valid out-pointer.
-    check_eq(
-        unsafe { clock_time_get(id, 1, &mut t) },
-        0,
-        "clock_time_get",
-    );
+    let ret = unsafe { clock_time_get(id, 1, &mut t) };
+    check_eq(ret, 0, "clock_time_get");
     t
 }
 
@@ -165,26 +162,17 @@ fn clocks() {
 fn random() {
     let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
     // SAFETY: the buffers are 32 bytes long.
-    check_eq(
-        unsafe { random_get(a.as_mut_ptr(), a.len()) },
-        0,
-        "random_get",
-    );
+    let ret = unsafe { random_get(a.as_mut_ptr(), a.len()) };
+    check_eq(ret, 0, "random_get");
     // SAFETY: as above.
-    check_eq(
-        unsafe { random_get(b.as_mut_ptr(), b.len()) },
-        0,
-        "random_get",
-    );
+    let ret = unsafe { random_get(b.as_mut_ptr(), b.len()) };
+    check_eq(ret, 0, "random_get");
     // Each fails with probability 2^-256.
     check(a != [0; 32], "random bytes are not all zero");
     check(a != b, "two random_get calls differ");
     // SAFETY: an empty buffer.
-    check_eq(
-        unsafe { random_get(a.as_mut_ptr(), 0) },
-        0,
-        "random_get of 0 bytes",
-    );
+    let ret = unsafe { random_get(a.as_mut_ptr(), 0) };
+    check_eq(ret, 0, "random_get of 0 bytes");
     println!("random_get: 2 x 32 bytes, not zero, different; 0 bytes ok");
 }
 

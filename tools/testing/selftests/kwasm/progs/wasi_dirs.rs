@@ -170,10 +170,8 @@ fn list(fd: u32, bufsize: usize) -> Vec<(String, u8)> {
     loop {
         let mut used = 0;
         // SAFETY: the buffer and the out-pointer are valid.
-        ok(
-            unsafe { fd_readdir(fd, buf.as_mut_ptr(), bufsize, cookie, &mut used) },
-            "fd_readdir",
-        );
+        let ret = unsafe { fd_readdir(fd, buf.as_mut_ptr(), bufsize, cookie, &mut used) };
+        ok(ret, "fd_readdir");
         check(used <= bufsize, "fd_readdir stays in the buffer");
         let mut off = 0;
         while off + DIRENT_SIZE <= used {
@@ -256,18 +254,16 @@ fn create_tree() {
     std::fs::write("d/two.txt", "two!").unwrap_or_else(|e| fail(&e.to_string()));
     let (target, link) = ("one.txt", "d/link");
     // SAFETY: the paths are valid.
-    ok(
-        unsafe {
-            path_symlink(
-                target.as_ptr(),
-                target.len(),
-                PREOPEN,
-                link.as_ptr(),
-                link.len(),
-            )
-        },
-        "path_symlink",
-    );
+    let ret = unsafe {
+        path_symlink(
+            target.as_ptr(),
+            target.len(),
+            PREOPEN,
+            link.as_ptr(),
+            link.len(),
+        )
+    };
+    ok(ret, "path_symlink");
     check_eq(filetype("d/e/.."), FILETYPE_DIRECTORY, "d/e/..");
     println!("path_create_directory: d, d/e, d/e/f; d/e/.. is a directory");
 }

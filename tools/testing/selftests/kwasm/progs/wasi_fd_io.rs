@@ -224,11 +224,8 @@ fn fdstat(fd: u32) -> Fdstat {
 fn filestat(fd: u32) -> Filestat {
     let mut st = Filestat::default();
     // SAFETY: valid out-pointer.
-    check_eq(
-        unsafe { fd_filestat_get(fd, &mut st) },
-        0,
-        "fd_filestat_get",
-    );
+    let ret = unsafe { fd_filestat_get(fd, &mut st) };
+    check_eq(ret, 0, "fd_filestat_get");
     st
 }
 

@@ -221,10 +221,8 @@ fn fdstat(fd: u32) -> Fdstat {
 fn path_stat(path: &str, flags: u32) -> Filestat {
     let mut st = Filestat::default();
     // SAFETY: the path and the out-pointer are valid.
-    ok(
-        unsafe { path_filestat_get(PREOPEN, flags, path.as_ptr(), path.len(), &mut st) },
-        "path_filestat_get",
-    );
+    let ret = unsafe { path_filestat_get(PREOPEN, flags, path.as_ptr(), path.len(), &mut st) };
+    ok(ret, "path_filestat_get");
     st
 }
 
@@ -241,10 +239,8 @@ fn flags(fd: u32) {
         st.filetype, st.flags
     );
     // SAFETY: a plain call.
-    ok(
-        unsafe { fd_fdstat_set_flags(fd, FDFLAGS_APPEND.into()) },
-        "set APPEND",
-    );
+    let ret = unsafe { fd_fdstat_set_flags(fd, FDFLAGS_APPEND.into()) };
+    ok(ret, "set APPEND");
     check_eq(
         fdstat(fd).flags,
         FDFLAGS_APPEND,
@@ -386,18 +382,16 @@ fn times() {
     );
     let (target, link) = ("state.txt", "link");
     // SAFETY: the paths are valid.
-    ok(
-        unsafe {
-            path_symlink(
-                target.as_ptr(),
-                target.len(),
-                PREOPEN,
-                link.as_ptr(),
-                link.len(),
-            )
-        },
-        "path_symlink",
-    );
+    let ret = unsafe {
+        path_symlink(
+            target.as_ptr(),
+            target.len(),
+            PREOPEN,
+            link.as_ptr(),
+            link.len(),
+        )
+    };
+    ok(ret, "path_symlink");
     ok(
         set("link", NOFOLLOW, T1),
         "path_filestat_set_times of a symlink",

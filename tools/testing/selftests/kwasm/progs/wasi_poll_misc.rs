@@ -114,11 +114,8 @@ fn fd_sub(userdata: u64, kind: u8, fd: u32) -> Subscription {
 fn now(id: u32) -> u64 {
     let mut t = 0;
     // SAFETY: valid out-pointer.
-    check_eq(
-        unsafe { clock_time_get(id, 1, &mut t) },
-        0,
-        "clock_time_get",
-    );
+    let ret = unsafe { clock_time_get(id, 1, &mut t) };
+    check_eq(ret, 0, "clock_time_get");
     t
 }
 
