@@ -166,15 +166,12 @@ long kwasm_clock_get(int clock, bool res, s64 *sec, u32 *nsec);
 long kwasm_random(void *buf, size_t len);
 void kwasm_yield(void);
 long kwasm_poll(struct kwasm_pollfd *fds, unsigned int n, s64 deadline_ns);
-long kwasm_sock_accept(unsigned int fd, bool nonblock);
-long kwasm_sock_recv(unsigned int fd, struct kvec *vec, unsigned long n,
-		     int flags, int *msg_flags);
-long kwasm_sock_send(unsigned int fd, struct kvec *vec, unsigned long n,
-		     int flags);
-long kwasm_sock_shutdown(unsigned int fd, int how);
 long kwasm_raise(int sig);
 
-/* wasi_net.c: kwasm_net, see rust/kwasm/wasi/src/net.rs. */
+/*
+ * wasi_net.c: sockets for kwasm_net (see rust/kwasm/wasi/src/net.rs) and
+ * for WASI's sock_* calls.
+ */
 struct epoll_event;
 
 long kwasm_net_socket(int domain, int type, int protocol);
@@ -191,6 +188,7 @@ long kwasm_net_sendto(unsigned int fd, struct kvec *vec, unsigned long n,
 		      int flags, const void *addr, size_t addrlen);
 long kwasm_net_recvfrom(unsigned int fd, struct kvec *vec, unsigned long n,
 			int flags, int *msg_flags, void *addr, size_t *addrlen);
+long kwasm_net_shutdown(unsigned int fd, int how);
 long kwasm_net_epoll_create(int flags);
 long kwasm_net_epoll_ctl(unsigned int epfd, int op, unsigned int fd,
 			 u32 events, u64 data);

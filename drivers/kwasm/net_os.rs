@@ -60,6 +60,60 @@ extern "C" {
     ) -> c_long;
 }
 
+/// accept and recv with the peer's address optional: kwasm_net asks for
+/// it, WASI's sock_accept and sock_recv (wasi_os.rs) do not.
+impl KernelOs {
+    pub(crate) fn accept_peer(
+        &mut self,
+        fd: u32,
+        flags: i32,
+        mut peer: Option<&mut SockAddr>,
+    ) -> OsResult<u32> {
+        let mut len = 0;
+        let p = peer
+            .as_deref_mut()
+            .map_or(core::ptr::null_mut(), |a| a.bytes.as_mut_ptr());
+        // SAFETY: `p` is null or `peer.bytes`, room for any address (128 bytes); `len` is a valid out pointer.
+        let r = unsafe { kwasm_net_accept(fd, flags, p, &mut len) };
+        let fd = self.fd(r)?;
+        if let Some(a) = peer {
+            a.len = len;
+        }
+        Ok(fd)
+    }
+
+    pub(crate) fn recv_peer(
+        &mut self,
+        fd: u32,
+        bufs: &mut [&mut [u8]],
+        flags: i32,
+        mut from: Option<&mut SockAddr>,
+    ) -> OsResult<(usize, i32)> {
+        let mut v = kvecs_mut(bufs)?;
+        let (mut msg_flags, mut len) = (0, 0);
+        let p = from
+            .as_deref_mut()
+            .map_or(core::ptr::null_mut(), |a| a.bytes.as_mut_ptr());
+        // SAFETY: each kvec is a live, exclusively borrowed guest buffer; `p` is null or `from.bytes`, room for any address; valid out pointers.
+        let r = unsafe {
+            kwasm_net_recvfrom(
+                fd,
+                v.as_mut_ptr(),
+                v.len(),
+                flags,
+                &mut msg_flags,
+                p,
+                &mut len,
+            )
+        };
+        let n = self.sys(r)? as usize;
+        if let Some(a) = from {
+            a.len = len;
+        }
+        Ok((n, msg_flags))
+    }
+}
+
 impl NetOs for KernelOs {
     fn socket(&mut self, domain: i32, ty: i32, protocol: i32) -> OsResult<u32> {
         // SAFETY: no pointers.
@@ -86,12 +140,7 @@ impl NetOs for KernelOs {
     }
 
     fn accept_from(&mut self, fd: u32, flags: i32, peer: &mut SockAddr) -> OsResult<u32> {
-        let mut len = 0;
-        // SAFETY: `peer.bytes` has room for any address (128 bytes); valid out pointer.
-        let r = unsafe { kwasm_net_accept(fd, flags, peer.bytes.as_mut_ptr(), &mut len) };
-        let fd = self.fd(r)?;
-        peer.len = len;
-        Ok(fd)
+        self.accept_peer(fd, flags, Some(peer))
     }
 
     fn sock_name(&mut self, fd: u32, peer: bool, addr: &mut SockAddr) -> OsResult<()> {
@@ -134,23 +183,7 @@ impl NetOs for KernelOs {
         flags: i32,
         from: &mut SockAddr,
     ) -> OsResult<(usize, i32)> {
-        let mut v = kvecs_mut(bufs)?;
-        let (mut msg_flags, mut len) = (0, 0);
-        // SAFETY: each kvec is a live, exclusively borrowed guest buffer; `from.bytes` has room for any address; valid out pointers.
-        let r = unsafe {
-            kwasm_net_recvfrom(
-                fd,
-                v.as_mut_ptr(),
-                v.len(),
-                flags,
-                &mut msg_flags,
-                from.bytes.as_mut_ptr(),
-                &mut len,
-            )
-        };
-        let n = self.sys(r)? as usize;
-        from.len = len;
-        Ok((n, msg_flags))
+        self.recv_peer(fd, bufs, flags, Some(from))
     }
 
     fn epoll_create(&mut self, flags: i32) -> OsResult<u32> {

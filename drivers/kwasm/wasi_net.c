@@ -142,28 +142,42 @@ long kwasm_net_name(unsigned int fd, bool peer, void *addr)
 	return ret;
 }
 
-/* accept4(); the peer's address goes to addr (128 bytes), its length to *len. */
+/*
+ * accept4(); the peer's address goes to addr (128 bytes, or NULL for none),
+ * its length to *len. The new fd is reserved first, as accept4() does, so
+ * that running out of fds never loses a connection.
+ */
 long kwasm_net_accept(unsigned int fd, int flags, void *addr, size_t *len)
 {
 	struct proto_accept_arg arg = { };
 	struct file *file;
 	struct fd f;
-	long ret, n;
+	long n;
+	int newfd;
 
 	if (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK))
 		return -EINVAL;
 	f = fdget(fd);
 	if (!fd_file(f))
 		return -EBADF;
+	newfd = get_unused_fd_flags(flags & SOCK_CLOEXEC ? O_CLOEXEC : 0);
+	if (newfd < 0) {
+		fdput(f);
+		return newfd;
+	}
 	file = do_accept(fd_file(f), &arg, NULL, NULL,
 			 flags & SOCK_NONBLOCK ? O_NONBLOCK : 0);
 	fdput(f);
-	if (IS_ERR(file))
+	if (IS_ERR(file)) {
+		put_unused_fd(newfd);
 		return PTR_ERR(file);
-	n = kwasm_getname(sock_from_file(file), addr, 2);
-	*len = n < 0 ? 0 : n;
-	ret = kwasm_install_file(file, flags & SOCK_CLOEXEC ? O_CLOEXEC : 0);
-	return ret;
+	}
+	if (addr) {
+		n = kwasm_getname(sock_from_file(file), addr, 2);
+		*len = n < 0 ? 0 : n;
+	}
+	fd_install(newfd, file);
+	return newfd;
 }
 
 long kwasm_net_setsockopt(unsigned int fd, int level, int name,
@@ -228,12 +242,15 @@ long kwasm_net_sendto(unsigned int fd, struct kvec *vec, unsigned long n,
 	return ret;
 }
 
-/* recvmsg(); the sender goes to addr (128 bytes), its length to *addrlen. */
+/*
+ * recvmsg(); the sender goes to addr (128 bytes, or NULL for none), its
+ * length to *addrlen.
+ */
 long kwasm_net_recvfrom(unsigned int fd, struct kvec *vec, unsigned long n,
 			int flags, int *msg_flags, void *addr, size_t *addrlen)
 {
 	struct sockaddr_storage ss;
-	struct msghdr msg = { .msg_name = &ss };
+	struct msghdr msg = { .msg_name = addr ? &ss : NULL };
 	struct socket *sock;
 	struct fd f;
 	long ret;
@@ -249,8 +266,26 @@ long kwasm_net_recvfrom(unsigned int fd, struct kvec *vec, unsigned long n,
 	if (ret < 0)
 		return ret;
 	*msg_flags = msg.msg_flags;
-	*addrlen = min_t(size_t, msg.msg_namelen, sizeof(ss));
-	memcpy(addr, &ss, *addrlen);
+	if (addr) {
+		*addrlen = min_t(size_t, msg.msg_namelen, sizeof(ss));
+		memcpy(addr, &ss, *addrlen);
+	}
+	return ret;
+}
+
+long kwasm_net_shutdown(unsigned int fd, int how)
+{
+	struct socket *sock;
+	struct fd f;
+	long ret;
+
+	sock = kwasm_sockfd(fd, &f);
+	if (IS_ERR(sock))
+		return PTR_ERR(sock);
+	ret = security_socket_shutdown(sock, how);
+	if (!ret)
+		ret = READ_ONCE(sock->ops)->shutdown(sock, how);
+	fdput(f);
 	return ret;
 }
 

@@ -122,16 +122,7 @@ extern "C" {
     fn kwasm_random(buf: *mut u8, len: usize) -> c_long;
     fn kwasm_yield();
     fn kwasm_poll(fds: *mut KwasmPollfd, n: c_uint, deadline_ns: i64) -> c_long;
-    fn kwasm_sock_accept(fd: c_uint, nonblock: bool) -> c_long;
-    fn kwasm_sock_recv(
-        fd: c_uint,
-        vec: *mut Kvec,
-        n: usize,
-        flags: c_int,
-        msg_flags: *mut c_int,
-    ) -> c_long;
-    fn kwasm_sock_send(fd: c_uint, vec: *mut Kvec, n: usize, flags: c_int) -> c_long;
-    fn kwasm_sock_shutdown(fd: c_uint, how: c_int) -> c_long;
+    fn kwasm_net_shutdown(fd: c_uint, how: c_int) -> c_long;
     fn kwasm_raise(sig: c_int) -> c_long;
 }
 
@@ -531,30 +522,24 @@ impl WasiOs for KernelOs {
         self.unit(r).map(|_| n)
     }
 
+    // WASI's sock_* calls are kwasm_net's with no address (net_os.rs).
     fn accept(&mut self, fd: u32, nonblock: bool) -> OsResult<u32> {
-        // SAFETY: no pointers.
-        let r = unsafe { kwasm_sock_accept(fd, nonblock) };
-        self.fd(r)
+        // SOCK_NONBLOCK.
+        let flags = if nonblock { 0o4000 } else { 0 };
+        self.accept_peer(fd, flags, None)
     }
 
     fn recv(&mut self, fd: u32, bufs: &mut [&mut [u8]], flags: i32) -> OsResult<(usize, i32)> {
-        let mut v = kvecs_mut(bufs)?;
-        let mut msg_flags = 0;
-        // SAFETY: each kvec is a live, exclusively borrowed guest buffer; `msg_flags` is a valid out pointer.
-        let r = unsafe { kwasm_sock_recv(fd, v.as_mut_ptr(), v.len(), flags, &mut msg_flags) };
-        self.sys(r).map(|n| (n as usize, msg_flags))
+        self.recv_peer(fd, bufs, flags, None)
     }
 
     fn send(&mut self, fd: u32, bufs: &[&[u8]], flags: i32) -> OsResult<usize> {
-        let mut v = kvecs_const(bufs)?;
-        // SAFETY: each kvec is a live guest buffer, only read for a send.
-        let r = unsafe { kwasm_sock_send(fd, v.as_mut_ptr(), v.len(), flags) };
-        self.sys(r).map(|n| n as usize)
+        kwasm_wasi::net::NetOs::send_to(self, fd, bufs, flags, None)
     }
 
     fn shutdown(&mut self, fd: u32, how: i32) -> OsResult<()> {
         // SAFETY: no pointers.
-        let r = unsafe { kwasm_sock_shutdown(fd, how) };
+        let r = unsafe { kwasm_net_shutdown(fd, how) };
         self.unit(r)
     }
 

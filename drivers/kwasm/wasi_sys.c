@@ -1,25 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * kwasm: the non-file work behind WASI calls: the program's strings,
- * clocks, randomness, scheduling, polling, sockets and signals. Like
- * wasi_fs.c it acts on the current task and returns >= 0 or -errno.
+ * clocks, randomness, scheduling, polling and signals (WASI's sock_* calls
+ * share wasi_net.c with kwasm_net). Like wasi_fs.c it acts on the current
+ * task and returns >= 0 or -errno.
  */
 
 #include <linux/file.h>
 #include <linux/hrtimer.h>
 #include <linux/mm.h>
-#include <linux/net.h>
 #include <linux/poll.h>
 #include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/sched/cputime.h>
 #include <linux/sched/signal.h>
-#include <linux/security.h>
-#include <linux/socket.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
-#include <linux/uio.h>
-#include <net/sock.h>
 
 #include "kwasm.h"
 
@@ -160,105 +156,6 @@ long kwasm_poll(struct kwasm_pollfd *fds, unsigned int n, s64 deadline_ns)
 	}
 	poll_freewait(&table);
 	return count;
-}
-
-static struct socket *kwasm_sock_get(unsigned int fd, struct fd *f)
-{
-	struct socket *sock;
-
-	*f = fdget(fd);
-	if (!fd_file(*f))
-		return ERR_PTR(-EBADF);
-	sock = sock_from_file(fd_file(*f));
-	if (!sock) {
-		fdput(*f);
-		return ERR_PTR(-ENOTSOCK);
-	}
-	return sock;
-}
-
-/* accept4() without the peer address. */
-long kwasm_sock_accept(unsigned int fd, bool nonblock)
-{
-	struct proto_accept_arg arg = { };
-	struct file *file;
-	struct fd f;
-	long ret;
-
-	f = fdget(fd);
-	if (!fd_file(f))
-		return -EBADF;
-	ret = get_unused_fd_flags(0);
-	if (ret >= 0) {
-		file = do_accept(fd_file(f), &arg, NULL, NULL,
-				 nonblock ? O_NONBLOCK : 0);
-		if (IS_ERR(file)) {
-			put_unused_fd(ret);
-			ret = PTR_ERR(file);
-		} else {
-			fd_install(ret, file);
-		}
-	}
-	fdput(f);
-	return ret;
-}
-
-/* recvmsg() into kernel buffers; *msg_flags gets the returned flags. */
-long kwasm_sock_recv(unsigned int fd, struct kvec *vec, unsigned long n,
-		     int flags, int *msg_flags)
-{
-	struct msghdr msg = { };
-	struct socket *sock;
-	struct fd f;
-	long ret;
-
-	sock = kwasm_sock_get(fd, &f);
-	if (IS_ERR(sock))
-		return PTR_ERR(sock);
-	iov_iter_kvec(&msg.msg_iter, ITER_DEST, vec, n, kwasm_kvec_len(vec, n));
-	if (fd_file(f)->f_flags & O_NONBLOCK)
-		flags |= MSG_DONTWAIT;
-	ret = sock_recvmsg(sock, &msg, flags);
-	*msg_flags = msg.msg_flags;
-	fdput(f);
-	return ret;
-}
-
-/* sendmsg() from kernel buffers. */
-long kwasm_sock_send(unsigned int fd, struct kvec *vec, unsigned long n,
-		     int flags)
-{
-	struct msghdr msg = { };
-	struct socket *sock;
-	struct fd f;
-	long ret;
-
-	sock = kwasm_sock_get(fd, &f);
-	if (IS_ERR(sock))
-		return PTR_ERR(sock);
-	iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, vec, n, kwasm_kvec_len(vec, n));
-	if (fd_file(f)->f_flags & O_NONBLOCK)
-		flags |= MSG_DONTWAIT;
-	msg.msg_flags = flags;
-	ret = sock_sendmsg(sock, &msg);
-	fdput(f);
-	return ret;
-}
-
-long kwasm_sock_shutdown(unsigned int fd, int how)
-{
-	struct socket *sock;
-	struct fd f;
-	long ret;
-
-	sock = kwasm_sock_get(fd, &f);
-	if (IS_ERR(sock))
-		return PTR_ERR(sock);
-	ret = security_socket_shutdown(sock, how);
-	if (!ret)
-		ret = READ_ONCE(sock->ops)->shutdown(sock, how);
-	fdput(f);
-	return ret;
 }
 
 /* kill(getpid(), sig); a fatal signal ends the program at a safepoint. */
