@@ -19,6 +19,7 @@
  */
 
 #include <linux/binfmts.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/init.h>
 #include <linux/mm.h>
@@ -45,21 +46,6 @@ struct kwasm_exec {
 	struct kwasm_run run;
 };
 
-struct kwasm_compile_args {
-	const u8 *wasm;
-	size_t len;
-	char *err;
-	void *module;
-};
-
-static unsigned long kwasm_compile_on_stack(void *p)
-{
-	struct kwasm_compile_args *a = p;
-
-	a->module = kwasm_rs_compile(a->wasm, a->len, a->err, KWASM_ERR_LEN);
-	return 0;
-}
-
 /* Reads the whole module; NULL with *err set on failure. */
 static u8 *kwasm_read_module(struct linux_binprm *bprm, size_t *len, int *err)
 {
@@ -69,12 +55,11 @@ static u8 *kwasm_read_module(struct linux_binprm *bprm, size_t *len, int *err)
 	u8 *buf;
 
 	if (size > KWASM_MAX_MODULE_BYTES) {
-		pr_info_ratelimited("kwasm: %s: module too large (%lld bytes, limit %d)\n",
-				    bprm->filename, size, KWASM_MAX_MODULE_BYTES);
+		kwasm_log_refusal(bprm->filename, "module larger than 64 MiB");
 		*err = -ENOEXEC;
 		return NULL;
 	}
-	buf = kvmalloc(size, GFP_KERNEL_ACCOUNT);
+	buf = kvmalloc(size, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!buf) {
 		*err = -ENOMEM;
 		return NULL;
@@ -118,6 +103,73 @@ static int kwasm_record_strings(struct linux_binprm *bprm)
 	mm->env_end = p;
 	mm->start_stack = bprm->p;
 	return 0;
+}
+
+/*
+ * Compiles wasm[0..len), the module of bprm, on stack. Returns 0 and the
+ * module, or a -errno with the reason logged: ENOEXEC (invalid, or the
+ * compiler failed), ENOMEM (out of memory, or over the compile's memory
+ * budget), EINTR (killed).
+ */
+static int kwasm_compile_file(struct linux_binprm *bprm, const u8 *wasm,
+			      size_t len, void *stack, char *err,
+			      void **module)
+{
+	int ret = kwasm_compile(wasm, len, stack, err, KWASM_ERR_LEN, module);
+
+	switch (ret) {
+	case 0:
+	case -EINTR:
+		return ret;
+	case -E2BIG:
+		snprintf(err, KWASM_ERR_LEN,
+			 "compile needs more than kwasm.compile_memory_mb");
+		ret = -ENOMEM;
+		break;
+	case -ENOMEM:
+		snprintf(err, KWASM_ERR_LEN, "out of memory while compiling");
+		break;
+	default:
+		/* Invalid, or the compiler panicked: err says which. */
+		ret = -ENOEXEC;
+	}
+	kwasm_log_refusal(bprm->filename, err);
+	return ret;
+}
+
+/*
+ * Returns a reference to the compiled module of bprm: from the code cache
+ * if a module with the same bytes was compiled before, else compiled now
+ * (concurrent execs of the same bytes wait for one compile). NULL with
+ * *ret set on failure.
+ */
+static void *kwasm_module_of(struct linux_binprm *bprm, void *stack,
+			     char *err, int *ret)
+{
+	struct kwasm_cache_claim claim;
+	struct kwasm_cache_key key;
+	void *module;
+	size_t len;
+	u8 *wasm;
+
+	/* exec denies writers while it runs, so the bytes stay the same. */
+	wasm = kwasm_read_module(bprm, &len, ret);
+	if (!wasm)
+		return NULL;
+	kwasm_cache_key_of(wasm, len, &key);
+	module = kwasm_cache_get(&key, &claim);
+	if (IS_ERR(module)) {
+		*ret = PTR_ERR(module);
+		module = NULL;
+	} else if (!module) {
+		*ret = kwasm_compile_file(bprm, wasm, len, stack, err, &module);
+		if (!*ret)
+			kwasm_cache_insert(&key, module,
+					   kwasm_rs_module_bytes(module));
+		kwasm_cache_unclaim(&claim);
+	}
+	kvfree(wasm);
+	return module;
 }
 
 static void kwasm_exec_free(struct kwasm_exec *ex)
@@ -174,6 +226,35 @@ static int kwasm_give_to_mm(struct kwasm_exec *ex)
 }
 
 /*
+ * A program that runs with credentials its caller does not have starts
+ * with fds 0-2 open, as glibc ensures for setuid ELF programs: otherwise
+ * the first file or socket it opens would take the place of a standard
+ * stream the caller closed.
+ */
+static int kwasm_secure_stdio(void)
+{
+	struct file *null, *f;
+	int fd;
+
+	for (fd = 0; fd <= 2; fd++) {
+		f = fget_raw(fd);
+		if (f) {
+			fput(f);
+			continue;
+		}
+		null = filp_open("/dev/null", O_RDWR, 0);
+		if (IS_ERR(null))
+			return PTR_ERR(null);
+		if (replace_fd(fd, null, 0) < 0) {
+			fput(null);
+			return -EMFILE;
+		}
+		fput(null);
+	}
+	return 0;
+}
+
+/*
  * Runs the program; never returns.
  *
  * task_work_run() takes the whole list of pending works and runs it from a
@@ -204,8 +285,12 @@ static void kwasm_task_run(struct callback_head *head)
 	task_work_run();
 	if (kwasm_give_to_mm(ex)) {
 		kwasm_exec_free(ex);
-		pr_info_ratelimited("kwasm: %s: out of memory\n", current->comm);
+		kwasm_log_refusal(current->comm, "out of memory");
 		do_group_exit(SIGKILL);
+	}
+	if (ex->run.secureexec && kwasm_secure_stdio()) {
+		kwasm_log_refusal(current->comm, "cannot open /dev/null for stdio");
+		do_group_exit(126 << 8);
 	}
 	status = kwasm_rs_program_run(ex->run.program);
 	/*
@@ -235,20 +320,26 @@ static void kwasm_task_start(struct callback_head *head)
 		kwasm_exec_free(ex);
 }
 
+bool kwasm_run_secureexec(struct kwasm_run *run)
+{
+	return run->secureexec;
+}
+
 static struct linux_binfmt kwasm_format;
 
 static int kwasm_load_binary(struct linux_binprm *bprm)
 {
 	static const u8 magic[8] = { 0, 'a', 's', 'm', 1, 0, 0, 0 };
-	struct kwasm_compile_args args = {};
-	struct kwasm_cache_key key;
 	struct kwasm_exec *ex;
+	void *module;
 	char *err;
-	u8 *wasm;
 	int ret;
 
 	if (memcmp(bprm->buf, magic, sizeof(magic)))
 		return -ENOEXEC;
+	ret = kwasm_exec_allowed();
+	if (ret)
+		return ret;
 
 	err = kzalloc(KWASM_ERR_LEN, GFP_KERNEL);
 	ex = kzalloc(sizeof(*ex), GFP_KERNEL_ACCOUNT);
@@ -261,46 +352,21 @@ static int kwasm_load_binary(struct linux_binprm *bprm)
 		ret = -ENOMEM;
 		goto out;
 	}
-	kwasm_cache_key_of(bprm->file, &key);
-	args.module = kwasm_cache_lookup(&key);
-	if (!args.module) {
-		/* exec denies writers, so the file is the one the key describes. */
-		wasm = kwasm_read_module(bprm, &args.len, &ret);
-		if (!wasm)
-			goto out;
-		args.wasm = wasm;
-		args.err = err;
-		/*
-		 * Compiling stays preemptible, but on this CPU: code walking the
-		 * stack (lockdep, KASAN, kmemleak) checks the per-CPU IRQ and
-		 * entry stacks when it meets one it does not know.
-		 */
-		migrate_disable();
-		kwasm_call_on_stack(ex->run.stack + KWASM_STACK_SIZE,
-				    kwasm_compile_on_stack, &args);
-		migrate_enable();
-		kvfree(wasm);
-		if (!args.module) {
-			pr_info_ratelimited("kwasm: %s: %s\n", bprm->filename, err);
-			ret = -ENOEXEC;
-			goto out;
-		}
-		kwasm_cache_insert(&key, args.module,
-				   kwasm_rs_module_bytes(args.module));
-	}
+	module = kwasm_module_of(bprm, ex->run.stack, err, &ret);
+	if (!module)
+		goto out;
 	/* Takes over the module reference. */
-	ex->run.program = kwasm_rs_program_new(args.module, &ex->run,
-					       bprm->filename, err,
-					       KWASM_ERR_LEN);
-	if (!ex->run.program) {
-		pr_info_ratelimited("kwasm: %s: %s\n", bprm->filename, err);
-		ret = -ENOEXEC;
+	ret = kwasm_rs_program_new(module, &ex->run, bprm->filename, err,
+				   KWASM_ERR_LEN, &ex->run.program);
+	if (ret) {
+		kwasm_log_refusal(bprm->filename, err);
 		goto out;
 	}
 
 	ret = begin_new_exec(bprm);
 	if (ret)
 		goto out;
+	ex->run.secureexec = bprm->secureexec;
 	/* Point of no return: failures from here kill the task. */
 	set_personality_64bit();
 	setup_new_exec(bprm);

@@ -1,24 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kwasm: the code cache. A second exec of an unchanged module skips
- * reading and compiling it.
+ * kwasm: the code cache. A second exec of a module with the same bytes
+ * skips compiling it.
  *
- * Entries are keyed on the file's identity and change state (device,
- * inode, generation, size, mtime, ctime): writing to the file or changing
- * its metadata changes the key, so a changed file is compiled again and the
- * stale entry is dropped. Entries hold a reference to the compiled module
- * (the Rust side's shared CompiledModule); the cache is an LRU list bounded
- * by the bytes its modules hold (kwasm.cache_limit_mb). /proc/kwasm_cache
- * shows hits, misses, entries and bytes.
+ * Entries are keyed on the SHA-256 of the module's contents, not on file
+ * metadata: a rewrite within the file system's timestamp granularity, a
+ * file system without reliable change attributes (FUSE, network file
+ * systems) or a recycled device number cannot make an exec run code
+ * compiled from other bytes. Entries hold a reference to the compiled
+ * module (the Rust side's shared CompiledModule); the cache is an LRU list
+ * bounded by the bytes its modules hold (kwasm.cache_limit_mb). The
+ * debugfs file kwasm/cache shows hits, misses, entries and bytes (stats.c).
  */
 
-#include <linux/fs.h>
+#include <crypto/sha2.h>
 #include <linux/list.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
-#include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
 
 #include "kwasm.h"
 
@@ -41,23 +43,9 @@ static LIST_HEAD(kwasm_cache_lru);
 static size_t kwasm_cache_bytes;
 static unsigned long kwasm_cache_entries, kwasm_cache_hits, kwasm_cache_misses;
 
-void kwasm_cache_key_of(struct file *file, struct kwasm_cache_key *key)
+void kwasm_cache_key_of(const u8 *wasm, size_t len, struct kwasm_cache_key *key)
 {
-	struct inode *inode = file_inode(file);
-
-	memset(key, 0, sizeof(*key));
-	key->dev = inode->i_sb->s_dev;
-	key->ino = inode->i_ino;
-	key->generation = inode->i_generation;
-	key->size = i_size_read(inode);
-	key->mtime = inode_get_mtime(inode);
-	key->ctime = inode_get_ctime(inode);
-}
-
-static bool kwasm_same_file(const struct kwasm_cache_key *a,
-			    const struct kwasm_cache_key *b)
-{
-	return a->dev == b->dev && a->ino == b->ino;
+	sha256(wasm, len, key->digest);
 }
 
 static void kwasm_cache_drop(struct kwasm_cache_entry *e)
@@ -70,21 +58,18 @@ static void kwasm_cache_drop(struct kwasm_cache_entry *e)
 }
 
 /* Returns a new reference to the cached module for key, or NULL. */
-void *kwasm_cache_lookup(const struct kwasm_cache_key *key)
+static void *kwasm_cache_lookup(const struct kwasm_cache_key *key)
 {
-	struct kwasm_cache_entry *e, *tmp;
+	struct kwasm_cache_entry *e;
 	void *module = NULL;
 
 	mutex_lock(&kwasm_cache_lock);
-	list_for_each_entry_safe(e, tmp, &kwasm_cache_lru, lru) {
+	list_for_each_entry(e, &kwasm_cache_lru, lru) {
 		if (!memcmp(&e->key, key, sizeof(*key))) {
 			list_move(&e->lru, &kwasm_cache_lru);
 			module = kwasm_rs_module_get(e->module);
 			break;
 		}
-		/* The same file, changed since: that entry is stale. */
-		if (kwasm_same_file(&e->key, key))
-			kwasm_cache_drop(e);
 	}
 	if (module)
 		kwasm_cache_hits++;
@@ -92,6 +77,75 @@ void *kwasm_cache_lookup(const struct kwasm_cache_key *key)
 		kwasm_cache_misses++;
 	mutex_unlock(&kwasm_cache_lock);
 	return module;
+}
+
+/*
+ * Compiles in progress, by key: concurrent first execs of one module wait
+ * for one compile instead of each compiling it. A spinlock, since waiters test
+ * the list from wait_event's condition.
+ */
+static DEFINE_SPINLOCK(kwasm_inflight_lock);
+static LIST_HEAD(kwasm_inflight);
+static DECLARE_WAIT_QUEUE_HEAD(kwasm_inflight_wait);
+
+static bool kwasm_inflight_has(const struct kwasm_cache_key *key)
+{
+	struct kwasm_cache_claim *c;
+	bool found = false;
+
+	spin_lock(&kwasm_inflight_lock);
+	list_for_each_entry(c, &kwasm_inflight, node)
+		if (!memcmp(&c->key, key, sizeof(*key)))
+			found = true;
+	spin_unlock(&kwasm_inflight_lock);
+	return found;
+}
+
+static bool kwasm_inflight_claim(struct kwasm_cache_claim *claim)
+{
+	struct kwasm_cache_claim *c;
+
+	spin_lock(&kwasm_inflight_lock);
+	list_for_each_entry(c, &kwasm_inflight, node) {
+		if (!memcmp(&c->key, &claim->key, sizeof(claim->key))) {
+			spin_unlock(&kwasm_inflight_lock);
+			return false;
+		}
+	}
+	list_add(&claim->node, &kwasm_inflight);
+	spin_unlock(&kwasm_inflight_lock);
+	return true;
+}
+
+/*
+ * Returns a new reference to the cached module for key; or NULL with claim
+ * registered: the caller compiles, inserts the result and calls
+ * kwasm_cache_unclaim(); or ERR_PTR(-EINTR) if killed while another task
+ * compiled the same file.
+ */
+void *kwasm_cache_get(const struct kwasm_cache_key *key,
+		      struct kwasm_cache_claim *claim)
+{
+	void *module;
+
+	claim->key = *key;
+	for (;;) {
+		module = kwasm_cache_lookup(key);
+		if (module || kwasm_inflight_claim(claim))
+			return module;
+		if (wait_event_killable(kwasm_inflight_wait,
+					!kwasm_inflight_has(key)))
+			return ERR_PTR(-EINTR);
+	}
+}
+
+/* Ends a claim of kwasm_cache_get(), whether the compile worked or not. */
+void kwasm_cache_unclaim(struct kwasm_cache_claim *claim)
+{
+	spin_lock(&kwasm_inflight_lock);
+	list_del(&claim->node);
+	spin_unlock(&kwasm_inflight_lock);
+	wake_up_all(&kwasm_inflight_wait);
 }
 
 /* Adds module (taking a new reference) under key, evicting as needed. */
@@ -103,7 +157,7 @@ void kwasm_cache_insert(const struct kwasm_cache_key *key, void *module,
 
 	if (bytes > limit)
 		return;
-	e = kzalloc(sizeof(*e), GFP_KERNEL);
+	e = kzalloc(sizeof(*e), GFP_KERNEL_ACCOUNT);
 	if (!e)
 		return;
 	e->key = *key;
@@ -119,19 +173,12 @@ void kwasm_cache_insert(const struct kwasm_cache_key *key, void *module,
 	mutex_unlock(&kwasm_cache_lock);
 }
 
-static int kwasm_cache_show(struct seq_file *m, void *v)
+int kwasm_cache_show(struct seq_file *m, void *v)
 {
 	mutex_lock(&kwasm_cache_lock);
 	seq_printf(m, "hits %lu\nmisses %lu\nentries %lu\nbytes %zu\nlimit %zu\n",
 		   kwasm_cache_hits, kwasm_cache_misses, kwasm_cache_entries,
 		   kwasm_cache_bytes, (size_t)cache_limit_mb << 20);
 	mutex_unlock(&kwasm_cache_lock);
-	return 0;
-}
-
-int kwasm_cache_init(void)
-{
-	if (!proc_create_single("kwasm_cache", 0444, NULL, kwasm_cache_show))
-		return -ENOMEM;
 	return 0;
 }

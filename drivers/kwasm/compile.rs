@@ -3,7 +3,7 @@
 //! Compiling a module on exec.
 
 use alloc::sync::Arc;
-use core::ffi::{c_char, c_void};
+use core::ffi::{c_char, c_void, CStr};
 use core::fmt::Write;
 
 use kwasm_abi::CompiledModule;
@@ -30,6 +30,12 @@ impl ErrBuf {
         };
         e.terminate();
         e
+    }
+
+    /// The message written so far.
+    pub(crate) fn as_cstr(&self) -> &CStr {
+        // SAFETY: `buf[len]` is NUL (kept by `terminate`) and `buf[..len]` is initialised; a NUL inside the message just ends the string earlier. The buffer outlives `&self`.
+        unsafe { CStr::from_ptr(self.buf.cast()) }
     }
 
     fn terminate(&mut self) {
@@ -136,4 +142,17 @@ pub(crate) unsafe extern "C" fn kwasm_rs_module_bytes(module: *mut c_void) -> us
     let data: usize = m.data.iter().map(|d| d.bytes.len()).sum();
     let elems: usize = m.elements.iter().map(|e| e.items.len() * 16).sum();
     m.code.len() + m.trap_sites.len() * 8 + data + elems + 4096
+}
+
+/// Called by the kernel's panic handler (patches/0005) before it reports the
+/// panic and calls `BUG()`: a panic inside a compile (a compiler bug that a
+/// module triggers) abandons that compile and refuses the module instead.
+/// Returns if the current task is not compiling.
+#[no_mangle]
+pub fn kwasm_compile_panic(info: &core::panic::PanicInfo<'_>) {
+    let mut msg = [0u8; 128];
+    // SAFETY: `msg` is writable for its whole length, which is >= 1.
+    let mut w = unsafe { ErrBuf::new(msg.as_mut_ptr().cast(), msg.len()) };
+    let _ = write!(w, "{}", info.message());
+    ffi::compile_panicked(w.as_cstr());
 }

@@ -21,29 +21,14 @@
 	.text
 
 /*
- * unsigned long kwasm_call_on_stack(void *stack_top, fn, void *arg)
- * Calls fn(arg) on the stack ending at stack_top (16-byte aligned).
- */
-SYM_FUNC_START(kwasm_call_on_stack)
-	push	%rbp
-	mov	%rsp, %rbp
-	mov	%rdi, %rsp
-	mov	%rdx, %rdi
-	CALL_NOSPEC rsi
-	mov	%rbp, %rsp
-	pop	%rbp
-	RET
-SYM_FUNC_END(kwasm_call_on_stack)
-STACK_FRAME_NON_STANDARD kwasm_call_on_stack
-
-/*
- * unsigned long kwasm_enter(struct kwasm_run *run, void *stack_top,
+ * unsigned long kwasm_enter(unsigned long *saved_sp, void *stack_top,
  *			     void *trampoline, void *vmctx, const void *code,
  *			     u64 *args)
  *
- * Saves the callee-saved registers and the task stack pointer in run, then
- * calls trampoline(vmctx, code, args) on the wasm stack. Returns 0, or the
- * value passed to kwasm_unwind().
+ * Saves the callee-saved registers and stores the stack pointer in
+ * *saved_sp (struct kwasm_run's task_sp, or a compile scope's), then calls
+ * trampoline(vmctx, code, args) on the stack ending at stack_top. Returns 0,
+ * or the value passed to kwasm_unwind() with the same saved_sp.
  */
 SYM_FUNC_START(kwasm_enter)
 	push	%rbp
@@ -74,8 +59,9 @@ SYM_FUNC_END(kwasm_enter)
 STACK_FRAME_NON_STANDARD kwasm_enter
 
 /*
- * void kwasm_unwind(struct kwasm_run *run, unsigned long code)
- * Returns code from the kwasm_enter() that saved run->task_sp.
+ * void kwasm_unwind(unsigned long *saved_sp, unsigned long code)
+ * Returns code from the kwasm_enter() that stored *saved_sp, abandoning
+ * every frame above it.
  */
 SYM_FUNC_START(kwasm_unwind)
 	mov	KWASM_RUN_TASK_SP(%rdi), %rsp

@@ -3,7 +3,7 @@
 //! The C side of kwasm (binfmt.c, run.c, linear_memory.c, wasi_io.c,
 //! entry.S), declared once and wrapped in small safe functions.
 
-use core::ffi::{c_int, c_void};
+use core::ffi::{c_char, c_int, c_void, CStr};
 
 /// `struct kwasm_run` (drivers/kwasm/kwasm.h); only its address is used here.
 #[repr(C)]
@@ -19,8 +19,9 @@ pub(crate) struct KwasmMem {
 
 extern "C" {
     fn kwasm_binfmt_register() -> c_int;
-    fn kwasm_cache_init() -> c_int;
-    fn kwasm_mem_init() -> c_int;
+    fn kwasm_stats_init() -> c_int;
+    fn kwasm_run_secureexec(run: *mut KwasmRun) -> bool;
+    fn kwasm_policy_init() -> c_int;
     fn kwasm_cpu_features() -> u32;
     fn kwasm_run_call(
         run: *mut KwasmRun,
@@ -29,13 +30,16 @@ extern "C" {
         code: *const u8,
         args: *mut u64,
     ) -> u64;
-    fn kwasm_unwind(run: *mut KwasmRun, code: u64) -> !;
+    fn kwasm_unwind(saved_sp: *mut usize, code: u64) -> !;
+    fn kwasm_log_refusal(file: *const c_char, reason: *const c_char);
+    fn kwasm_log_trap(file: *const c_char, trap: *const c_char, func: c_int, offset: u32);
+    fn kwasm_compile_panicked(msg: *const c_char);
     fn kwasm_run_stack_limit(run: *mut KwasmRun) -> u64;
     fn kwasm_run_trap_ip(run: *mut KwasmRun) -> usize;
     fn kwasm_run_set_code(run: *mut KwasmRun, code: *const u8, len: usize);
     pub(crate) fn kwasm_hostcall_entry(vmctx: *mut u8, index: u32, args: *mut u64);
     fn kwasm_code_alloc(code: *const u8, len: usize) -> *mut u8;
-    fn kwasm_code_free(code: *mut u8);
+    fn kwasm_code_free(code: *mut u8, len: usize);
     fn kwasm_mem_reserve(bytes: u64) -> *mut KwasmMem;
     fn kwasm_mem_base(mem: *mut KwasmMem) -> *mut u8;
     fn kwasm_mem_grow(mem: *mut KwasmMem, old: u64, new: u64) -> c_int;
@@ -52,16 +56,16 @@ pub(crate) fn register_binfmt() {
     unsafe { kwasm_binfmt_register() };
 }
 
-/// Creates /proc/kwasm_cache.
-pub(crate) fn cache_init() -> kernel::error::Result {
+/// Creates the debugfs statistics files.
+pub(crate) fn stats_init() -> kernel::error::Result {
     // SAFETY: called once from module init.
-    kernel::error::to_result(unsafe { kwasm_cache_init() })
+    kernel::error::to_result(unsafe { kwasm_stats_init() })
 }
 
-/// Creates /proc/kwasm_memory.
-pub(crate) fn mem_init() -> kernel::error::Result {
+/// Registers the kernel.kwasm sysctls (who may exec modules).
+pub(crate) fn policy_init() -> kernel::error::Result {
     // SAFETY: called once from module init.
-    kernel::error::to_result(unsafe { kwasm_mem_init() })
+    kernel::error::to_result(unsafe { kwasm_policy_init() })
 }
 
 /// CPU features of this machine, as `KWASM_CPU_*` bits (see run.c).
@@ -97,8 +101,15 @@ pub(crate) unsafe fn run_call(
 /// entered, on the current task, with nothing on the stack that needs
 /// dropping.
 pub(crate) unsafe fn unwind(run: *mut KwasmRun, code: u64) -> ! {
-    // SAFETY: forwarded from the caller.
-    unsafe { kwasm_unwind(run, code) }
+    // SAFETY: forwarded from the caller; `task_sp`, the stack pointer kwasm_enter() saved, is the first field of `struct kwasm_run` (KWASM_RUN_TASK_SP, asserted in run.c).
+    unsafe { kwasm_unwind(run.cast(), code) }
+}
+
+/// Whether the exec that created `run` changed credentials (setuid,
+/// setgid, file capabilities).
+pub(crate) fn secureexec(run: *mut KwasmRun) -> bool {
+    // SAFETY: `run` outlives the program (see `stack_limit`); plain read.
+    unsafe { kwasm_run_secureexec(run) }
 }
 
 /// Lowest stack address compiled code may use on `run`'s stack.
@@ -124,30 +135,49 @@ pub(crate) fn set_code(run: *mut KwasmRun, code: &CodeMem, len: usize) {
 pub(crate) const UNWIND_FAULT: u64 = 0x200;
 
 /// Executable memory holding a copy of a module's code.
-pub(crate) struct CodeMem(*mut u8);
+///
+/// # Invariants
+///
+/// `ptr` is a live allocation of `kwasm_code_alloc` for `len` bytes.
+pub(crate) struct CodeMem {
+    ptr: *mut u8,
+    len: usize,
+}
 
 impl CodeMem {
     /// Copies `code` into new read-only executable memory.
     pub(crate) fn new(code: &[u8]) -> Option<Self> {
         // SAFETY: `code` is a valid slice; the function copies it.
-        let p = unsafe { kwasm_code_alloc(code.as_ptr(), code.len()) };
-        (!p.is_null()).then_some(CodeMem(p))
+        let ptr = unsafe { kwasm_code_alloc(code.as_ptr(), code.len()) };
+        if ptr.is_null() {
+            return None;
+        }
+        // INVARIANT: non-null means allocated for `code.len()` bytes. (Not
+        // `then_some`: it would build, and drop, a `CodeMem` for null too.)
+        Some(CodeMem {
+            ptr,
+            len: code.len(),
+        })
     }
 
     /// Start of the code.
     pub(crate) fn as_ptr(&self) -> *const u8 {
-        self.0
+        self.ptr
     }
 }
 
 impl Drop for CodeMem {
     fn drop(&mut self) {
-        // SAFETY: allocated by `kwasm_code_alloc`, freed exactly once.
-        unsafe { kwasm_code_free(self.0) };
+        // SAFETY: allocated by `kwasm_code_alloc` for `len` bytes (type invariant), freed exactly once.
+        unsafe { kwasm_code_free(self.ptr, self.len) };
     }
 }
 
 /// A linear-memory reservation (see linear_memory.c).
+///
+/// # Invariants
+///
+/// The pointer is a live, non-null reservation of `kwasm_mem_reserve`.
 pub(crate) struct LinearMem(*mut KwasmMem);
 
 impl LinearMem {
@@ -155,7 +185,13 @@ impl LinearMem {
     pub(crate) fn reserve(bytes: u64) -> Option<Self> {
         // SAFETY: no preconditions; returns null on failure.
         let p = unsafe { kwasm_mem_reserve(bytes) };
-        (!p.is_null()).then_some(LinearMem(p))
+        // Not `then_some`, which builds its argument eagerly: dropping a
+        // `LinearMem(null)` would free a null reservation.
+        if p.is_null() {
+            None
+        } else {
+            Some(LinearMem(p))
+        }
     }
 
     /// Start of the reservation.
@@ -207,4 +243,38 @@ pub(crate) fn strings_range(env: bool) -> (usize, usize) {
 pub(crate) fn copy_from_user(dst: &mut [u8], src: usize) -> bool {
     // SAFETY: `dst` is a valid writable slice; the C side uses copy_from_user, which checks the user range.
     unsafe { kwasm_copy_user(dst.as_mut_ptr(), src, dst.len()) == 0 }
+}
+
+/// Logs (rate-limited, names escaped) that `file` could not run, and why.
+pub(crate) fn log_refusal(file: &[u8], reason: &CStr) {
+    let Ok(file) = CStr::from_bytes_until_nul(file) else {
+        return;
+    };
+    // SAFETY: both are NUL-terminated strings that live across the call.
+    unsafe { kwasm_log_refusal(file.as_ptr(), reason.as_ptr()) };
+}
+
+/// Logs (rate-limited, name escaped) a trap that ended `file`, with the
+/// function index and code offset when a fault in compiled code caused it.
+pub(crate) fn log_trap(file: &[u8], trap: &'static str, at: Option<(u32, u32)>) {
+    let Ok(file) = CStr::from_bytes_until_nul(file) else {
+        return;
+    };
+    // Trap names are short ASCII constants; copy one into a C string.
+    let mut name = [0u8; 48];
+    let n = trap.len().min(name.len() - 1);
+    name[..n].copy_from_slice(&trap.as_bytes()[..n]);
+    let (func, off) = match at {
+        Some((f, o)) => (c_int::try_from(f).unwrap_or(c_int::MAX), o),
+        None => (-1, 0),
+    };
+    // SAFETY: `file` and `name` are NUL-terminated and live across the call.
+    unsafe { kwasm_log_trap(file.as_ptr(), name.as_ptr().cast(), func, off) };
+}
+
+/// Abandons the current task's compile, if it is compiling, with `msg`
+/// (see compile_scope.c); returns otherwise.
+pub(crate) fn compile_panicked(msg: &CStr) {
+    // SAFETY: `msg` is NUL-terminated; the C side either returns or unwinds to the compile's entry, abandoning only the compile's own frames, which own nothing outside the compile scope.
+    unsafe { kwasm_compile_panicked(msg.as_ptr()) };
 }

@@ -8,6 +8,8 @@
 #define _DRIVERS_KWASM_KWASM_H
 
 #ifndef __ASSEMBLY__
+#include <linux/atomic.h>
+#include <linux/list.h>
 #include <linux/time64.h>
 #include <linux/types.h>
 
@@ -39,18 +41,21 @@ struct kwasm_run {
 	unsigned long trap_ip;
 	/* The Rust-side program state (module, instance, WASI). */
 	void *program;
+	/*
+	 * The exec changed credentials (setuid, setgid, file capabilities):
+	 * the caller controls nothing the program starts with (binfmt.c).
+	 */
+	bool secureexec;
 	/* User scratch memory for epoll_wait (wasi_net.c), or 0. */
 	unsigned long epoll_buf;
 	size_t epoll_buf_size;
 };
 
 /* entry.S */
-unsigned long kwasm_call_on_stack(void *stack_top, unsigned long (*fn)(void *),
-				  void *arg);
-unsigned long kwasm_enter(struct kwasm_run *run, void *stack_top,
+unsigned long kwasm_enter(unsigned long *saved_sp, void *stack_top,
 			  void *trampoline, void *vmctx, const void *code,
 			  u64 *args);
-void __noreturn kwasm_unwind(struct kwasm_run *run, unsigned long code);
+void __noreturn kwasm_unwind(unsigned long *saved_sp, unsigned long code);
 void kwasm_hostcall_entry(void *vmctx, u32 index, u64 *args);
 void kwasm_trap_landing(void);
 
@@ -64,31 +69,69 @@ unsigned long kwasm_run_call(struct kwasm_run *run, void *trampoline,
 void kwasm_hostcall_begin(struct kwasm_run *run);
 void kwasm_hostcall_end(struct kwasm_run *run);
 void *kwasm_code_alloc(const void *code, size_t len);
-void kwasm_code_free(void *code);
+void kwasm_code_free(void *code, size_t len);
 u32 kwasm_cpu_features(void);
 u64 kwasm_run_stack_limit(struct kwasm_run *run);
 const unsigned long *kwasm_safepoint_word(u64 *mask);
 int kwasm_safepoint(void);
 
+/* policy.c */
+int kwasm_exec_allowed(void);
+long kwasm_seccomp(int nr, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5);
+int kwasm_policy_init(void);
+
+/* stats.c */
+int kwasm_stats_init(void);
+
+/* run.c: compiled code in module space, bytes. */
+extern atomic_long_t kwasm_code_bytes;
+
+/* log.c */
+void kwasm_log_refusal(const char *file, const char *reason);
+void kwasm_log_trap(const char *file, const char *trap, int func, u32 offset);
+
+/* compile_scope.c */
+int kwasm_compile(const u8 *wasm, size_t len, void *stack, char *err,
+		  size_t errlen, void **module);
+void *kwasm_alloc(size_t size, size_t align, bool zero);
+void kwasm_free(void *p);
+void *kwasm_realloc(void *p, size_t align, size_t new_size);
+void kwasm_compile_panicked(const char *msg);
+
+enum kwasm_compile_stat {
+	KWASM_COMPILES,
+	KWASM_COMPILE_ABANDONED,
+	KWASM_COMPILE_LAST_PEAK,
+	KWASM_COMPILE_STAT_NR,
+};
+extern atomic_long_t kwasm_compile_stats[KWASM_COMPILE_STAT_NR];
+int kwasm_compile_show(struct seq_file *m, void *v);
+
 /* binfmt.c */
 int kwasm_binfmt_register(void);
+bool kwasm_run_secureexec(struct kwasm_run *run);
 
 /* code_cache.c */
 struct file;
+struct seq_file;
+/* The SHA-256 of a module's bytes. */
 struct kwasm_cache_key {
-	dev_t dev;
-	u32 generation;
-	unsigned long ino;
-	loff_t size;
-	struct timespec64 mtime;
-	struct timespec64 ctime;
+	u8 digest[32];
 };
 
-void kwasm_cache_key_of(struct file *file, struct kwasm_cache_key *key);
-void *kwasm_cache_lookup(const struct kwasm_cache_key *key);
+/* A compile in progress for a key (kwasm_cache_get). */
+struct kwasm_cache_claim {
+	struct list_head node;
+	struct kwasm_cache_key key;
+};
+
+void kwasm_cache_key_of(const u8 *wasm, size_t len, struct kwasm_cache_key *key);
+void *kwasm_cache_get(const struct kwasm_cache_key *key,
+		      struct kwasm_cache_claim *claim);
+void kwasm_cache_unclaim(struct kwasm_cache_claim *claim);
 void kwasm_cache_insert(const struct kwasm_cache_key *key, void *module,
 			size_t bytes);
-int kwasm_cache_init(void);
+int kwasm_cache_show(struct seq_file *m, void *v);
 
 /* wasi_fs.c: the file system side of WASI; see rust/kwasm/wasi/src/os.rs. */
 struct kvec;
@@ -182,8 +225,8 @@ long kwasm_net_name(unsigned int fd, bool peer, void *addr);
 long kwasm_net_accept(unsigned int fd, int flags, void *addr, size_t *len);
 long kwasm_net_setsockopt(unsigned int fd, int level, int name,
 			  const void *val, size_t len);
-long kwasm_net_getsockopt(unsigned int fd, int level, int name, void *val,
-			  size_t cap);
+long kwasm_net_getsockopt(struct kwasm_run *run, unsigned int fd, int level,
+			  int name, void *val, size_t cap);
 long kwasm_net_sendto(unsigned int fd, struct kvec *vec, unsigned long n,
 		      int flags, const void *addr, size_t addrlen);
 long kwasm_net_recvfrom(unsigned int fd, struct kvec *vec, unsigned long n,
@@ -201,15 +244,16 @@ struct kwasm_mem *kwasm_mem_reserve(u64 bytes);
 void *kwasm_mem_base(struct kwasm_mem *mem);
 int kwasm_mem_grow(struct kwasm_mem *mem, u64 old_bytes, u64 new_bytes);
 void kwasm_mem_free(struct kwasm_mem *mem);
-int kwasm_mem_init(void);
+int kwasm_mem_show(struct seq_file *m, void *v);
 
 /* Rust side */
 void *kwasm_rs_compile(const u8 *wasm, size_t len, char *err, size_t errlen);
 void *kwasm_rs_module_get(void *module);
 void kwasm_rs_module_put(void *module);
 size_t kwasm_rs_module_bytes(void *module);
-void *kwasm_rs_program_new(void *module, struct kwasm_run *run,
-			   const char *filename, char *err, size_t errlen);
+int kwasm_rs_program_new(void *module, struct kwasm_run *run,
+			 const char *filename, char *err, size_t errlen,
+			 void **program);
 int kwasm_rs_program_run(void *program);
 void kwasm_rs_program_free(void *program);
 void kwasm_rs_hostcall(void *vmctx, u32 index, u64 *args);

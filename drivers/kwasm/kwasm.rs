@@ -31,8 +31,8 @@ struct Kwasm;
 
 impl kernel::Module for Kwasm {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        ffi::cache_init()?;
-        ffi::mem_init()?;
+        ffi::stats_init()?;
+        ffi::policy_init()?;
         ffi::register_binfmt();
         pr_info!("WebAssembly binary format registered\n");
         Ok(Kwasm)

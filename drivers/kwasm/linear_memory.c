@@ -14,7 +14,6 @@
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
-#include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -37,6 +36,16 @@ MODULE_PARM_DESC(memory_limit_mb,
 		 "Total linear memory of all wasm programs, MiB (0: half of RAM)");
 
 static atomic64_t kwasm_mem_total = ATOMIC64_INIT(0);
+
+/*
+ * Linear memories that may exist at once. Each reserves 6 GiB of the 32 TiB
+ * vmalloc space: the default keeps kwasm to a fifth of it, whatever users do.
+ */
+static unsigned int max_memories = 1024;
+module_param(max_memories, uint, 0644);
+MODULE_PARM_DESC(max_memories, "Linear memories (6 GiB reservations) at once");
+
+static atomic_t kwasm_mem_count = ATOMIC_INIT(0);
 
 static u64 kwasm_mem_limit(void)
 {
@@ -141,19 +150,25 @@ struct kwasm_mem *kwasm_mem_reserve(u64 bytes)
 {
 	struct kwasm_mem *mem;
 
+	if (atomic_inc_return(&kwasm_mem_count) > READ_ONCE(max_memories))
+		goto uncount;
 	mem = kzalloc(sizeof(*mem), GFP_KERNEL_ACCOUNT);
 	if (!mem)
-		return NULL;
+		goto uncount;
 	mem->area = get_vm_area(KWASM_MEM_RESERVATION, VM_SPARSE);
 	if (!mem->area) {
 		kfree(mem);
-		return NULL;
+		goto uncount;
 	}
 	if (kwasm_mem_grow(mem, 0, bytes)) {
 		kwasm_mem_free(mem);
 		return NULL;
 	}
 	return mem;
+
+uncount:
+	atomic_dec(&kwasm_mem_count);
+	return NULL;
 }
 
 void *kwasm_mem_base(struct kwasm_mem *mem)
@@ -167,19 +182,14 @@ void kwasm_mem_free(struct kwasm_mem *mem)
 	atomic64_sub(mem->mapped, &kwasm_mem_total);
 	free_vm_area(mem->area);
 	kfree(mem);
+	atomic_dec(&kwasm_mem_count);
 }
 
-static int kwasm_mem_show(struct seq_file *m, void *v)
+/* debugfs kwasm/memory (stats.c): linear memory of all programs, the caps. */
+int kwasm_mem_show(struct seq_file *m, void *v)
 {
-	seq_printf(m, "bytes %lld\nlimit %llu\n",
-		   (long long)atomic64_read(&kwasm_mem_total), kwasm_mem_limit());
-	return 0;
-}
-
-/* /proc/kwasm_memory: linear memory of all programs and the cap on it. */
-int kwasm_mem_init(void)
-{
-	if (!proc_create_single("kwasm_memory", 0444, NULL, kwasm_mem_show))
-		return -ENOMEM;
+	seq_printf(m, "bytes %lld\nlimit %llu\nmemories %d\nmax_memories %u\n",
+		   (long long)atomic64_read(&kwasm_mem_total), kwasm_mem_limit(),
+		   atomic_read(&kwasm_mem_count), READ_ONCE(max_memories));
 	return 0;
 }

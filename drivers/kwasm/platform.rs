@@ -27,6 +27,10 @@ pub(crate) enum Stop {
     Trap(Trap),
 }
 
+/// Table elements one program may hold in all its tables together (8 bytes
+/// each, charged to its memory cgroup): 80 MiB.
+const MAX_PROGRAM_TABLE_ELEMS: u64 = 10_000_000;
+
 /// Per-program platform state.
 pub(crate) struct KernelPlatform {
     /// The C-side run (stacks, FPU state) this program executes on.
@@ -35,6 +39,8 @@ pub(crate) struct KernelPlatform {
     pub(crate) wasi: WasiCtx,
     /// Exit code requested by `proc_exit`.
     pub(crate) exit_code: Cell<Option<u32>>,
+    /// Table elements granted so far, over all tables.
+    pub(crate) table_elems: Cell<u64>,
 }
 
 impl MemoryRegion for LinearMem {
@@ -53,6 +59,17 @@ impl Platform for KernelPlatform {
 
     fn reserve_memory(&self, initial_bytes: u64) -> Option<LinearMem> {
         LinearMem::reserve(initial_bytes)
+    }
+
+    fn table_growth_allowed(&self, old_len: u64, new_len: u64) -> bool {
+        let Some(total) = (self.table_elems.get() + new_len).checked_sub(old_len) else {
+            return false;
+        };
+        if total > MAX_PROGRAM_TABLE_ELEMS {
+            return false;
+        }
+        self.table_elems.set(total);
+        true
     }
 
     fn hostcall(&self) -> HostcallFn {

@@ -3,7 +3,6 @@
 //! A program: a compiled module instantiated for one exec, and running it
 //! from the task work that binfmt.c queues.
 
-use alloc::boxed::Box;
 use alloc::rc::Rc;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -11,6 +10,8 @@ use core::cell::Cell;
 use core::ffi::{c_char, c_int, c_void, CStr};
 use core::fmt::Write;
 
+use kernel::error::code::{ENOEXEC, ENOMEM};
+use kernel::prelude::*;
 use kwasm_abi::{CompiledModule, ExportKind, ImportKind, Trap};
 use kwasm_runtime::{Extern, Func, Instance, InstantiateError, TypeRegistry};
 
@@ -39,6 +40,7 @@ pub(crate) struct Program {
     _code: CodeMem,
     module: Rc<CompiledModule>,
     start: u32,
+    /// The file name, NUL-terminated (for the log).
     name: Vec<u8>,
 }
 
@@ -66,14 +68,23 @@ fn link(module: &CompiledModule, err: &mut ErrBuf) -> Option<Vec<Extern<KernelPl
     Some(out)
 }
 
+/// Why a program could not be created.
+enum NewError {
+    /// The module cannot run as a program (-ENOEXEC).
+    Invalid,
+    /// A resource was refused: memory, code space (-ENOMEM).
+    NoMem,
+}
+
 /// Creates the program for `module` (a module reference from
-/// `kwasm_rs_compile` or `kwasm_rs_module_get`, consumed). Returns null with the reason in `err`.
+/// `kwasm_rs_compile` or `kwasm_rs_module_get`, consumed) in `*program`.
+/// Returns 0, or -ENOEXEC / -ENOMEM with the reason in `err`.
 ///
 /// # Safety
 ///
 /// `module` comes from `kwasm_rs_compile`; `run` outlives the program;
 /// `filename` is a NUL-terminated string; `err` is writable for `errlen >= 1`
-/// bytes.
+/// bytes; `program` is writable.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn kwasm_rs_program_new(
     module: *mut c_void,
@@ -81,79 +92,117 @@ pub(crate) unsafe extern "C" fn kwasm_rs_program_new(
     filename: *const c_char,
     err: *mut c_char,
     errlen: usize,
-) -> *mut c_void {
+    program: *mut *mut c_void,
+) -> c_int {
     // SAFETY: `err` is writable for `errlen` bytes (caller).
     let mut err = unsafe { ErrBuf::new(err, errlen) };
     // SAFETY: `module` is a module reference (`Arc::into_raw`) handed over by the caller, consumed here.
     let shared = unsafe { Arc::from_raw(module.cast::<CompiledModule>().cast_const()) };
-    // The runtime's instances are single-task (`Rc`); the shared module is
-    // copied, which costs far less than compiling it again.
-    let module: Rc<CompiledModule> = Rc::new((*shared).clone());
-    drop(shared);
     // SAFETY: `filename` is NUL-terminated (caller).
-    let name = unsafe { CStr::from_ptr(filename) }.to_bytes().to_vec();
-
-    let start = match module.export("_start") {
-        Some(ExportKind::Func(i)) => i,
-        _ => {
-            let _ = write!(err, "no exported _start function");
-            return core::ptr::null_mut();
+    let name = unsafe { CStr::from_ptr(filename) };
+    let r = Program::new(shared, run, name, &mut err);
+    match r {
+        Ok(p) => {
+            let Ok(p) = KBox::new(p, GFP_KERNEL) else {
+                let _ = write!(err, "out of memory");
+                return ENOMEM.to_errno();
+            };
+            // SAFETY: `program` is writable (caller).
+            unsafe { *program = KBox::into_raw(p).cast() };
+            0
         }
-    };
-    let takes_nothing = |f: u32| {
-        module
-            .func_types
-            .get(f as usize)
-            .and_then(|t| module.types.get(*t as usize))
-            .is_some_and(|t| t.params.is_empty() && t.results.is_empty())
-    };
-    if !takes_nothing(start) {
-        let _ = write!(err, "_start must take and return nothing");
-        return core::ptr::null_mut();
+        Err(NewError::Invalid) => ENOEXEC.to_errno(),
+        Err(NewError::NoMem) => ENOMEM.to_errno(),
     }
-    let Some(imports) = link(&module, &mut err) else {
-        return core::ptr::null_mut();
-    };
-    let Some(code) = CodeMem::new(&module.code) else {
-        let _ = write!(err, "out of memory for code");
-        return core::ptr::null_mut();
-    };
-    ffi::set_code(run, &code, module.code.len());
-    let platform = Rc::new(KernelPlatform {
-        run,
-        wasi: WasiCtx::new(),
-        exit_code: Cell::new(None),
-    });
-    let mut registry = TypeRegistry::new();
-    // SAFETY: `code` holds an executable copy of `module.code` and is dropped after the instance (field order of `Program`).
-    let instance = match unsafe {
-        Instance::new(
-            &platform,
-            module.clone(),
-            code.as_ptr(),
-            imports,
-            &mut registry,
-        )
-    } {
-        Ok(i) => i,
-        Err(InstantiateError::Trap(t, _)) => {
-            let _ = write!(err, "instantiation trapped: {}", t.name());
-            return core::ptr::null_mut();
+}
+
+impl Program {
+    fn new(
+        shared: Arc<CompiledModule>,
+        run: *mut KwasmRun,
+        filename: &CStr,
+        err: &mut ErrBuf,
+    ) -> Result<Self, NewError> {
+        // The runtime's instances are single-task (`Rc`); the shared module
+        // is copied, which costs far less than compiling it again.
+        let module: Rc<CompiledModule> = Rc::new((*shared).clone());
+        drop(shared);
+        let mut name = Vec::new();
+        if name
+            .try_reserve_exact(filename.to_bytes_with_nul().len())
+            .is_err()
+        {
+            let _ = write!(err, "out of memory");
+            return Err(NewError::NoMem);
         }
-        Err(e) => {
-            let _ = write!(err, "cannot instantiate: {e:?}");
-            return core::ptr::null_mut();
+        name.extend_from_slice(filename.to_bytes_with_nul());
+        let start = match module.export("_start") {
+            Some(ExportKind::Func(i)) => i,
+            _ => {
+                let _ = write!(err, "no exported _start function");
+                return Err(NewError::Invalid);
+            }
+        };
+        let takes_nothing = |f: u32| {
+            module
+                .func_types
+                .get(f as usize)
+                .and_then(|t| module.types.get(*t as usize))
+                .is_some_and(|t| t.params.is_empty() && t.results.is_empty())
+        };
+        if !takes_nothing(start) {
+            let _ = write!(err, "_start must take and return nothing");
+            return Err(NewError::Invalid);
         }
-    };
-    let p = Program {
-        instance,
-        platform,
-        _code: code,
-        module,
-        start,
-        name,
-    };
-    Box::into_raw(Box::new(p)).cast()
+        let Some(imports) = link(&module, err) else {
+            return Err(NewError::Invalid);
+        };
+        let Some(code) = CodeMem::new(&module.code) else {
+            let _ = write!(err, "out of memory for code");
+            return Err(NewError::NoMem);
+        };
+        ffi::set_code(run, &code, module.code.len());
+        let platform = Rc::new(KernelPlatform {
+            run,
+            wasi: WasiCtx::new(),
+            exit_code: Cell::new(None),
+            table_elems: Cell::new(0),
+        });
+        let mut registry = TypeRegistry::new();
+        // SAFETY: `code` holds an executable copy of `module.code` and is dropped after the instance (field order of `Program`).
+        let instance = match unsafe {
+            Instance::new(
+                &platform,
+                module.clone(),
+                code.as_ptr(),
+                imports,
+                &mut registry,
+            )
+        } {
+            Ok(i) => i,
+            Err(InstantiateError::Trap(t, _)) => {
+                let _ = write!(err, "instantiation trapped: {}", t.name());
+                return Err(NewError::Invalid);
+            }
+            Err(e @ InstantiateError::Resource(_)) => {
+                let _ = write!(err, "cannot instantiate: {e:?}");
+                return Err(NewError::NoMem);
+            }
+            Err(e) => {
+                let _ = write!(err, "cannot instantiate: {e:?}");
+                return Err(NewError::Invalid);
+            }
+        };
+        let p = Self {
+            instance,
+            platform,
+            _code: code,
+            module,
+            start,
+            name,
+        };
+        Ok(p)
+    }
 }
 
 /// How a call into wasm ended.
@@ -213,17 +262,20 @@ impl Program {
     /// Runs the start function, then `_start`; returns the exit status for
     /// do_group_exit().
     fn run(&self) -> c_int {
-        if let Err(e) = self.platform.wasi.start() {
-            let name = core::str::from_utf8(&self.name).unwrap_or("?");
-            match e {
-                StartError::NoMem => kernel::pr_info!("{}: out of memory\n", name),
-                StartError::Preopen(dir, errno) => kernel::pr_info!(
-                    "{}: cannot preopen {}: error {}\n",
-                    name,
+        if let Err(e) = self.platform.wasi.start(ffi::secureexec(self.platform.run)) {
+            let mut why = [0u8; 96];
+            // SAFETY: `why` is writable for its whole length, which is >= 1.
+            let mut w = unsafe { ErrBuf::new(why.as_mut_ptr().cast(), why.len()) };
+            let _ = match e {
+                StartError::NoMem => write!(w, "out of memory"),
+                StartError::Preopen(dir, errno) => write!(
+                    w,
+                    "cannot preopen {}: error {}",
                     core::str::from_utf8(&dir).unwrap_or("?"),
                     -errno
                 ),
-            }
+            };
+            ffi::log_refusal(&self.name, w.as_cstr());
             return START_FAILED << 8;
         }
         let mut outcome = Outcome::Returned;
@@ -239,17 +291,7 @@ impl Program {
             // A fatal signal is pending: do_group_exit() uses its code.
             Outcome::Trap(Trap::Interrupted, _) => 0,
             Outcome::Trap(t, at) => {
-                let name = core::str::from_utf8(&self.name).unwrap_or("?");
-                match at {
-                    Some((func, off)) => kernel::pr_info!(
-                        "{}: trap: {} in function {} at offset {:#x}\n",
-                        name,
-                        t.name(),
-                        func,
-                        off
-                    ),
-                    None => kernel::pr_info!("{}: trap: {}\n", name, t.name()),
-                }
+                ffi::log_trap(&self.name, t.name(), at);
                 match t {
                     Trap::MemoryOutOfBounds | Trap::TableOutOfBounds | Trap::IndirectCallNull => {
                         SIGSEGV
@@ -285,6 +327,6 @@ pub(crate) unsafe extern "C" fn kwasm_rs_program_run(program: *mut c_void) -> c_
 /// `program` comes from `kwasm_rs_program_new` and is not used afterwards.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn kwasm_rs_program_free(program: *mut c_void) {
-    // SAFETY: ownership returns from C, exactly once (caller).
-    drop(unsafe { Box::from_raw(program.cast::<Program>()) });
+    // SAFETY: ownership returns from C, exactly once (caller); it was made by `KBox::into_raw`.
+    drop(unsafe { KBox::from_raw(program.cast::<Program>()) });
 }

@@ -11,10 +11,14 @@
  */
 
 #include <linux/execmem.h>
+#include <linux/livepatch.h>
+#include <linux/moduleparam.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task_stack.h>
 #include <linux/task_work.h>
 #include <linux/percpu.h>
+#include <linux/resume_user_mode.h>
 #include <linux/set_memory.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
@@ -22,6 +26,12 @@
 #include <asm/fpu/api.h>
 
 #include "kwasm.h"
+
+#undef MODULE_PARAM_PREFIX
+#define MODULE_PARAM_PREFIX "kwasm."
+
+/* entry.S saves and restores the task stack pointer at this offset. */
+static_assert(offsetof(struct kwasm_run, task_sp) == KWASM_RUN_TASK_SP);
 
 /* The program whose code runs on this CPU (valid inside an FPU section). */
 DEFINE_PER_CPU(struct kwasm_run *, kwasm_cur_run);
@@ -50,8 +60,8 @@ unsigned long kwasm_run_call(struct kwasm_run *run, void *trampoline,
 	unsigned long ret;
 
 	kwasm_fpu_begin(run);
-	ret = kwasm_enter(run, run->stack + KWASM_STACK_SIZE, trampoline,
-			  vmctx, code, args);
+	ret = kwasm_enter(&run->task_sp, run->stack + KWASM_STACK_SIZE,
+			  trampoline, vmctx, code, args);
 	if (run->fpu_on)
 		kwasm_fpu_end(run);
 	return ret;
@@ -70,30 +80,50 @@ void kwasm_hostcall_end(struct kwasm_run *run)
 }
 
 /*
+ * Compiled code of all programs together in module space, which it shares
+ * with modules and BPF programs (like bpf_jit_limit). Every exec copies its
+ * module's code, so this bounds what many running programs can take.
+ */
+static unsigned long code_limit_mb = 256;
+module_param(code_limit_mb, ulong, 0644);
+MODULE_PARM_DESC(code_limit_mb,
+		 "Compiled code of all running programs in module space, MiB");
+
+atomic_long_t kwasm_code_bytes = ATOMIC_LONG_INIT(0);
+
+/*
  * Copies code into module space (within +-2 GiB of kernel text) and makes it
- * read-only and executable.
+ * read-only and executable. NULL if over the limit or out of memory.
  */
 void *kwasm_code_alloc(const void *code, size_t len)
 {
 	size_t size = PAGE_ALIGN(len ? len : 1);
 	void *p;
 
+	if (atomic_long_add_return(size, &kwasm_code_bytes) >
+	    READ_ONCE(code_limit_mb) << 20)
+		goto uncharge;
 	p = execmem_alloc(EXECMEM_DEFAULT, size);
 	if (!p)
-		return NULL;
+		goto uncharge;
 	memset(p, 0xcc, size);
 	memcpy(p, code, len);
 	if (set_memory_rox((unsigned long)p, size >> PAGE_SHIFT)) {
 		execmem_free(p);
-		return NULL;
+		goto uncharge;
 	}
 	return p;
+
+uncharge:
+	atomic_long_sub(size, &kwasm_code_bytes);
+	return NULL;
 }
 
-void kwasm_code_free(void *code)
+void kwasm_code_free(void *code, size_t len)
 {
 	/* execmem memory is VM_FLUSH_RESET_PERMS: vfree restores the mapping. */
 	execmem_free(code);
+	atomic_long_sub(PAGE_ALIGN(len ? len : 1), &kwasm_code_bytes);
 }
 
 /* CPU features the compiler may use; see drivers/kwasm/compile.rs. */
@@ -135,7 +165,7 @@ u64 kwasm_run_stack_limit(struct kwasm_run *run)
 const unsigned long *kwasm_safepoint_word(u64 *mask)
 {
 	*mask = _TIF_NEED_RESCHED | _TIF_SIGPENDING | _TIF_NOTIFY_SIGNAL |
-		_TIF_NOTIFY_RESUME;
+		_TIF_NOTIFY_RESUME | _TIF_PATCH_PENDING;
 	return &current_thread_info()->flags;
 }
 
@@ -175,8 +205,15 @@ int kwasm_safepoint(void)
 	struct ksignal ksig;
 
 	cond_resched();
+	/*
+	 * What returning to user mode would do (the task never does):
+	 * livepatch transition, task work, memory.high reclaim, block-cgroup
+	 * throttling (exit_to_user_mode_loop()).
+	 */
+	if (test_thread_flag(TIF_PATCH_PENDING))
+		klp_update_patch_state(current);
 	if (test_thread_flag(TIF_NOTIFY_RESUME))
-		clear_thread_flag(TIF_NOTIFY_RESUME);
+		resume_user_mode_work(task_pt_regs(current));
 	if (task_work_pending(current))
 		task_work_run();
 	if (!signal_pending(current))

@@ -93,7 +93,12 @@ impl WasiCtx {
     /// the current directory as `.` by default, or `KWASM_DIRS`, a
     /// comma-separated list of `HOST[::GUEST]`. Runs in the new program,
     /// at fds 3, 4, ... if nothing else is open there.
-    pub(crate) fn start(&self) -> Result<(), StartError> {
+    ///
+    /// A `secure` exec (one that changed credentials: setuid, setgid, file
+    /// capabilities) gets no preopens: the directories would be chosen by
+    /// the caller (its environment, its current directory) and opened with
+    /// the program's credentials.
+    pub(crate) fn start(&self, secure: bool) -> Result<(), StartError> {
         let args = user_strings(false).ok_or(StartError::NoMem)?;
         let mut env = user_strings(true).ok_or(StartError::NoMem)?;
         let dirs = take_dirs(&mut env);
@@ -102,6 +107,7 @@ impl WasiCtx {
             Strings::from_blob(env).ok_or(StartError::NoMem)?,
         );
         match dirs {
+            _ if secure => {}
             // A directory the user cannot read is no reason not to run.
             None => {
                 if let Err(StartError::NoMem) = preopen(&mut state, b".", b".") {

@@ -196,20 +196,76 @@ long kwasm_net_setsockopt(unsigned int fd, int level, int name,
 	return ret;
 }
 
-/* getsockopt(); returns the option's length. */
-long kwasm_net_getsockopt(unsigned int fd, int level, int name, void *val,
-			  size_t cap)
+/*
+ * A scratch mapping of at least size bytes in the program's (never used)
+ * user address space, for kernel interfaces that only write user memory:
+ * created on first use, grown as needed, freed with the mm. Returns its
+ * address or a -errno.
+ */
+static unsigned long kwasm_scratch(struct kwasm_run *run, size_t size)
 {
+	unsigned long buf;
+
+	size = PAGE_ALIGN(size);
+	if (size > run->epoll_buf_size) {
+		buf = vm_mmap(NULL, 0, size, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, 0);
+		if (IS_ERR_VALUE(buf))
+			return buf;
+		if (run->epoll_buf)
+			vm_munmap(run->epoll_buf, run->epoll_buf_size);
+		run->epoll_buf = buf;
+		run->epoll_buf_size = size;
+	}
+	return run->epoll_buf;
+}
+
+/*
+ * getsockopt(); returns the option's length. SOL_SOCKET options take kernel
+ * pointers; protocols' own getsockopt() only takes user pointers (and warns
+ * about kernel ones), so those go through the scratch mapping.
+ */
+long kwasm_net_getsockopt(struct kwasm_run *run, unsigned int fd, int level,
+			  int name, void *val, size_t cap)
+{
+	int __user *ulen;
+	unsigned long buf;
 	struct socket *sock;
 	int len = cap;
 	struct fd f;
 	long ret;
 
+	if (cap > PAGE_SIZE - sizeof(int))
+		return -EINVAL;
 	sock = kwasm_sockfd(fd, &f);
 	if (IS_ERR(sock))
 		return PTR_ERR(sock);
-	ret = do_sock_getsockopt(sock, false, level, name, KERNEL_SOCKPTR(val),
-				 KERNEL_SOCKPTR(&len));
+	if (level == SOL_SOCKET) {
+		ret = do_sock_getsockopt(sock, false, level, name,
+					 KERNEL_SOCKPTR(val),
+					 KERNEL_SOCKPTR(&len));
+		goto out;
+	}
+	ret = buf = kwasm_scratch(run, PAGE_SIZE);
+	if (IS_ERR_VALUE(buf))
+		goto out;
+	ulen = (int __user *)buf;
+	ret = -EFAULT;
+	if (put_user(len, ulen))
+		goto out;
+	ret = do_sock_getsockopt(sock, false, level, name,
+				 USER_SOCKPTR((void __user *)(ulen + 1)),
+				 USER_SOCKPTR(ulen));
+	if (ret)
+		goto out;
+	ret = -EFAULT;
+	if (get_user(len, ulen))
+		goto out;
+	len = clamp(len, 0, (int)cap);
+	if (copy_from_user(val, ulen + 1, len))
+		goto out;
+	ret = 0;
+out:
 	fdput(f);
 	return ret ? ret : len;
 }
@@ -310,29 +366,20 @@ long kwasm_net_epoll_ctl(unsigned int epfd, int op, unsigned int fd,
 long kwasm_net_epoll_wait(struct kwasm_run *run, unsigned int epfd,
 			  struct epoll_event *out, int max, int timeout_ms)
 {
-	size_t size = PAGE_ALIGN(max * sizeof(*out));
 	struct timespec64 end, *to = NULL;
 	unsigned long buf;
 	long ret;
 
-	if (size > run->epoll_buf_size) {
-		buf = vm_mmap(NULL, 0, size, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS, 0);
-		if (IS_ERR_VALUE(buf))
-			return buf;
-		if (run->epoll_buf)
-			vm_munmap(run->epoll_buf, run->epoll_buf_size);
-		run->epoll_buf = buf;
-		run->epoll_buf_size = size;
-	}
+	buf = kwasm_scratch(run, max * sizeof(*out));
+	if (IS_ERR_VALUE(buf))
+		return buf;
 	if (timeout_ms >= 0) {
 		ktime_get_ts64(&end);
 		timespec64_add_ns(&end, (u64)timeout_ms * NSEC_PER_MSEC);
 		to = &end;
 	}
-	ret = do_epoll_wait(epfd, (struct epoll_event __user *)run->epoll_buf,
-			    max, to);
-	if (ret > 0 && copy_from_user(out, (void __user *)run->epoll_buf,
+	ret = do_epoll_wait(epfd, (struct epoll_event __user *)buf, max, to);
+	if (ret > 0 && copy_from_user(out, (void __user *)buf,
 				      ret * sizeof(*out)))
 		return -EFAULT;
 	return ret;

@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 use core::ffi::{c_char, c_int, c_long, c_uint, c_void, CStr};
 
 use crate::ffi::KwasmRun;
+use kernel::bindings as nr;
 use kwasm_wasi::guest::IoList;
 use kwasm_wasi::os::{DirEntry, OpenHow, OsResult, PollFd, SetTime, Stat, Timespec, WasiOs};
 
@@ -124,6 +125,8 @@ extern "C" {
     fn kwasm_poll(fds: *mut KwasmPollfd, n: c_uint, deadline_ns: i64) -> c_long;
     fn kwasm_net_shutdown(fd: c_uint, how: c_int) -> c_long;
     fn kwasm_raise(sig: c_int) -> c_long;
+    fn kwasm_seccomp(nr: c_int, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> c_long;
+    static kwasm_ioctl_fionread: c_uint;
 }
 
 /// The current task's file descriptors and clocks, for kwasm-wasi.
@@ -158,6 +161,20 @@ impl KernelOs {
             return Err(EINTR);
         }
         Err(e)
+    }
+
+    /// Runs the task's seccomp filter for a host call that does the work of
+    /// system call `nr` with `args` (Linux values, 0 for pointers into wasm
+    /// memory, the rest 0); fails with the errno the filter chose (see
+    /// `kwasm_seccomp()` in policy.c for its other actions).
+    pub(crate) fn seccomp(&mut self, nr: u32, args: &[u64]) -> OsResult<()> {
+        let mut a = [0u64; 6];
+        for (d, s) in a.iter_mut().zip(args) {
+            *d = *s;
+        }
+        // SAFETY: no pointers; runs in a host call in process context, where the filter may sleep (user notification) or end the task.
+        let r = unsafe { kwasm_seccomp(nr as c_int, a[0], a[1], a[2], a[3], a[4], a[5]) };
+        self.unit(r)
     }
 
     pub(crate) fn unit(&mut self, r: c_long) -> OsResult<()> {
@@ -228,14 +245,35 @@ fn timespec64(t: SetTime) -> Timespec64 {
 }
 
 /// Opens a host directory for a preopen; returns the new fd or an errno.
+/// The program's seccomp filter sees it as an openat(), as it would see a
+/// native program's loader open its libraries.
 pub(crate) fn open_dir(path: &CStr) -> OsResult<u32> {
+    let mut os = KernelOs::new(core::ptr::null_mut());
+    let flags = u64::from(nr::O_DIRECTORY | nr::O_RDONLY);
+    os.seccomp(nr::__NR_openat, &[nr::AT_FDCWD as u64, 0, flags])?;
     // SAFETY: `path` is NUL-terminated.
     let r = unsafe { kwasm_open_dir(path.as_ptr()) };
-    KernelOs::new(core::ptr::null_mut()).fd(r)
+    os.fd(r)
+}
+
+/// `AT_SYMLINK_NOFOLLOW` unless `follow`, for the filter's flags argument.
+fn nofollow(follow: bool) -> u64 {
+    if follow {
+        0
+    } else {
+        nr::AT_SYMLINK_NOFOLLOW.into()
+    }
+}
+
+/// The FIONREAD ioctl command (an ioctl macro, which bindgen cannot see).
+fn fionread() -> u64 {
+    // SAFETY: a constant initialised at build time, never written.
+    u64::from(unsafe { kwasm_ioctl_fionread })
 }
 
 impl WasiOs for KernelOs {
     fn read(&mut self, fd: u32, bufs: &mut [&mut [u8]]) -> OsResult<usize> {
+        self.seccomp(nr::__NR_readv, &[fd.into(), 0, bufs.len() as u64])?;
         let mut v = kvecs_mut(bufs)?;
         // SAFETY: each kvec is a live, exclusively borrowed guest buffer.
         let r = unsafe { kwasm_fd_rw(fd, false, v.as_mut_ptr(), v.len(), -1) };
@@ -243,6 +281,7 @@ impl WasiOs for KernelOs {
     }
 
     fn pread(&mut self, fd: u32, bufs: &mut [&mut [u8]], offset: u64) -> OsResult<usize> {
+        self.seccomp(nr::__NR_preadv, &[fd.into(), 0, bufs.len() as u64, offset])?;
         let pos = i64::try_from(offset).map_err(|_| EINVAL)?;
         let mut v = kvecs_mut(bufs)?;
         // SAFETY: each kvec is a live, exclusively borrowed guest buffer.
@@ -251,6 +290,7 @@ impl WasiOs for KernelOs {
     }
 
     fn write(&mut self, fd: u32, bufs: &[&[u8]]) -> OsResult<usize> {
+        self.seccomp(nr::__NR_writev, &[fd.into(), 0, bufs.len() as u64])?;
         let mut v = kvecs_const(bufs)?;
         // SAFETY: each kvec is a live guest buffer, only read for a write.
         let r = unsafe { kwasm_fd_rw(fd, true, v.as_mut_ptr(), v.len(), -1) };
@@ -258,6 +298,7 @@ impl WasiOs for KernelOs {
     }
 
     fn pwrite(&mut self, fd: u32, bufs: &[&[u8]], offset: u64) -> OsResult<usize> {
+        self.seccomp(nr::__NR_pwritev, &[fd.into(), 0, bufs.len() as u64, offset])?;
         let pos = i64::try_from(offset).map_err(|_| EINVAL)?;
         let mut v = kvecs_const(bufs)?;
         // SAFETY: each kvec is a live guest buffer, only read for a write.
@@ -266,6 +307,7 @@ impl WasiOs for KernelOs {
     }
 
     fn seek(&mut self, fd: u32, offset: i64, whence: i32) -> OsResult<u64> {
+        self.seccomp(nr::__NR_lseek, &[fd.into(), offset as u64, whence as u64])?;
         let mut pos = 0;
         // SAFETY: `pos` is a valid out pointer.
         let r = unsafe { kwasm_fd_seek(fd, offset, whence, &mut pos) };
@@ -273,18 +315,21 @@ impl WasiOs for KernelOs {
     }
 
     fn get_flags(&mut self, fd: u32) -> OsResult<u64> {
+        self.seccomp(nr::__NR_fcntl, &[fd.into(), nr::F_GETFL.into()])?;
         // SAFETY: no pointers.
         let r = unsafe { kwasm_fd_get_flags(fd) };
         self.sys(r)
     }
 
     fn set_flags(&mut self, fd: u32, flags: u64) -> OsResult<()> {
+        self.seccomp(nr::__NR_fcntl, &[fd.into(), nr::F_SETFL.into(), flags])?;
         // SAFETY: no pointers.
         let r = unsafe { kwasm_fd_set_flags(fd, flags as c_uint) };
         self.unit(r)
     }
 
     fn stat(&mut self, fd: u32) -> OsResult<Stat> {
+        self.seccomp(nr::__NR_fstat, &[fd.into()])?;
         let mut st = KwasmStat::default();
         // SAFETY: `st` is a valid out pointer.
         let r = unsafe { kwasm_fd_stat(fd, &mut st) };
@@ -292,6 +337,7 @@ impl WasiOs for KernelOs {
     }
 
     fn stat_at(&mut self, dirfd: u32, path: &CStr, follow: bool) -> OsResult<Stat> {
+        self.seccomp(nr::__NR_newfstatat, &[dirfd.into(), 0, 0, nofollow(follow)])?;
         let mut st = KwasmStat::default();
         // SAFETY: `path` is NUL-terminated; `st` is a valid out pointer.
         let r = unsafe { kwasm_path_stat(dirfd, path.as_ptr(), follow, &mut st) };
@@ -299,18 +345,24 @@ impl WasiOs for KernelOs {
     }
 
     fn socket_type(&mut self, fd: u32) -> OsResult<i32> {
+        self.seccomp(
+            nr::__NR_getsockopt,
+            &[fd.into(), nr::SOL_SOCKET.into(), nr::SO_TYPE.into()],
+        )?;
         // SAFETY: no pointers.
         let r = unsafe { kwasm_fd_socket_type(fd) };
         self.sys(r).map(|t| t as i32)
     }
 
     fn truncate(&mut self, fd: u32, size: u64) -> OsResult<()> {
+        self.seccomp(nr::__NR_ftruncate, &[fd.into(), size])?;
         // SAFETY: no pointers.
         let r = unsafe { kwasm_fd_truncate(fd, size) };
         self.unit(r)
     }
 
     fn set_times(&mut self, fd: u32, atime: SetTime, mtime: SetTime) -> OsResult<()> {
+        self.seccomp(nr::__NR_utimensat, &[fd.into()])?;
         let mut t = [timespec64(atime), timespec64(mtime)];
         // SAFETY: `t` holds the two timespecs; a null path means the fd itself.
         let r = unsafe { kwasm_set_times(fd, core::ptr::null(), false, t.as_mut_ptr()) };
@@ -325,6 +377,7 @@ impl WasiOs for KernelOs {
         atime: SetTime,
         mtime: SetTime,
     ) -> OsResult<()> {
+        self.seccomp(nr::__NR_utimensat, &[dirfd.into(), 0, 0, nofollow(follow)])?;
         let mut t = [timespec64(atime), timespec64(mtime)];
         // SAFETY: `path` is NUL-terminated; `t` holds the two timespecs.
         let r = unsafe { kwasm_set_times(dirfd, path.as_ptr(), follow, t.as_mut_ptr()) };
@@ -332,60 +385,77 @@ impl WasiOs for KernelOs {
     }
 
     fn advise(&mut self, fd: u32, offset: u64, len: u64, advice: i32) -> OsResult<()> {
+        self.seccomp(nr::__NR_fadvise64, &[fd.into(), offset, len, advice as u64])?;
         // SAFETY: no pointers.
         let r = unsafe { kwasm_fd_advise(fd, offset, len, advice) };
         self.unit(r)
     }
 
     fn allocate(&mut self, fd: u32, offset: u64, len: u64) -> OsResult<()> {
+        self.seccomp(nr::__NR_fallocate, &[fd.into(), 0, offset, len])?;
         // SAFETY: no pointers.
         let r = unsafe { kwasm_fd_allocate(fd, offset, len) };
         self.unit(r)
     }
 
     fn sync(&mut self, fd: u32) -> OsResult<()> {
+        self.seccomp(nr::__NR_fsync, &[fd.into()])?;
         // SAFETY: no pointers.
         let r = unsafe { kwasm_fd_sync(fd, false) };
         self.unit(r)
     }
 
     fn datasync(&mut self, fd: u32) -> OsResult<()> {
+        self.seccomp(nr::__NR_fdatasync, &[fd.into()])?;
         // SAFETY: no pointers.
         let r = unsafe { kwasm_fd_sync(fd, true) };
         self.unit(r)
     }
 
     fn close(&mut self, fd: u32) -> OsResult<()> {
+        self.seccomp(nr::__NR_close, &[fd.into()])?;
         // SAFETY: no pointers.
         let r = unsafe { kwasm_fd_close(fd) };
         self.unit(r)
     }
 
     fn renumber(&mut self, from: u32, to: u32) -> OsResult<()> {
+        self.seccomp(nr::__NR_dup2, &[from.into(), to.into()])?;
         // SAFETY: no pointers.
         let r = unsafe { kwasm_fd_renumber(from, to) };
         self.unit(r)
     }
 
     fn open_at(&mut self, dirfd: u32, path: &CStr, how: &OpenHow) -> OsResult<u32> {
+        self.seccomp(nr::__NR_openat, &[dirfd.into(), 0, how.flags, how.mode])?;
         // SAFETY: `path` is NUL-terminated.
         let r = unsafe { kwasm_path_open(dirfd, path.as_ptr(), how.flags, how.mode, how.resolve) };
         self.fd(r)
     }
 
     fn mkdir_at(&mut self, dirfd: u32, path: &CStr, mode: u32) -> OsResult<()> {
+        self.seccomp(nr::__NR_mkdirat, &[dirfd.into(), 0, mode.into()])?;
         // SAFETY: `path` is NUL-terminated.
         let r = unsafe { kwasm_path_mkdir(dirfd, path.as_ptr(), mode) };
         self.unit(r)
     }
 
     fn unlink_at(&mut self, dirfd: u32, path: &CStr, rmdir: bool) -> OsResult<()> {
+        self.seccomp(
+            nr::__NR_unlinkat,
+            &[
+                dirfd.into(),
+                0,
+                if rmdir { nr::AT_REMOVEDIR.into() } else { 0 },
+            ],
+        )?;
         // SAFETY: `path` is NUL-terminated.
         let r = unsafe { kwasm_path_unlink(dirfd, path.as_ptr(), rmdir) };
         self.unit(r)
     }
 
     fn rename_at(&mut self, old_dir: u32, old: &CStr, new_dir: u32, new: &CStr) -> OsResult<()> {
+        self.seccomp(nr::__NR_renameat, &[old_dir.into(), 0, new_dir.into()])?;
         // SAFETY: both paths are NUL-terminated.
         let r = unsafe { kwasm_path_rename(old_dir, old.as_ptr(), new_dir, new.as_ptr()) };
         self.unit(r)
@@ -399,18 +469,34 @@ impl WasiOs for KernelOs {
         new: &CStr,
         follow: bool,
     ) -> OsResult<()> {
+        self.seccomp(
+            nr::__NR_linkat,
+            &[
+                old_dir.into(),
+                0,
+                new_dir.into(),
+                0,
+                if follow {
+                    nr::AT_SYMLINK_FOLLOW.into()
+                } else {
+                    0
+                },
+            ],
+        )?;
         // SAFETY: both paths are NUL-terminated.
         let r = unsafe { kwasm_path_link(old_dir, old.as_ptr(), new_dir, new.as_ptr(), follow) };
         self.unit(r)
     }
 
     fn symlink_at(&mut self, target: &CStr, dirfd: u32, path: &CStr) -> OsResult<()> {
+        self.seccomp(nr::__NR_symlinkat, &[0, dirfd.into()])?;
         // SAFETY: both strings are NUL-terminated.
         let r = unsafe { kwasm_path_symlink(target.as_ptr(), dirfd, path.as_ptr()) };
         self.unit(r)
     }
 
     fn readlink_at(&mut self, dirfd: u32, path: &CStr, buf: &mut [u8]) -> OsResult<usize> {
+        self.seccomp(nr::__NR_readlinkat, &[dirfd.into(), 0, 0, buf.len() as u64])?;
         // SAFETY: `path` is NUL-terminated (a copy: it may not overlap `buf`); `buf` is writable for its length.
         let r = unsafe { kwasm_path_readlink(dirfd, path.as_ptr(), buf.as_mut_ptr(), buf.len()) };
         self.sys(r).map(|n| n as usize)
@@ -422,6 +508,7 @@ impl WasiOs for KernelOs {
         mut cookie: u64,
         sink: &mut dyn FnMut(&DirEntry<'_>) -> bool,
     ) -> OsResult<()> {
+        self.seccomp(nr::__NR_getdents64, &[fd.into(), 0, DIRENT_BUF as u64])?;
         // u64 elements: the C side stores 8-byte aligned records.
         let mut buf: Vec<u64> = Vec::new();
         buf.try_reserve_exact(DIRENT_BUF / 8).map_err(|_| ENOMEM)?;
@@ -463,6 +550,7 @@ impl WasiOs for KernelOs {
     }
 
     fn clock_time(&mut self, clock: i32) -> OsResult<Timespec> {
+        self.seccomp(nr::__NR_clock_gettime, &[clock as u64])?;
         let (mut sec, mut nsec) = (0, 0);
         // SAFETY: valid out pointers.
         let r = unsafe { kwasm_clock_get(clock, false, &mut sec, &mut nsec) };
@@ -470,6 +558,7 @@ impl WasiOs for KernelOs {
     }
 
     fn clock_res(&mut self, clock: i32) -> OsResult<Timespec> {
+        self.seccomp(nr::__NR_clock_getres, &[clock as u64])?;
         let (mut sec, mut nsec) = (0, 0);
         // SAFETY: valid out pointers.
         let r = unsafe { kwasm_clock_get(clock, true, &mut sec, &mut nsec) };
@@ -477,17 +566,22 @@ impl WasiOs for KernelOs {
     }
 
     fn random(&mut self, buf: &mut [u8]) -> OsResult<()> {
+        self.seccomp(nr::__NR_getrandom, &[0, buf.len() as u64])?;
         // SAFETY: `buf` is writable for its length.
         let r = unsafe { kwasm_random(buf.as_mut_ptr(), buf.len()) };
         self.unit(r)
     }
 
     fn sched_yield(&mut self) {
+        if self.seccomp(nr::__NR_sched_yield, &[]).is_err() {
+            return;
+        }
         // SAFETY: no arguments; called outside any FPU section.
         unsafe { kwasm_yield() };
     }
 
     fn poll(&mut self, fds: &mut [PollFd], timeout_ns: Option<u64>) -> OsResult<usize> {
+        self.seccomp(nr::__NR_ppoll, &[0, fds.len() as u64])?;
         let n = c_uint::try_from(fds.len()).map_err(|_| EINVAL)?;
         let deadline = match timeout_ns {
             Some(t) => {
@@ -516,6 +610,7 @@ impl WasiOs for KernelOs {
     }
 
     fn nread(&mut self, fd: u32) -> OsResult<u64> {
+        self.seccomp(nr::__NR_ioctl, &[fd.into(), fionread()])?;
         let mut n = 0;
         // SAFETY: `n` is a valid out pointer.
         let r = unsafe { kwasm_fd_nread(fd, &mut n) };
@@ -538,12 +633,14 @@ impl WasiOs for KernelOs {
     }
 
     fn shutdown(&mut self, fd: u32, how: i32) -> OsResult<()> {
+        self.seccomp(nr::__NR_shutdown, &[fd.into(), how as u64])?;
         // SAFETY: no pointers.
         let r = unsafe { kwasm_net_shutdown(fd, how) };
         self.unit(r)
     }
 
     fn raise(&mut self, sig: i32) -> OsResult<()> {
+        self.seccomp(nr::__NR_tgkill, &[0, 0, sig as u64])?;
         // SAFETY: no pointers.
         let r = unsafe { kwasm_raise(sig) };
         self.unit(r)

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kwasm code cache tests: the second exec of an unchanged module is a cache
- * hit (no compilation), a changed file is compiled again, and the counters
- * are visible in /proc/kwasm_cache.
+ * kwasm code cache tests: the cache is keyed on a module's bytes. The second
+ * exec of unchanged bytes is a hit (no compilation), from any file; new
+ * bytes are compiled again; the counters are visible in
+ * /sys/kernel/debug/kwasm/cache.
  */
 
 #include "kwasm_util.h"
 
 #include <time.h>
-#include <utime.h>
 
 #include "../kselftest_harness.h"
 
@@ -24,7 +24,22 @@ static long cache_stat(const char *name)
 {
 	char key[64];
 	long v, found = -1;
-	FILE *f = fopen("/proc/kwasm_cache", "r");
+	FILE *f = fopen("/sys/kernel/debug/kwasm/cache", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", key, &v) == 2)
+		if (!strcmp(key, name))
+			found = v;
+	fclose(f);
+	return found;
+}
+
+static long compile_stat(const char *name)
+{
+	char key[64];
+	long v, found = -1;
+	FILE *f = fopen("/sys/kernel/debug/kwasm/compile", "r");
 
 	if (!f)
 		return -1;
@@ -56,33 +71,42 @@ TEST_F_TIMEOUT(slow, second_exec_of_unchanged_module_hits_the_cache, 900)
 	ASSERT_TRUE(run_ok("/tmp/cached.wasm"));
 	hits = cache_stat("hits");
 	misses = cache_stat("misses");
-	ASSERT_LE(0, hits) TH_LOG("no /proc/kwasm_cache");
+	ASSERT_LE(0, hits) TH_LOG("no /sys/kernel/debug/kwasm/cache");
 	ASSERT_TRUE(run_ok("/tmp/cached.wasm"));
 	EXPECT_EQ(hits + 1, cache_stat("hits"));
 	EXPECT_EQ(misses, cache_stat("misses"));
 	free(wasm);
 }
 
-TEST_F_TIMEOUT(slow, changed_module_is_compiled_again, 900)
+TEST_F_TIMEOUT(slow, module_with_new_bytes_is_compiled_again, 900)
 {
-	size_t len;
-	char *wasm = read_file("./hello.wasm", &len);
-	struct utimbuf later = { time(NULL) + 10, time(NULL) + 10 };
 	long hits, misses;
 
-	ASSERT_NE(NULL, wasm);
-	write_file("/tmp/changed.wasm", wasm, len);
+	ASSERT_EQ(0, copy_unique("./hello.wasm", "/tmp/changed.wasm", "v1"));
 	ASSERT_TRUE(run_ok("/tmp/changed.wasm"));
 	ASSERT_TRUE(run_ok("/tmp/changed.wasm"));
 	hits = cache_stat("hits");
 	misses = cache_stat("misses");
-	/* New contents (the same bytes, rewritten) and a new mtime. */
-	write_file("/tmp/changed.wasm", wasm, len);
-	ASSERT_EQ(0, utime("/tmp/changed.wasm", &later));
+	/* Same size, same file, new bytes. */
+	ASSERT_EQ(0, copy_unique("./hello.wasm", "/tmp/changed.wasm", "v2"));
 	ASSERT_TRUE(run_ok("/tmp/changed.wasm"));
 	EXPECT_EQ(misses + 1, cache_stat("misses"));
 	EXPECT_EQ(hits, cache_stat("hits"));
-	free(wasm);
+}
+
+/* The key is the module's bytes, not the file that holds them. */
+TEST_F_TIMEOUT(slow, identical_bytes_in_another_file_hit_the_cache, 900)
+{
+	long hits, misses;
+
+	ASSERT_EQ(0, copy_unique("./hello.wasm", "/tmp/first.wasm", "twin"));
+	ASSERT_TRUE(run_ok("/tmp/first.wasm"));
+	hits = cache_stat("hits");
+	misses = cache_stat("misses");
+	ASSERT_EQ(0, copy_unique("./hello.wasm", "/tmp/second.wasm", "twin"));
+	ASSERT_TRUE(run_ok("/tmp/second.wasm"));
+	EXPECT_EQ(hits + 1, cache_stat("hits"));
+	EXPECT_EQ(misses, cache_stat("misses"));
 }
 
 TEST_F_TIMEOUT(slow, cache_reports_entries_and_bytes_within_limit, 900)
@@ -95,6 +119,39 @@ TEST_F_TIMEOUT(slow, cache_reports_entries_and_bytes_within_limit, 900)
 	EXPECT_LT(0, entries);
 	EXPECT_LT(0, bytes);
 	EXPECT_GE(cache_stat("limit"), bytes);
+}
+
+/* Concurrent misses on one key wait for one compile. */
+TEST_F_TIMEOUT(slow, concurrent_first_execs_of_one_module_compile_it_once, 900)
+{
+	const char *path = "/tmp/concurrent.wasm";
+	int i, status, ok = 0;
+	pid_t pids[8];
+	long compiles;
+
+	ASSERT_EQ(0, copy_unique("./hello.wasm", path, "concurrent"));
+	compiles = compile_stat("compiles");
+	ASSERT_LE(0, compiles) TH_LOG("no /sys/kernel/debug/kwasm/compile");
+	for (i = 0; i < 8; i++) {
+		pids[i] = fork();
+		ASSERT_LE(0, pids[i]);
+		if (pids[i] == 0) {
+			int null = open("/dev/null", O_WRONLY);
+			char *const argv[] = { (char *)path, NULL };
+
+			dup2(null, 1);
+			execv(path, argv);
+			_exit(127);
+		}
+	}
+	for (i = 0; i < 8; i++) {
+		waitpid(pids[i], &status, 0);
+		ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	}
+	EXPECT_EQ(8, ok) TH_LOG("only %d of 8 execs succeeded", ok);
+	EXPECT_EQ(compiles + 1, compile_stat("compiles"))
+		TH_LOG("8 concurrent first execs compiled the module %ld times",
+		       compile_stat("compiles") - compiles);
 }
 
 static double exec_seconds(const char *path, int *status)
@@ -125,7 +182,9 @@ TEST_F_TIMEOUT(slow, one_megabyte_module_runs_from_the_cache_when_warm, 900)
 
 	ASSERT_NE(NULL, wasm);
 	ASSERT_LT(900 * 1000, len);
-	write_file("/tmp/big_module.wasm", wasm, len);
+	free(wasm);
+	ASSERT_EQ(0, copy_unique("./big_module.wasm", "/tmp/big_module.wasm",
+				 "cold-warm"));
 	misses = cache_stat("misses");
 	cold = exec_seconds("/tmp/big_module.wasm", &status);
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
@@ -137,7 +196,6 @@ TEST_F_TIMEOUT(slow, one_megabyte_module_runs_from_the_cache_when_warm, 900)
 	EXPECT_EQ(hits + 1, cache_stat("hits"));
 	TH_LOG("%zu-byte module: cold exec %.3f s, warm exec %.3f s", len,
 	       cold, warm);
-	free(wasm);
 }
 
 TEST_HARNESS_MAIN

@@ -91,7 +91,7 @@ TEST_F_TIMEOUT(slow, sixty_four_instances_of_one_module_run_at_once, 300)
 /*
  * Kernel memory in KiB: slab + vmalloc + page tables + kernel stacks from
  * /proc/meminfo, plus wasm linear memory (its pages are counted in none of
- * these) from /proc/kwasm_memory.
+ * these) from /sys/kernel/debug/kwasm/memory.
  */
 static long kernel_memory_kb(void)
 {
@@ -110,7 +110,7 @@ static long kernel_memory_kb(void)
 			    sscanf(line + strlen(keys[i]), "%ld", &v) == 1)
 				total += v;
 	fclose(f);
-	f = fopen("/proc/kwasm_memory", "r");
+	f = fopen("/sys/kernel/debug/kwasm/memory", "r");
 	if (!f)
 		return -1;
 	if (fscanf(f, "bytes %ld", &v) == 1)

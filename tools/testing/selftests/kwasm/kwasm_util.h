@@ -129,4 +129,33 @@ static inline char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
+/*
+ * Writes src's module to dst with a custom section named tag appended: a
+ * module that behaves the same but has bytes of its own, so that its exec
+ * misses the code cache (which is keyed on content). tag < 100 bytes.
+ */
+static inline int copy_unique(const char *src, const char *dst,
+			      const char *tag)
+{
+	size_t len, n = strlen(tag);
+	char *buf = read_file(src, &len);
+	char *out;
+
+	if (!buf || n >= 100)
+		return -1;
+	out = malloc(len + n + 3);
+	if (!out)
+		return -1;
+	memcpy(out, buf, len);
+	out[len] = 0;			/* custom section */
+	out[len + 1] = n + 1;		/* its size (LEB128, < 128) */
+	out[len + 2] = n;		/* name length */
+	memcpy(out + len + 3, tag, n);
+	unlink(dst);
+	write_file(dst, out, len + n + 3);
+	free(buf);
+	free(out);
+	return 0;
+}
+
 #endif /* KWASM_UTIL_H */

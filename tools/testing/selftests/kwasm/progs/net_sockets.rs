@@ -229,6 +229,18 @@ fn options() {
         );
         println!("SO_REUSEADDR: {}", i32::from_le_bytes(v));
         ok("TCP_NODELAY", setsockopt(s, 6, 1, one.as_ptr(), 4));
+        // IPPROTO_TCP and IPPROTO_IP options are read through the protocol's
+        // own getsockopt, not the socket layer's.
+        len = 4;
+        v = [0; 4];
+        ok(
+            "get TCP_NODELAY",
+            getsockopt(s, 6, 1, v.as_mut_ptr(), &mut len),
+        );
+        println!("TCP_NODELAY: {} ({len} bytes)", i32::from_le_bytes(v));
+        len = 4;
+        ok("get IP_TTL", getsockopt(s, 0, 2, v.as_mut_ptr(), &mut len));
+        println!("IP_TTL: {} ({len} bytes)", i32::from_le_bytes(v));
         len = 4;
         ok("SO_TYPE", getsockopt(s, 1, 3, v.as_mut_ptr(), &mut len));
         println!("SO_TYPE: {}", i32::from_le_bytes(v));

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kwasm: policies. Who may run WebAssembly programs (the administrator's
+ * switch, in the spirit of kernel.unprivileged_bpf_disabled), and the
+ * task's seccomp filter applied to host calls.
+ *
+ * /proc/sys/kernel/kwasm/exec_policy:
+ *   0  everyone
+ *   1  members of the group /proc/sys/kernel/kwasm/exec_group, and tasks
+ *      with CAP_SYS_ADMIN
+ *   2  nobody (modules are refused with EPERM)
+ *
+ * The default comes from CONFIG_KWASM_EXEC_POLICY.
+ */
+
+#include <linux/audit.h>
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/init.h>
+#include <linux/sched/task_stack.h>
+#include <linux/seccomp.h>
+#include <linux/sysctl.h>
+#include <linux/thread_info.h>
+#include <linux/uidgid.h>
+#include <asm/ioctls.h>
+#include <asm/syscall.h>
+
+#include "kwasm.h"
+
+static int kwasm_exec_policy = CONFIG_KWASM_EXEC_POLICY;
+static unsigned int kwasm_exec_group;
+
+static const int kwasm_policy_max = 2;
+
+static struct ctl_table kwasm_sysctls[] = {
+	{
+		.procname	= "exec_policy",
+		.data		= &kwasm_exec_policy,
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= (void *)&kwasm_policy_max,
+	},
+	{
+		.procname	= "exec_group",
+		.data		= &kwasm_exec_group,
+		.maxlen		= sizeof(unsigned int),
+		.mode		= 0644,
+		.proc_handler	= proc_douintvec,
+	},
+};
+
+/* Whether the current task may exec a wasm module; 0 or -EPERM. */
+int kwasm_exec_allowed(void)
+{
+	kgid_t group;
+
+	switch (READ_ONCE(kwasm_exec_policy)) {
+	case 0:
+		return 0;
+	case 1:
+		group = make_kgid(current_user_ns(), READ_ONCE(kwasm_exec_group));
+		if ((gid_valid(group) && in_group_p(group)) ||
+		    capable(CAP_SYS_ADMIN))
+			return 0;
+		return -EPERM;
+	default:
+		return -EPERM;
+	}
+}
+
+/*
+ * Runs the task's seccomp filter for a host call that does the work of
+ * system call nr with arguments a0..a5 (as the kernel-side C functions
+ * pass them: Linux values, with 0 for pointers into linear memory, which a
+ * filter could not read anyway). Returns 0 if the call may go ahead, or the
+ * -errno it must fail with. The filter's other actions are carried out as
+ * for a system call: SECCOMP_RET_KILL_* ends the task here, RET_TRAP queues
+ * SIGSYS (delivered at the program's next safepoint), RET_TRACE stops for
+ * the tracer, RET_USER_NOTIF asks the supervisor (which sees the arguments
+ * but cannot read wasm memory through the pointer arguments), RET_LOG logs.
+ */
+/* For Rust, which cannot see ioctl macros. */
+const unsigned int kwasm_ioctl_fionread = FIONREAD;
+
+long kwasm_seccomp(int nr, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5)
+{
+	struct pt_regs *regs = task_pt_regs(current);
+	struct seccomp_data sd = {
+		.nr = nr,
+		.arch = AUDIT_ARCH_X86_64,
+		.instruction_pointer = instruction_pointer(regs),
+		.args = { a0, a1, a2, a3, a4, a5 },
+	};
+	long ret;
+
+	if (!test_syscall_work(SECCOMP))
+		return 0;
+	/*
+	 * An errno chosen by the filter is stored in the task's user registers
+	 * (which a kwasm task never returns to); start from 0 to tell it from
+	 * a skip without one (RET_TRAP, RET_TRACE without a tracer), which
+	 * fails the call with EPERM.
+	 */
+	syscall_set_return_value(current, regs, 0, 0);
+	if (__secure_computing(&sd) == 0)
+		return 0;
+	ret = syscall_get_return_value(current, regs);
+	return ret < 0 && ret >= -MAX_ERRNO ? ret : -EPERM;
+}
+
+int kwasm_policy_init(void)
+{
+	if (!register_sysctl("kernel/kwasm", kwasm_sysctls))
+		return -ENOMEM;
+	return 0;
+}

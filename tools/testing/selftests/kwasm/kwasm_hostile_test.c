@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kwasm against hostile users: modules that ask for more than the machine
+ * has, compiles that run out of budget or are killed, and log messages a
+ * user can provoke. Every case must end in a clean error for the user (an
+ * errno or an exit status) and leave the kernel usable; the test runner
+ * fails the whole run on any oops, BUG or WARN in the kernel log.
+ */
+
+#include "kwasm_util.h"
+
+#include <signal.h>
+#include <time.h>
+
+#include "../kselftest_harness.h"
+
+#define NOBODY 65534
+#define COMPILE_STATS "/sys/kernel/debug/kwasm/compile"
+#define BUDGET_PARAM "/sys/module/kwasm/parameters/compile_memory_mb"
+
+/* A value from a "key value" statistics file, or -1. */
+static long stat_of(const char *path, const char *name)
+{
+	char key[64];
+	long v, found = -1;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", key, &v) == 2)
+		if (!strcmp(key, name))
+			found = v;
+	fclose(f);
+	return found;
+}
+
+static int write_param(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	int ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* After each refusal the machine still runs programs. */
+static int hello_runs(void)
+{
+	char *const argv[] = { "./hello.wasm", "again", NULL };
+	static struct result r;
+
+	run_as("./hello.wasm", argv, NOBODY, &r);
+	return !r.exec_errno && WIFEXITED(r.status) &&
+	       WEXITSTATUS(r.status) == 0 && !strcmp(r.out, "Hello, again!\n");
+}
+
+FIXTURE(hostile) {
+	struct result r;
+};
+
+FIXTURE_SETUP(hostile) {}
+FIXTURE_TEARDOWN(hostile) {}
+
+TEST_F(hostile, initial_memory_larger_than_ram_is_refused_with_enomem)
+{
+	char *const argv[] = { "./huge_initial_memory.wasm", NULL };
+
+	run_as(argv[0], argv, NOBODY, &self->r);
+	ASSERT_EQ(ENOMEM, self->r.exec_errno)
+		TH_LOG("expected execve to fail with ENOMEM, got errno %d (status %#x)",
+		       self->r.exec_errno, self->r.status);
+	ASSERT_TRUE(hello_runs()) TH_LOG("hello.wasm no longer runs");
+}
+
+TEST_F(hostile, hundred_tables_of_ten_million_elements_are_refused_with_enomem)
+{
+	char *const argv[] = { "./many_huge_tables.wasm", NULL };
+
+	run_as(argv[0], argv, NOBODY, &self->r);
+	ASSERT_EQ(ENOMEM, self->r.exec_errno)
+		TH_LOG("expected execve to fail with ENOMEM, got errno %d (status %#x)",
+		       self->r.exec_errno, self->r.status);
+	ASSERT_TRUE(hello_runs()) TH_LOG("hello.wasm no longer runs");
+}
+
+TEST_F_TIMEOUT(hostile, compile_over_its_memory_budget_is_abandoned_with_enomem, 600)
+{
+	char *const argv[] = { "/tmp/over_budget.wasm", NULL };
+	long abandoned = stat_of(COMPILE_STATS, "abandoned");
+
+	ASSERT_LE(0, abandoned) TH_LOG("no %s", COMPILE_STATS);
+	ASSERT_EQ(0, copy_unique("./big_module.wasm", argv[0], "over-budget"));
+	ASSERT_EQ(0, write_param(BUDGET_PARAM, "1"));
+	run_as(argv[0], argv, NOBODY, &self->r);
+	ASSERT_EQ(0, write_param(BUDGET_PARAM, "256"));
+	ASSERT_EQ(ENOMEM, self->r.exec_errno)
+		TH_LOG("expected execve to fail with ENOMEM under a 1 MiB budget, got errno %d (status %#x)",
+		       self->r.exec_errno, self->r.status);
+	EXPECT_EQ(abandoned + 1, stat_of(COMPILE_STATS, "abandoned"));
+	EXPECT_TRUE(klog_has("over_budget.wasm", "compile_memory_mb"))
+		TH_LOG("no kernel log line naming the file and the budget");
+	EXPECT_EQ(0, stat_of(COMPILE_STATS, "running"));
+	ASSERT_TRUE(hello_runs()) TH_LOG("hello.wasm no longer runs");
+}
+
+TEST_F_TIMEOUT(hostile, sigkill_during_compile_ends_the_exec_at_once, 600)
+{
+	const char *path = "/tmp/killed_in_compile.wasm";
+	long abandoned = stat_of(COMPILE_STATS, "abandoned");
+	long t0, waited, deadline;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, copy_unique("./big_module.wasm", path, "killed"));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char *const argv[] = { (char *)path, NULL };
+
+		if (setgid(NOBODY) || setuid(NOBODY))
+			_exit(126);
+		execv(path, argv);
+		_exit(127);
+	}
+	/* Wait until the compile runs, then let it get going. */
+	deadline = now_ms() + 10000;
+	while (stat_of(COMPILE_STATS, "running") < 1 && now_ms() < deadline)
+		usleep(5000);
+	ASSERT_LE(1, stat_of(COMPILE_STATS, "running"))
+		TH_LOG("the compile of %s never started", path);
+	usleep(500000);
+	t0 = now_ms();
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	waited = now_ms() - t0;
+	ksft_print_msg("SIGKILL during compile: exec ended %ld ms after kill()\n",
+		       waited);
+	ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		TH_LOG("expected death by SIGKILL, got status %#x", status);
+	EXPECT_EQ(abandoned + 1, stat_of(COMPILE_STATS, "abandoned"));
+	/* A bound a stuck compile cannot meet (the compile takes ~20 s). */
+	EXPECT_GT(1000, waited)
+		TH_LOG("the exec took %ld ms to end after SIGKILL", waited);
+	EXPECT_EQ(0, stat_of(COMPILE_STATS, "running"));
+	ASSERT_TRUE(hello_runs()) TH_LOG("hello.wasm no longer runs");
+}
+
+/* Counts kernel log lines containing s. */
+static int klog_count(const char *s)
+{
+	static char buf[1 << 20];
+	int n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, sizeof(buf) - 1);
+	char *line, *save = NULL;
+	int count = 0;
+
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		count += !!strstr(line, s);
+	return count;
+}
+
+TEST_F_TIMEOUT(hostile, names_in_log_messages_are_escaped, 120)
+{
+	const char *path = "/tmp/evil\nkwasm: forged line.wasm";
+	char *const argv[] = { (char *)path, NULL };
+
+	/* Let the log's rate limit (10 per 5 s) recover from earlier tests. */
+	sleep(6);
+	ASSERT_EQ(0, copy_unique("./trap_unreachable.wasm", path, "evil"));
+	run_as(path, argv, NOBODY, &self->r);
+	ASSERT_TRUE(WIFSIGNALED(self->r.status))
+		TH_LOG("expected the trap to end the program, status %#x",
+		       self->r.status);
+	EXPECT_TRUE(klog_has("evil\\nkwasm: forged line.wasm", "unreachable"))
+		TH_LOG("no trap line with the name escaped");
+	/* Every occurrence is inside an escaped name, none starts a line. */
+	EXPECT_EQ(klog_count("evil\\nkwasm: forged line"),
+		  klog_count("kwasm: forged line"))
+		TH_LOG("a newline in a file name forged a log line");
+}
+
+TEST_F_TIMEOUT(hostile, trap_messages_are_rate_limited, 300)
+{
+	char *const argv[] = { "./trap_unreachable.wasm", NULL };
+	int i, before, after;
+
+	before = klog_count("trap_unreachable.wasm: trap");
+	for (i = 0; i < 40; i++) {
+		run_as(argv[0], argv, NOBODY, &self->r);
+		ASSERT_TRUE(WIFSIGNALED(self->r.status))
+			TH_LOG("run %d: status %#x", i, self->r.status);
+	}
+	after = klog_count("trap_unreachable.wasm: trap");
+	ksft_print_msg("40 trapping execs wrote %d trap lines\n", after - before);
+	/* 10 per 5 s; allow the interval to renew once while the loop runs. */
+	EXPECT_GE(20, after - before)
+		TH_LOG("40 traps wrote %d log lines", after - before);
+}
+
+/*
+ * Runs path as uid with only env, all fds above 2 closed; returns the wait
+ * status.
+ */
+static int run_with_env(const char *path, int uid, char *env)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		char *const argv[] = { (char *)path, NULL };
+		char *const envp[] = { env, NULL };
+
+		close_range(3, ~0U, 0);
+		if (uid >= 0 && (setgid(uid) || setuid(uid)))
+			_exit(126);
+		execve(path, argv, envp);
+		_exit(127);
+	}
+	waitpid(pid, &status, 0);
+	return status;
+}
+
+TEST(setuid_wasm_gets_no_preopens_chosen_by_its_caller)
+{
+	const char *path = "/tmp/suid_preopens.wasm";
+	char env[] = "KWASM_DIRS=/tmp/root_only::/data";
+	int status;
+
+	mkdir("/tmp/root_only", 0700);
+	write_file("/tmp/root_only/secret", "secret\n", 7);
+	ASSERT_EQ(0, copy_unique("./count_preopens.wasm", path, "suid"));
+	ASSERT_EQ(0, chown(path, 0, 0));
+
+	/* Control: without the setuid bit, root gets the preopen at fd 3. */
+	ASSERT_EQ(0, chmod(path, 0755));
+	status = run_with_env(path, -1, env);
+	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("status %#x", status);
+	ASSERT_EQ(13, WEXITSTATUS(status))
+		TH_LOG("expected KWASM_DIRS to preopen fd 3 for root, exit %d",
+		       WEXITSTATUS(status));
+
+	/* setuid root, run by nobody: the caller's KWASM_DIRS is ignored. */
+	ASSERT_EQ(0, chmod(path, 04755));
+	status = run_with_env(path, NOBODY, env);
+	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("status %#x", status);
+	EXPECT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("a setuid program got a caller-chosen preopen at fd %d",
+		       WEXITSTATUS(status) - 10);
+
+	/* Nor the caller's current directory, preopened by default. */
+	status = run_with_env(path, NOBODY, "KWASM_TEST=1");
+	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("status %#x", status);
+	EXPECT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("a setuid program got the caller's directory at fd %d",
+		       WEXITSTATUS(status) - 10);
+}
+
+TEST_HARNESS_MAIN
