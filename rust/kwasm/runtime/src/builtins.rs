@@ -2,9 +2,12 @@
 
 //! Runtime builtins called by compiled code through the host-call entry,
 //! with wasm 2.0 semantics: every bounds check happens before any write.
+//! Ranges into Rust arrays (tables, segments) go through [`nospec::range`]
+//! after their check, so that speculation past it sees an empty range.
 
 use kwasm_abi::{Builtin, Trap};
 
+use crate::nospec;
 use crate::platform::Platform;
 use crate::Instance;
 
@@ -87,9 +90,8 @@ pub fn builtin<P: Platform>(inst: &Instance<P>, b: Builtin, args: &mut [u64]) ->
             if end > bytes.len() as u64 {
                 return Err(Trap::MemoryOutOfBounds);
             }
-            let part = bytes
-                .get(src as usize..end as usize)
-                .ok_or(Trap::MemoryOutOfBounds)?;
+            let (s, n) = nospec::range(src, len, bytes.len() as u64);
+            let part = bytes.get(s..s + n).ok_or(Trap::MemoryOutOfBounds)?;
             ok_or(mem()?.write(dst, part), Trap::MemoryOutOfBounds)
         }
         Builtin::DataDrop => {
@@ -132,9 +134,8 @@ pub fn builtin<P: Platform>(inst: &Instance<P>, b: Builtin, args: &mut [u64]) ->
             if end > items.len() as u64 {
                 return Err(Trap::TableOutOfBounds);
             }
-            let part = items
-                .get(src as usize..end as usize)
-                .ok_or(Trap::TableOutOfBounds)?;
+            let (s, n) = nospec::range(src, len, items.len() as u64);
+            let part = items.get(s..s + n).ok_or(Trap::TableOutOfBounds)?;
             ok_or(t.write(dst, part), Trap::TableOutOfBounds)
         }
         Builtin::ElemDrop => {

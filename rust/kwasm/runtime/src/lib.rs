@@ -43,6 +43,7 @@ mod global;
 mod imports;
 mod instance;
 mod memory;
+mod nospec;
 mod platform;
 mod table;
 mod types;

@@ -8,6 +8,8 @@ use core::cell::UnsafeCell;
 
 use kwasm_abi::{Limits, RefType, VMTable};
 
+use crate::nospec;
+
 /// Table elements are `u32`-indexed.
 pub const MAX_ELEMS: u64 = u32::MAX as u64;
 
@@ -167,8 +169,7 @@ impl Table {
         if !self.in_bounds(dst, len) {
             return false;
         }
-        // In bounds, so both fit in usize.
-        let (d, n) = (dst as usize, len as usize);
+        let (d, n) = nospec::range(dst, len, self.len());
         self.with_elems(|e| {
             if let Some(s) = e.get_mut(d..d + n) {
                 s.fill(val);
@@ -182,10 +183,10 @@ impl Table {
         if !self.in_bounds(dst, items.len() as u64) {
             return false;
         }
-        let d = dst as usize;
+        let (d, n) = nospec::range(dst, items.len() as u64, self.len());
         self.with_elems(|e| {
-            if let Some(s) = e.get_mut(d..d + items.len()) {
-                s.copy_from_slice(items);
+            if let (Some(s), Some(from)) = (e.get_mut(d..d + n), items.get(..n)) {
+                s.copy_from_slice(from);
             }
         });
         true
@@ -197,8 +198,11 @@ impl Table {
         if !self.in_bounds(dst, len) || !src_table.in_bounds(src, len) {
             return false;
         }
-        // In bounds, so all fit in usize.
-        let (d, s, n) = (dst as usize, src as usize, len as usize);
+        // Both ranges, or under speculation past a failed check an empty
+        // copy from 0 to 0.
+        let m = nospec::range_mask(dst, len, self.len())
+            & nospec::range_mask(src, len, src_table.len());
+        let (d, s, n) = ((dst & m) as usize, (src & m) as usize, (len & m) as usize);
         if core::ptr::eq(self, src_table) {
             self.with_elems(|e| e.copy_within(s..s + n, d));
         } else {

@@ -134,6 +134,12 @@ impl Translator<'_, '_> {
     /// Bounds-checks `index` (i32) against the table's current length and
     /// returns the address of the element. Base and length are reloaded every
     /// time: any call may have grown the table.
+    ///
+    /// Speculation: the trap is a branch the CPU may predict as not taken,
+    /// so the address is formed from `index` clamped to 0 by a cmov on the
+    /// same comparison (`select_spectre_guard`). Even speculatively, the
+    /// element read or written is one of this table's (element 0), never
+    /// memory up to 32 GiB past it.
     pub(super) fn table_elem_addr(
         &mut self,
         table: u32,
@@ -148,8 +154,9 @@ impl Translator<'_, '_> {
             .ins()
             .icmp(IntCC::UnsignedGreaterThanOrEqual, i64v, len);
         self.b.ins().trapnz(oob, trap_code(Trap::TableOutOfBounds));
+        let clamped = self.spectre_zero_if(oob, i64v);
         let base = self.b.ins().load(types::I64, tables, t, vmtable::BASE);
-        let off = self.b.ins().ishl_imm_u(i64v, 3);
+        let off = self.b.ins().ishl_imm_u(clamped, 3);
         Ok(self.b.ins().iadd(base, off))
     }
 
@@ -176,12 +183,16 @@ impl Translator<'_, '_> {
             .checked_mul(4)
             .and_then(|o| i32::try_from(o).ok())
             .ok_or_else(|| internal("type id offset"))?;
-        let expected = self.b.ins().load(types::I32, invariant(), ids, off);
-        let expected = self.b.ins().uextend(types::I64, expected);
+        let expected = self.b.ins().uload32(invariant(), ids, off);
         let bad = self.b.ins().icmp(IntCC::NotEqual, actual, expected);
         self.b
             .ins()
             .trapnz(bad, trap_code(Trap::IndirectCallBadSignature));
+        // Speculation past a failed signature check would call a function of
+        // another type, which may then take an i64 argument for a funcref.
+        // The callee is read through a funcref that is null (page 0, never
+        // mapped) unless the types match.
+        let elem = self.spectre_zero_if(bad, elem);
         let code = self
             .b
             .ins()

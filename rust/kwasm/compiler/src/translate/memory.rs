@@ -6,7 +6,9 @@
 //! whose static offset plus size fits in the guard cannot leave reservation +
 //! guard, so it needs no bounds check: the unmapped pages fault and the
 //! fault is mapped back to `MemoryOutOfBounds` through its trap site. Larger
-//! static offsets get an explicit check against the current size.
+//! static offsets get an explicit check against the current size, and the
+//! address is then guarded against speculation past that check (see
+//! `heap_addr`).
 
 use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
 use kwasm_abi::{vmctx, vmmemory, Builtin, Trap, MEMORY_GUARD};
@@ -84,10 +86,14 @@ impl Translator<'_, '_> {
             cur,
         );
         self.b.ins().trapnz(oob, trap_code(Trap::MemoryOutOfBounds));
-        let off = i64::try_from(memarg.offset).map_err(|_| internal("memarg offset"))?;
-        let ptr = self.b.ins().iadd(base, a64);
-        let ptr = self.b.ins().iadd_imm_s(ptr, off);
-        Ok((ptr, 0))
+        // Speculation: if the trap branch is predicted wrong, `last` may lie
+        // up to 4 GiB past the guard. A cmov on the same comparison replaces
+        // it with `size`, the end of the access at wasm address 0, so even
+        // speculatively the access stays inside the memory's reservation.
+        let size = i32::try_from(size).map_err(|_| internal("access size"))?;
+        let size_v = self.b.ins().iconst(types::I64, i64::from(size));
+        let last = self.b.ins().select_spectre_guard(oob, size_v, last);
+        Ok((self.b.ins().iadd(base, last), -size))
     }
 
     fn load(&mut self, memarg: &MemArg, kind: Load) -> Result<(), CompileError> {

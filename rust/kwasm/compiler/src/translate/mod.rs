@@ -485,6 +485,20 @@ impl<'a, 'f> Translator<'a, 'f> {
         Ok((ptr, clif_type(g.ty), g.mutable))
     }
 
+    /// `if cond { 0 } else { v }` for an integer `v`, as a conditional move
+    /// that the CPU does not predict (`select_spectre_guard`).
+    ///
+    /// This is the speculation guard after a trapping check: `cond` is the
+    /// value the `trapnz` tested, and every address formed after the check
+    /// must depend on the result, so that a mispredicted trap branch still
+    /// sees 0. Cranelift compares again for the cmov (flags do not live
+    /// across CLIF instructions), which costs one `cmp` besides the `cmov`.
+    pub fn spectre_zero_if(&mut self, cond: Value, v: Value) -> Value {
+        let ty = self.b.func.dfg.value_type(v);
+        let zero = self.b.ins().iconst(ty, 0);
+        self.b.ins().select_spectre_guard(cond, zero, v)
+    }
+
     /// Traps unconditionally; the rest of the current block is dead.
     pub fn trap(&mut self, t: Trap) {
         self.b.ins().trap(trap_code(t));
