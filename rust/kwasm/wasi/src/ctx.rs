@@ -5,6 +5,7 @@
 use alloc::vec::Vec;
 
 use crate::errno::Errno;
+use crate::rights::FdTable;
 
 /// A list of NUL-terminated strings stored back to back, as exec leaves
 /// arguments and environment on the user stack and as WASI hands them out.
@@ -74,8 +75,8 @@ pub struct WasiState {
     /// `environ_get` strings (`KEY=value`).
     pub env: Strings,
     preopens: Vec<Preopen>,
-    /// Rights lowered by `fd_fdstat_set_rights`: (fd, base, inheriting).
-    rights: Vec<(u32, u64, u64)>,
+    /// The rights of the fds in use (see [`crate::rights`]).
+    pub(crate) fds: FdTable,
 }
 
 impl WasiState {
@@ -85,7 +86,7 @@ impl WasiState {
             args,
             env,
             preopens: Vec::new(),
-            rights: Vec::new(),
+            fds: FdTable::default(),
         }
     }
 
@@ -97,6 +98,8 @@ impl WasiState {
         self.preopens.try_reserve(1).map_err(|_| Errno::NOMEM)?;
         self.preopens.retain(|x| x.fd != fd);
         self.preopens.push(Preopen { fd, path: p });
+        // A fresh directory: it holds its natural rights.
+        self.fds.remove(fd);
         Ok(())
     }
 
@@ -113,46 +116,24 @@ impl WasiState {
     /// `fd` was closed.
     pub(crate) fn closed(&mut self, fd: u32) {
         self.preopens.retain(|p| p.fd != fd);
-        self.rights.retain(|r| r.0 != fd);
+        self.fds.remove(fd);
     }
 
-    /// `from` was renumbered to `to`.
+    /// `fd` was just opened, holding every right that applies to it: no
+    /// earlier fd of that number is remembered.
+    pub(crate) fn new_fd(&mut self, fd: u32) {
+        self.closed(fd);
+    }
+
+    /// `from` was renumbered to `to`: its preopen name and rights move.
     pub(crate) fn renumbered(&mut self, from: u32, to: u32) {
-        self.closed(to);
+        self.preopens.retain(|p| p.fd != to);
         for p in &mut self.preopens {
             if p.fd == from {
                 p.fd = to;
             }
         }
-        for r in &mut self.rights {
-            if r.0 == from {
-                r.0 = to;
-            }
-        }
-    }
-
-    /// The rights masks recorded for `fd`.
-    pub(crate) fn rights_mask(&self, fd: u32) -> (u64, u64) {
-        self.rights
-            .iter()
-            .find(|r| r.0 == fd)
-            .map_or((u64::MAX, u64::MAX), |r| (r.1, r.2))
-    }
-
-    /// Records lowered rights for `fd`.
-    pub(crate) fn set_rights_mask(
-        &mut self,
-        fd: u32,
-        base: u64,
-        inheriting: u64,
-    ) -> Result<(), Errno> {
-        if let Some(r) = self.rights.iter_mut().find(|r| r.0 == fd) {
-            *r = (fd, base, inheriting);
-            return Ok(());
-        }
-        self.rights.try_reserve(1).map_err(|_| Errno::NOMEM)?;
-        self.rights.push((fd, base, inheriting));
-        Ok(())
+        self.fds.renumber(from, to);
     }
 }
 

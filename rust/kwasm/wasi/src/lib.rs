@@ -42,6 +42,7 @@ pub mod host;
 pub mod layout;
 pub mod net;
 pub mod os;
+mod rights;
 mod small_list;
 mod table;
 pub mod types;

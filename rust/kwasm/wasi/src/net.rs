@@ -24,7 +24,9 @@
 //! Constants, socket addresses (`struct sockaddr_in`, `sockaddr_in6`,
 //! `sockaddr_un`) and `struct epoll_event` (12 bytes, packed) are Linux
 //! x86-64's, so a guest library is a thin layer. Sockets are ordinary fds,
-//! shared with the WASI `fd_*`/`sock_*` calls. Sends never raise SIGPIPE.
+//! shared with the WASI `fd_*`/`sock_*` calls, where a new one holds every
+//! right that applies to it. These calls do not check WASI rights (preview1
+//! has none for them). Sends never raise SIGPIPE.
 
 use kwasm_abi::ValType::{self, I32};
 
@@ -224,6 +226,7 @@ fn socket<O: WasiOs + NetOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> WasiR
     let mut g = Guest::new(cx.mem);
     let out = g.out_u32(ptr(a.u64(3)))?;
     let fd = os(cx.os.socket(domain, ty, proto))?;
+    cx.state.new_fd(fd);
     g.put_u32(out, fd);
     Ok(())
 }
@@ -255,6 +258,7 @@ fn accept<O: WasiOs + NetOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> WasiR
     let peer_out = addr_out(&g, ptr(a.u64(2)), ptr(a.u64(3)))?;
     let mut peer = SockAddr::default();
     let fd = os(cx.os.accept_from(a.u32(0), flags, &mut peer))?;
+    cx.state.new_fd(fd);
     put_addr(&mut g, peer_out, &peer)?;
     g.put_u32(out, fd);
     Ok(())
@@ -366,6 +370,7 @@ fn epoll_create<O: WasiOs + NetOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) ->
     let mut g = Guest::new(cx.mem);
     let out = g.out_u32(ptr(a.u64(1)))?;
     let fd = os(cx.os.epoll_create(flags))?;
+    cx.state.new_fd(fd);
     g.put_u32(out, fd);
     Ok(())
 }

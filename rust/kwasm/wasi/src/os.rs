@@ -239,7 +239,8 @@ pub trait WasiOs {
     fn close(&mut self, fd: u32) -> OsResult<()>;
     /// Makes `to` refer to `from`'s open file (closing what `to` was, if
     /// anything), then closes `from`: `dup2(from, to); close(from)`, with
-    /// `from != to`. `EBADF` if `from` is not open.
+    /// `from != to`. `EBADF` if `from` is not open. (WASI's `fd_renumber`
+    /// checks that `to` is open before calling it.)
     fn renumber(&mut self, from: u32, to: u32) -> OsResult<()>;
     /// `openat2(2)` beneath `dirfd`; returns the new fd.
     fn open_at(&mut self, dirfd: u32, path: &CStr, how: &OpenHow) -> OsResult<u32>;

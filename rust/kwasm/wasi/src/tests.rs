@@ -2,7 +2,7 @@
 
 //! Function-level tests on a fake OS: argument decoding, bounds, readdir
 //! cookies and truncation, poll_oneoff layouts and deadlines, preopen
-//! bookkeeping, and the import table.
+//! bookkeeping, rights enforcement, and the import table.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -13,16 +13,40 @@ use crate::layout::{Event, Subscription, SubscriptionKind};
 use crate::os::{DirEntry, OpenHow, OsResult, PollFd, SetTime, Stat, Timespec, WasiOs};
 use crate::{functions, lookup, Ctx, Errno, Exit, Strings, WasiState};
 
-/// Directory entries, monotonic time, pollable fds; everything else is
-/// ENOSYS.
+/// Directory entries, monotonic time, pollable fds, open fds (fd 1 a tty,
+/// `files` regular files, `sockets` read-write stream sockets that accept
+/// and send, the others directories; read-only unless in `modes`);
+/// everything else is ENOSYS.
 #[derive(Default)]
 struct Fake {
     entries: Vec<(&'static [u8], u64, u8)>,
     open: Vec<u32>,
+    files: Vec<u32>,
+    sockets: Vec<u32>,
+    modes: Vec<(u32, u64)>,
     mono: u64,
     ready: Vec<(u32, i16)>,
     polled: Option<(Vec<PollFd>, Option<u64>)>,
     renumbered: Option<(u32, u32)>,
+    /// Seeks other than the `(0, SEEK_CUR)` probe.
+    seeks: u32,
+    truncated: Option<(u32, u64)>,
+    opened: Option<OpenHow>,
+}
+
+impl Fake {
+    /// Open regular files `fds`, read-write.
+    fn with_files(fds: &[u32]) -> Self {
+        Fake {
+            open: fds.to_vec(),
+            files: fds.to_vec(),
+            modes: fds
+                .iter()
+                .map(|&fd| (fd, crate::os::oflag::O_RDWR))
+                .collect(),
+            ..Fake::default()
+        }
+    }
 }
 
 impl WasiOs for Fake {
@@ -43,8 +67,11 @@ impl WasiOs for Fake {
     fn pwrite(&mut self, _: u32, _: &[&[u8]], _: u64) -> OsResult<usize> {
         Err(ENOSYS)
     }
-    fn seek(&mut self, fd: u32, _: i64, _: i32) -> OsResult<u64> {
-        if fd == 1 {
+    fn seek(&mut self, fd: u32, off: i64, whence: i32) -> OsResult<u64> {
+        if (off, whence) != (0, crate::os::SEEK_CUR) {
+            self.seeks += 1;
+        }
+        if fd == 1 || self.sockets.contains(&fd) {
             Err(crate::errno::linux::ESPIPE)
         } else {
             Ok(0)
@@ -52,7 +79,8 @@ impl WasiOs for Fake {
     }
     fn get_flags(&mut self, fd: u32) -> OsResult<u64> {
         if self.open.contains(&fd) {
-            Ok(crate::os::oflag::O_RDONLY)
+            let m = self.modes.iter().find(|m| m.0 == fd);
+            Ok(m.map_or(crate::os::oflag::O_RDONLY, |m| m.1))
         } else {
             Err(EBADF)
         }
@@ -64,7 +92,15 @@ impl WasiOs for Fake {
         if !self.open.contains(&fd) {
             return Err(EBADF);
         }
-        let mode = if fd == 1 { 0o020620 } else { 0o040755 };
+        let mode = if self.files.contains(&fd) {
+            0o100644
+        } else if self.sockets.contains(&fd) {
+            0o140777
+        } else if fd == 1 {
+            0o020620
+        } else {
+            0o040755
+        };
         Ok(Stat {
             mode,
             ..Stat::default()
@@ -73,11 +109,16 @@ impl WasiOs for Fake {
     fn stat_at(&mut self, _: u32, _: &CStr, _: bool) -> OsResult<Stat> {
         Err(ENOSYS)
     }
-    fn socket_type(&mut self, _: u32) -> OsResult<i32> {
-        Err(ENOSYS)
+    fn socket_type(&mut self, fd: u32) -> OsResult<i32> {
+        if self.sockets.contains(&fd) {
+            Ok(crate::os::SOCK_STREAM)
+        } else {
+            Err(crate::errno::linux::ENOTSOCK)
+        }
     }
-    fn truncate(&mut self, _: u32, _: u64) -> OsResult<()> {
-        Err(ENOSYS)
+    fn truncate(&mut self, fd: u32, size: u64) -> OsResult<()> {
+        self.truncated = Some((fd, size));
+        Ok(())
     }
     fn set_times(&mut self, _: u32, _: SetTime, _: SetTime) -> OsResult<()> {
         Err(ENOSYS)
@@ -107,11 +148,40 @@ impl WasiOs for Fake {
         }
     }
     fn renumber(&mut self, from: u32, to: u32) -> OsResult<()> {
+        // dup2 + close: `to` need not be open.
+        if !self.open.contains(&from) {
+            return Err(EBADF);
+        }
         self.renumbered = Some((from, to));
+        for list in [&mut self.open, &mut self.files] {
+            let had = list.contains(&from);
+            list.retain(|&f| f != from && f != to);
+            if had {
+                list.push(to);
+            }
+        }
+        for m in &mut self.modes {
+            if m.0 == from {
+                m.0 = to;
+            }
+        }
         Ok(())
     }
-    fn open_at(&mut self, _: u32, _: &CStr, _: &OpenHow) -> OsResult<u32> {
-        Err(ENOSYS)
+    fn open_at(&mut self, dir: u32, _: &CStr, how: &OpenHow) -> OsResult<u32> {
+        use crate::os::oflag::{O_ACCMODE, O_DIRECTORY};
+        if !self.open.contains(&dir) {
+            return Err(EBADF);
+        }
+        let fd = (0..).find(|f| !self.open.contains(f)).unwrap();
+        self.open.push(fd);
+        self.files.retain(|&f| f != fd);
+        if how.flags & O_DIRECTORY == 0 {
+            self.files.push(fd);
+        }
+        self.modes.retain(|m| m.0 != fd);
+        self.modes.push((fd, how.flags & O_ACCMODE));
+        self.opened = Some(*how);
+        Ok(fd)
     }
     fn mkdir_at(&mut self, _: u32, _: &CStr, _: u32) -> OsResult<()> {
         Err(ENOSYS)
@@ -181,14 +251,21 @@ impl WasiOs for Fake {
     fn nread(&mut self, _: u32) -> OsResult<u64> {
         Ok(42)
     }
-    fn accept(&mut self, _: u32, _: bool) -> OsResult<u32> {
-        Err(crate::errno::linux::ENOTSOCK)
+    fn accept(&mut self, fd: u32, _: bool) -> OsResult<u32> {
+        if !self.sockets.contains(&fd) {
+            return Err(crate::errno::linux::ENOTSOCK);
+        }
+        let new = (0..).find(|f| !self.open.contains(f)).unwrap();
+        self.open.push(new);
+        self.sockets.push(new);
+        self.modes.push((new, crate::os::oflag::O_RDWR));
+        Ok(new)
     }
     fn recv(&mut self, _: u32, _: &mut [&mut [u8]], _: i32) -> OsResult<(usize, i32)> {
         Err(ENOSYS)
     }
-    fn send(&mut self, _: u32, _: &[&[u8]], _: i32) -> OsResult<usize> {
-        Err(ENOSYS)
+    fn send(&mut self, _: u32, bufs: &[&[u8]], _: i32) -> OsResult<usize> {
+        Ok(bufs.iter().map(|b| b.len()).sum())
     }
     fn shutdown(&mut self, _: u32, _: i32) -> OsResult<()> {
         Err(ENOSYS)
@@ -214,6 +291,10 @@ fn call(
 
 fn u32_at(m: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(m[at..at + 4].try_into().unwrap())
+}
+
+fn rd64(m: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(m[at..at + 8].try_into().unwrap())
 }
 
 #[test]
@@ -290,6 +371,7 @@ fn random_argument_slots_never_panic() {
 fn readdir_truncates_the_last_entry_and_resumes_by_cookie() {
     let mut os = Fake {
         entries: vec![(b"one", 11, 8), (b"three", 33, 4), (b"x", 44, 10)],
+        open: vec![5],
         ..Fake::default()
     };
     let mut state = WasiState::default();
@@ -364,8 +446,7 @@ fn put_subs(mem: &mut [u8], subs: &[Subscription]) {
 fn poll_waits_for_the_earliest_clock_and_reports_it() {
     let mut os = Fake {
         mono: 1_000,
-        open: vec![4],
-        ..Fake::default()
+        ..Fake::with_files(&[4])
     };
     let mut state = WasiState::default();
     let mut mem = vec![0u8; 1024];
@@ -410,11 +491,32 @@ fn poll_waits_for_the_earliest_clock_and_reports_it() {
 }
 
 #[test]
+fn poll_with_more_subscriptions_than_any_fd_table_is_inval_before_allocating() {
+    let mut os = Fake::with_files(&[]);
+    let mut state = WasiState::default();
+    // Big enough that the arrays pass the guest bounds check: the cap, not
+    // the memory size, must refuse it.
+    let n = crate::funcs::poll::MAX_SUBSCRIPTIONS + 1;
+    let mut mem = vec![0u8; n as usize * (48 + 32) + 64];
+    let events = u64::from(n) * 48;
+    let r = call(
+        &mut os,
+        &mut mem,
+        &mut state,
+        "poll_oneoff",
+        &[0, events, u64::from(n), events + u64::from(n) * 32],
+    );
+    assert_eq!(r, Ok(Errno::INVAL));
+    assert!(os.polled.is_none(), "the OS was asked to poll");
+}
+
+#[test]
 fn poll_reports_ready_fds_with_nbytes_hangup_and_bad_fds() {
     use crate::os::poll::{POLLHUP, POLLIN, POLLNVAL, POLLOUT};
+    // fd 6 is open here but the poll says POLLNVAL (as if closed meanwhile).
     let mut os = Fake {
         ready: vec![(4, POLLIN), (5, POLLOUT | POLLHUP), (6, POLLNVAL)],
-        ..Fake::default()
+        ..Fake::with_files(&[4, 5, 6, 7])
     };
     let mut state = WasiState::default();
     let mut mem = vec![0u8; 1024];
@@ -573,7 +675,7 @@ fn clocks_convert_and_refuse_times_before_1970() {
 
 #[test]
 fn read_scatters_into_iovecs_and_write_gathers() {
-    let mut os = Fake::default();
+    let mut os = Fake::with_files(&[0, 1]);
     let mut state = WasiState::default();
     let mut mem = vec![0u8; 256];
     for (i, (p, n)) in [(100u32, 3u32), (200, 2)].iter().enumerate() {
@@ -597,7 +699,7 @@ fn read_scatters_into_iovecs_and_write_gathers() {
 #[test]
 fn close_and_renumber_keep_preopens_and_prestat_consistent() {
     let mut os = Fake {
-        open: vec![3, 5],
+        open: vec![3, 5, 9],
         ..Fake::default()
     };
     let mut state = WasiState::default();
@@ -655,21 +757,28 @@ fn fdstat_rights_follow_the_fd_and_can_only_be_lowered() {
     let mut state = WasiState::default();
     state.add_preopen(3, b"/").unwrap();
     let mut mem = vec![0u8; 64];
-    let rd = |m: &[u8], at: usize| u64::from_le_bytes(m[at..at + 8].try_into().unwrap());
     // fd 1: a non-seekable character device (a tty to wasi-libc).
     let r = call(&mut os, &mut mem, &mut state, "fd_fdstat_get", &[1, 8]);
     assert_eq!((r, mem[8]), (Ok(Errno::SUCCESS), 2));
-    assert_eq!(rd(&mem, 16) & (rights::FD_SEEK | rights::FD_TELL), 0);
-    assert_eq!(rd(&mem, 16) & rights::FD_WRITE, 0, "opened read-only");
+    assert_eq!(rd64(&mem, 16) & (rights::FD_SEEK | rights::FD_TELL), 0);
+    assert_eq!(rd64(&mem, 16) & rights::FD_WRITE, 0, "opened read-only");
+    assert_ne!(rd64(&mem, 16) & rights::FD_READ, 0);
+    // A preopen: every directory right (at least what wasmtime reports,
+    // and truncation beneath it), and everything to pass on.
     let r = call(&mut os, &mut mem, &mut state, "fd_fdstat_get", &[3, 8]);
     assert_eq!(
-        (r, rd(&mem, 16)),
-        (Ok(Errno::SUCCESS), rights::PREOPEN_BASE)
+        (r, rd64(&mem, 16), rd64(&mem, 24)),
+        (Ok(Errno::SUCCESS), rights::DIRECTORY, rights::ALL)
     );
+    assert_eq!(
+        rights::DIRECTORY & rights::PREOPEN_BASE,
+        rights::PREOPEN_BASE
+    );
+    assert_ne!(rd64(&mem, 16) & rights::PATH_FILESTAT_SET_SIZE, 0);
     // A read-only directory still lets files beneath it be written.
     let r = call(&mut os, &mut mem, &mut state, "fd_fdstat_get", &[4, 8]);
-    assert_eq!((r, rd(&mem, 24)), (Ok(Errno::SUCCESS), rights::ALL));
-    let lower = [4, rights::FD_READ | rights::FD_READDIR, 0];
+    assert_eq!((r, rd64(&mem, 24)), (Ok(Errno::SUCCESS), rights::ALL));
+    let lower = [4, rights::FD_READDIR | rights::PATH_OPEN, 0];
     let r = call(
         &mut os,
         &mut mem,
@@ -680,10 +789,10 @@ fn fdstat_rights_follow_the_fd_and_can_only_be_lowered() {
     assert_eq!(r, Ok(Errno::SUCCESS));
     call(&mut os, &mut mem, &mut state, "fd_fdstat_get", &[4, 8]).unwrap();
     assert_eq!(
-        (rd(&mem, 16), rd(&mem, 24)),
-        (rights::FD_READ | rights::FD_READDIR, 0)
+        (rd64(&mem, 16), rd64(&mem, 24)),
+        (rights::FD_READDIR | rights::PATH_OPEN, 0)
     );
-    let raise = [4, rights::FD_READ | rights::FD_SEEK, 0];
+    let raise = [4, rights::FD_READDIR | rights::PATH_CREATE_FILE, 0];
     let r = call(
         &mut os,
         &mut mem,
@@ -767,7 +876,10 @@ fn paths_are_validated_before_the_os_sees_them() {
 
 #[test]
 fn exit_raise_yield_random_and_sock_argument_checks() {
-    let mut os = Fake::default();
+    let mut os = Fake {
+        open: vec![3],
+        ..Fake::default()
+    };
     let mut state = WasiState::default();
     let mut mem = vec![0u8; 64];
     let r = call(&mut os, &mut mem, &mut state, "proc_exit", &[300]);
@@ -801,4 +913,654 @@ fn exit_raise_yield_random_and_sock_argument_checks() {
         &[3, 0, 0, 4, 0, 4],
     );
     assert_eq!(r, Ok(Errno::INVAL));
+}
+
+/// Memory for the rights tests: the path "f" at 0, an iovec at 16 (4 bytes
+/// at 100), fdstat at 32, result words at 64 and 72.
+fn rights_mem() -> Vec<u8> {
+    let mut mem = vec![0u8; 256];
+    mem[0] = b'f';
+    mem[16..20].copy_from_slice(&100u32.to_le_bytes());
+    mem[20..24].copy_from_slice(&4u32.to_le_bytes());
+    mem
+}
+
+/// The (base, inheriting) rights `fd_fdstat_get` reports, or its error.
+fn fd_rights(os: &mut Fake, mem: &mut [u8], state: &mut WasiState, fd: u32) -> (u64, u64) {
+    let r = call(os, mem, state, "fd_fdstat_get", &[fd.into(), 32]);
+    assert_eq!(r, Ok(Errno::SUCCESS), "fd_fdstat_get({fd})");
+    (rd64(mem, 40), rd64(mem, 48))
+}
+
+fn set_rights(os: &mut Fake, mem: &mut [u8], state: &mut WasiState, fd: u32, b: u64, i: u64) {
+    let r = call(os, mem, state, "fd_fdstat_set_rights", &[fd.into(), b, i]);
+    assert_eq!(r, Ok(Errno::SUCCESS), "fd_fdstat_set_rights({fd})");
+}
+
+/// `path_open(dir, "f", oflags, base, inheriting)`: the new fd or the error.
+fn open_f(
+    os: &mut Fake,
+    mem: &mut [u8],
+    state: &mut WasiState,
+    dir: u32,
+    oflags: u64,
+    base: u64,
+    inheriting: u64,
+) -> Result<u32, Errno> {
+    let args = [dir.into(), 0, 0, 1, oflags, base, inheriting, 0, 64];
+    match call(os, mem, state, "path_open", &args) {
+        Ok(Errno::SUCCESS) => Ok(u32_at(mem, 64)),
+        Ok(e) => Err(e),
+        Err(x) => panic!("path_open exited: {x:?}"),
+    }
+}
+
+/// The errno of a one-iovec fd_read, fd_pread, fd_write and fd_pwrite.
+fn rw_errnos(os: &mut Fake, mem: &mut [u8], state: &mut WasiState, fd: u32) -> [Errno; 4] {
+    let fd = u64::from(fd);
+    [
+        call(os, mem, state, "fd_read", &[fd, 16, 1, 64]),
+        call(os, mem, state, "fd_pread", &[fd, 16, 1, 0, 64]),
+        call(os, mem, state, "fd_write", &[fd, 16, 1, 64]),
+        call(os, mem, state, "fd_pwrite", &[fd, 16, 1, 0, 64]),
+    ]
+    .map(|r| r.unwrap())
+}
+
+#[test]
+fn fd_read_without_read_right_is_notcapable() {
+    use crate::types::rights;
+    let mut os = Fake::with_files(&[5]);
+    let mut state = WasiState::default();
+    let mut mem = rights_mem();
+    let r = call(&mut os, &mut mem, &mut state, "fd_read", &[5, 16, 1, 64]);
+    assert_eq!((r, u32_at(&mem, 64)), (Ok(Errno::SUCCESS), 4));
+    let (base, inh) = fd_rights(&mut os, &mut mem, &mut state, 5);
+    set_rights(
+        &mut os,
+        &mut mem,
+        &mut state,
+        5,
+        base & !rights::FD_READ,
+        inh,
+    );
+    mem[100] = 0;
+    let r = call(&mut os, &mut mem, &mut state, "fd_read", &[5, 16, 1, 64]);
+    assert_eq!((r, mem[100]), (Ok(Errno::NOTCAPABLE), 0), "nothing read");
+    let r = call(
+        &mut os,
+        &mut mem,
+        &mut state,
+        "fd_pread",
+        &[5, 16, 1, 0, 64],
+    );
+    assert_eq!(r, Ok(Errno::NOTCAPABLE));
+    let r = call(&mut os, &mut mem, &mut state, "fd_write", &[5, 16, 1, 64]);
+    assert_eq!(r, Ok(Errno::SUCCESS), "other rights stay");
+    // fd_fdstat_get reports the reduced rights, and they stick.
+    for _ in 0..3 {
+        let (b, i) = fd_rights(&mut os, &mut mem, &mut state, 5);
+        assert_eq!((b, i), (base & !rights::FD_READ, inh));
+    }
+}
+
+#[test]
+fn fd_fdstat_set_rights_can_only_drop_rights() {
+    use crate::types::rights;
+    let mut os = Fake::with_files(&[5]);
+    let mut state = WasiState::default();
+    let mut mem = rights_mem();
+    let (base, inh) = fd_rights(&mut os, &mut mem, &mut state, 5);
+    let rw = rights::FD_READ | rights::FD_WRITE;
+    set_rights(&mut os, &mut mem, &mut state, 5, base & !rw, inh & !rw);
+    for (b, i) in [(base, inh & !rw), (base & !rw, inh), (base | rw, inh | rw)] {
+        let r = call(
+            &mut os,
+            &mut mem,
+            &mut state,
+            "fd_fdstat_set_rights",
+            &[5, b, i],
+        );
+        assert_eq!(r, Ok(Errno::NOTCAPABLE), "adding rights");
+    }
+    let r = call(
+        &mut os,
+        &mut mem,
+        &mut state,
+        "fd_fdstat_set_rights",
+        &[5, 1 << 30, 0],
+    );
+    assert_eq!(r, Ok(Errno::INVAL), "undefined bits");
+    assert_eq!(
+        fd_rights(&mut os, &mut mem, &mut state, 5),
+        (base & !rw, inh & !rw)
+    );
+    assert_eq!(
+        rw_errnos(&mut os, &mut mem, &mut state, 5),
+        [Errno::NOTCAPABLE; 4]
+    );
+    // Dropping everything leaves an fd that can still be closed.
+    set_rights(&mut os, &mut mem, &mut state, 5, 0, 0);
+    let r = call(&mut os, &mut mem, &mut state, "fd_close", &[5]);
+    assert_eq!(r, Ok(Errno::SUCCESS));
+}
+
+#[test]
+fn dropped_rights_move_with_fd_renumber_and_end_with_fd_close() {
+    use crate::types::rights;
+    let mut os = Fake::with_files(&[5, 6]);
+    let mut state = WasiState::default();
+    let mut mem = rights_mem();
+    let (base, inh) = fd_rights(&mut os, &mut mem, &mut state, 5);
+    set_rights(
+        &mut os,
+        &mut mem,
+        &mut state,
+        5,
+        base & !rights::FD_READ,
+        inh,
+    );
+    let r = call(&mut os, &mut mem, &mut state, "fd_renumber", &[5, 6]);
+    assert_eq!(r, Ok(Errno::SUCCESS));
+    let r = call(&mut os, &mut mem, &mut state, "fd_read", &[6, 16, 1, 64]);
+    assert_eq!(r, Ok(Errno::NOTCAPABLE), "the rights moved to 6");
+    let r = call(&mut os, &mut mem, &mut state, "fd_read", &[5, 16, 1, 64]);
+    assert_eq!(r, Ok(Errno::BADF), "5 is closed");
+    let r = call(&mut os, &mut mem, &mut state, "fd_close", &[6]);
+    assert_eq!(r, Ok(Errno::SUCCESS));
+    // A new file at 6 has all of its rights.
+    os.open.push(6);
+    let r = call(&mut os, &mut mem, &mut state, "fd_read", &[6, 16, 1, 64]);
+    assert_eq!(r, Ok(Errno::SUCCESS));
+    assert_eq!(fd_rights(&mut os, &mut mem, &mut state, 6), (base, inh));
+}
+
+#[test]
+fn fd_renumber_to_closed_fd_is_badf() {
+    let mut os = Fake::with_files(&[5]);
+    let mut state = WasiState::default();
+    let mut mem = rights_mem();
+    let r = call(&mut os, &mut mem, &mut state, "fd_renumber", &[5, 7]);
+    assert_eq!((r, os.renumbered), (Ok(Errno::BADF), None));
+    let r = call(&mut os, &mut mem, &mut state, "fd_read", &[5, 16, 1, 64]);
+    assert_eq!(r, Ok(Errno::SUCCESS), "5 is still open");
+    let r = call(&mut os, &mut mem, &mut state, "fd_renumber", &[7, 5]);
+    assert_eq!(r, Ok(Errno::BADF), "from a closed fd");
+}
+
+#[test]
+fn fd_filestat_set_size_without_right_is_notcapable() {
+    use crate::types::rights;
+    let mut os = Fake::with_files(&[5, 6]);
+    os.modes.retain(|m| m.0 != 6);
+    let mut state = WasiState::default();
+    let mut mem = rights_mem();
+    let r = call(
+        &mut os,
+        &mut mem,
+        &mut state,
+        "fd_filestat_set_size",
+        &[5, 9],
+    );
+    assert_eq!((r, os.truncated), (Ok(Errno::SUCCESS), Some((5, 9))));
+    let (base, inh) = fd_rights(&mut os, &mut mem, &mut state, 5);
+    let drop = rights::FD_FILESTAT_SET_SIZE;
+    set_rights(&mut os, &mut mem, &mut state, 5, base & !drop, inh);
+    os.truncated = None;
+    let r = call(
+        &mut os,
+        &mut mem,
+        &mut state,
+        "fd_filestat_set_size",
+        &[5, 1],
+    );
+    assert_eq!((r, os.truncated), (Ok(Errno::NOTCAPABLE), None));
+    // A read-only file cannot be truncated at all: INVAL, as ftruncate says.
+    let r = call(
+        &mut os,
+        &mut mem,
+        &mut state,
+        "fd_filestat_set_size",
+        &[6, 1],
+    );
+    assert_eq!((r, os.truncated), (Ok(Errno::INVAL), None));
+}
+
+#[test]
+fn path_open_with_trunc_needs_path_filestat_set_size() {
+    use crate::types::{oflags, rights};
+    let mut os = Fake {
+        open: vec![3],
+        ..Fake::default()
+    };
+    let mut state = WasiState::default();
+    state.add_preopen(3, b".").unwrap();
+    let mut mem = rights_mem();
+    let (t, c) = (oflags::TRUNC.into(), oflags::CREAT.into());
+    let fd = open_f(&mut os, &mut mem, &mut state, 3, t, 0, 0).unwrap();
+    call(&mut os, &mut mem, &mut state, "fd_close", &[fd.into()]).unwrap();
+    let (base, inh) = fd_rights(&mut os, &mut mem, &mut state, 3);
+    let drop = rights::PATH_FILESTAT_SET_SIZE | rights::PATH_CREATE_FILE;
+    set_rights(&mut os, &mut mem, &mut state, 3, base & !drop, inh);
+    os.opened = None;
+    for of in [t, c, t | c] {
+        let r = open_f(&mut os, &mut mem, &mut state, 3, of, 0, 0);
+        assert_eq!((r, os.opened), (Err(Errno::NOTCAPABLE), None), "{of}");
+    }
+    assert!(open_f(&mut os, &mut mem, &mut state, 3, 0, 0, 0).is_ok());
+    // Without PATH_OPEN, nothing opens.
+    set_rights(&mut os, &mut mem, &mut state, 3, rights::FD_READDIR, inh);
+    let r = open_f(&mut os, &mut mem, &mut state, 3, 0, 0, 0);
+    assert_eq!(r, Err(Errno::NOTCAPABLE));
+}
+
+#[test]
+fn path_open_gives_the_rights_asked_for_less_what_does_not_apply() {
+    use crate::types::{filetype, oflags, rights};
+    let mut os = Fake {
+        open: vec![3],
+        ..Fake::default()
+    };
+    let mut state = WasiState::default();
+    state.add_preopen(3, b".").unwrap();
+    let mut mem = rights_mem();
+    // A directory asked to seek: opens, without FD_SEEK (wasi-testsuite's
+    // directory_seek).
+    let want = rights::FD_SEEK | rights::FD_READDIR | rights::PATH_OPEN;
+    let inh = rights::FD_READ | rights::FD_SEEK;
+    let d = open_f(
+        &mut os,
+        &mut mem,
+        &mut state,
+        3,
+        oflags::DIRECTORY.into(),
+        want,
+        inh,
+    );
+    let d = d.unwrap();
+    assert_eq!(
+        fd_rights(&mut os, &mut mem, &mut state, d),
+        (rights::FD_READDIR | rights::PATH_OPEN, inh)
+    );
+    assert_eq!(mem[32], filetype::DIRECTORY);
+    let r = call(
+        &mut os,
+        &mut mem,
+        &mut state,
+        "fd_seek",
+        &[d.into(), 0, 1, 64],
+    );
+    assert_eq!((r, os.seeks), (Ok(Errno::BADF), 0));
+    // Beneath it, only what its inheriting rights allow.
+    let f = open_f(&mut os, &mut mem, &mut state, d, 0, rights::FD_READ, 0).unwrap();
+    assert_eq!(
+        fd_rights(&mut os, &mut mem, &mut state, f),
+        (rights::FD_READ, 0)
+    );
+    let r = open_f(&mut os, &mut mem, &mut state, d, 0, rights::FD_WRITE, 0);
+    assert_eq!(r, Err(Errno::NOTCAPABLE), "FD_WRITE is not inherited");
+    let r = open_f(&mut os, &mut mem, &mut state, d, 0, 0, rights::FD_TELL);
+    assert_eq!(r, Err(Errno::NOTCAPABLE), "neither is FD_TELL");
+    // A file: FD_SEEK implies telling; rights not asked for are missing;
+    // rights its read-only open excludes fail as Linux would.
+    let want = rights::FD_READ | rights::FD_SEEK;
+    let f = open_f(&mut os, &mut mem, &mut state, 3, 0, want, 0).unwrap();
+    assert_eq!(
+        os.opened.map(|h| h.flags & crate::os::oflag::O_ACCMODE),
+        Some(crate::os::oflag::O_RDONLY)
+    );
+    assert_eq!(fd_rights(&mut os, &mut mem, &mut state, f), (want, 0));
+    let r = call(&mut os, &mut mem, &mut state, "fd_tell", &[f.into(), 64]);
+    assert_eq!(r, Ok(Errno::SUCCESS));
+    let r = call(
+        &mut os,
+        &mut mem,
+        &mut state,
+        "fd_filestat_get",
+        &[f.into(), 64],
+    );
+    assert_eq!(r, Ok(Errno::NOTCAPABLE));
+    let r = call(
+        &mut os,
+        &mut mem,
+        &mut state,
+        "fd_write",
+        &[f.into(), 16, 1, 64],
+    );
+    assert_eq!(r, Ok(Errno::BADF), "not open for writing");
+}
+
+#[test]
+fn fd_seek_and_tell_need_their_rights() {
+    use crate::types::rights;
+    let mut os = Fake::with_files(&[5]);
+    let mut state = WasiState::default();
+    let mut mem = rights_mem();
+    set_rights(&mut os, &mut mem, &mut state, 5, rights::FD_TELL, 0);
+    let r = call(&mut os, &mut mem, &mut state, "fd_tell", &[5, 64]);
+    assert_eq!(r, Ok(Errno::SUCCESS));
+    let r = call(&mut os, &mut mem, &mut state, "fd_seek", &[5, 0, 1, 64]);
+    assert_eq!(r, Ok(Errno::SUCCESS), "seek(0, CUR) only tells");
+    for (off, whence) in [(1, 1), (0, 0), (0, 2)] {
+        let r = call(
+            &mut os,
+            &mut mem,
+            &mut state,
+            "fd_seek",
+            &[5, off, whence, 64],
+        );
+        assert_eq!(r, Ok(Errno::NOTCAPABLE));
+    }
+    assert_eq!(os.seeks, 0);
+    set_rights(&mut os, &mut mem, &mut state, 5, 0, 0);
+    let r = call(&mut os, &mut mem, &mut state, "fd_tell", &[5, 64]);
+    assert_eq!(r, Ok(Errno::NOTCAPABLE));
+}
+
+#[test]
+fn directory_fds_cannot_read_write_or_seek() {
+    use crate::types::rights;
+    let mut os = Fake {
+        open: vec![3],
+        ..Fake::default()
+    };
+    let mut state = WasiState::default();
+    state.add_preopen(3, b".").unwrap();
+    let mut mem = rights_mem();
+    let (base, _) = fd_rights(&mut os, &mut mem, &mut state, 3);
+    let file_only = rights::FD_READ
+        | rights::FD_WRITE
+        | rights::FD_SEEK
+        | rights::FD_TELL
+        | rights::FD_ALLOCATE
+        | rights::FD_FILESTAT_SET_SIZE;
+    assert_eq!(base & file_only, 0);
+    // BADF as in wasmtime; wasi-testsuite's dir_fd_op_failures accepts it.
+    assert_eq!(
+        rw_errnos(&mut os, &mut mem, &mut state, 3),
+        [Errno::BADF; 4]
+    );
+    for (name, args) in [
+        ("fd_seek", &[3, 0, 1, 64][..]),
+        ("fd_seek", &[3, 0, 0, 64]),
+        ("fd_seek", &[3, 0, 2, 64]),
+        ("fd_tell", &[3, 64]),
+        ("fd_allocate", &[3, 0, 1]),
+        ("fd_filestat_set_size", &[3, 0]),
+    ] {
+        let r = call(&mut os, &mut mem, &mut state, name, args);
+        assert_eq!(r, Ok(Errno::BADF), "{name}");
+    }
+    assert_eq!((os.seeks, os.truncated), (0, None));
+}
+
+#[test]
+fn calls_on_the_wrong_kind_of_fd_fail_as_on_linux() {
+    use crate::types::rights;
+    let mut os = Fake::with_files(&[5, 6]);
+    os.modes.retain(|m| m.0 != 6);
+    let mut state = WasiState::default();
+    let mut mem = rights_mem();
+    let r = open_f(&mut os, &mut mem, &mut state, 5, 0, 0, 0);
+    assert_eq!(r, Err(Errno::NOTDIR), "path_open beneath a file");
+    let r = call(
+        &mut os,
+        &mut mem,
+        &mut state,
+        "path_create_directory",
+        &[5, 0, 1],
+    );
+    assert_eq!(r, Ok(Errno::NOTDIR));
+    let r = call(
+        &mut os,
+        &mut mem,
+        &mut state,
+        "fd_readdir",
+        &[5, 128, 64, 0, 64],
+    );
+    assert_eq!(r, Ok(Errno::NOTDIR));
+    let r = call(&mut os, &mut mem, &mut state, "sock_shutdown", &[5, 2]);
+    assert_eq!(r, Ok(Errno::NOTSOCK));
+    let r = call(
+        &mut os,
+        &mut mem,
+        &mut state,
+        "sock_send",
+        &[5, 16, 1, 0, 64],
+    );
+    assert_eq!(r, Ok(Errno::NOTSOCK));
+    // Read-only: writing is BADF (as write(2)), reading works.
+    let e = rw_errnos(&mut os, &mut mem, &mut state, 6);
+    assert_eq!(e[2..], [Errno::BADF; 2]);
+    assert_eq!(e[0], Errno::SUCCESS);
+    // A dropped right that would otherwise apply is NOTCAPABLE.
+    let (base, inh) = fd_rights(&mut os, &mut mem, &mut state, 5);
+    set_rights(
+        &mut os,
+        &mut mem,
+        &mut state,
+        5,
+        base & !rights::FD_WRITE,
+        inh,
+    );
+    let e = rw_errnos(&mut os, &mut mem, &mut state, 5);
+    assert_eq!(e[2..], [Errno::NOTCAPABLE; 2]);
+}
+
+#[test]
+fn path_calls_need_their_rights_on_the_directory() {
+    use crate::types::rights;
+    let mut os = Fake {
+        open: vec![3],
+        ..Fake::default()
+    };
+    let mut state = WasiState::default();
+    state.add_preopen(3, b".").unwrap();
+    let mut mem = rights_mem();
+    let (base, inh) = fd_rights(&mut os, &mut mem, &mut state, 3);
+    // ENOSYS from the fake OS: the rights check passed.
+    let calls: [(&str, &[u64], u64); 10] = [
+        (
+            "path_create_directory",
+            &[3, 0, 1],
+            rights::PATH_CREATE_DIRECTORY,
+        ),
+        (
+            "path_filestat_get",
+            &[3, 0, 0, 1, 64],
+            rights::PATH_FILESTAT_GET,
+        ),
+        (
+            "path_filestat_set_times",
+            &[3, 0, 0, 1, 0, 0, 0],
+            rights::PATH_FILESTAT_SET_TIMES,
+        ),
+        (
+            "path_link",
+            &[3, 0, 0, 1, 3, 0, 1],
+            rights::PATH_LINK_SOURCE,
+        ),
+        (
+            "path_link",
+            &[3, 0, 0, 1, 3, 0, 1],
+            rights::PATH_LINK_TARGET,
+        ),
+        (
+            "path_readlink",
+            &[3, 0, 1, 128, 8, 64],
+            rights::PATH_READLINK,
+        ),
+        (
+            "path_remove_directory",
+            &[3, 0, 1],
+            rights::PATH_REMOVE_DIRECTORY,
+        ),
+        (
+            "path_rename",
+            &[3, 0, 1, 3, 0, 1],
+            rights::PATH_RENAME_TARGET,
+        ),
+        ("path_symlink", &[0, 1, 3, 0, 1], rights::PATH_SYMLINK),
+        ("path_unlink_file", &[3, 0, 1], rights::PATH_UNLINK_FILE),
+    ];
+    for (name, args, right) in calls {
+        let r = call(&mut os, &mut mem, &mut state, name, args);
+        assert_eq!(r, Ok(Errno::NOSYS), "{name} with every right");
+        set_rights(&mut os, &mut mem, &mut state, 3, base & !right, inh);
+        let r = call(&mut os, &mut mem, &mut state, name, args);
+        assert_eq!(r, Ok(Errno::NOTCAPABLE), "{name} without {right:#x}");
+        // Put the right back: a fresh fd 3.
+        call(&mut os, &mut mem, &mut state, "fd_close", &[3]).unwrap();
+        os.open.push(3);
+    }
+}
+
+#[test]
+fn poll_subscription_without_its_rights_is_an_event_at_once() {
+    use crate::os::poll::POLLIN;
+    use crate::types::{eventtype, rights};
+    let mut os = Fake {
+        mono: 1_000,
+        ready: vec![(5, POLLIN)],
+        ..Fake::with_files(&[5, 6])
+    };
+    os.modes.retain(|m| m.0 != 6);
+    let mut state = WasiState::default();
+    let mut mem = vec![0u8; 1024];
+    let (base, inh) = fd_rights(&mut os, &mut mem, &mut state, 5);
+    set_rights(
+        &mut os,
+        &mut mem,
+        &mut state,
+        5,
+        base & !rights::POLL_FD_READWRITE,
+        inh,
+    );
+    put_subs(
+        &mut mem,
+        &[
+            Subscription {
+                userdata: 1,
+                kind: SubscriptionKind::FdRead(5),
+            },
+            Subscription {
+                userdata: 2,
+                kind: SubscriptionKind::FdWrite(6),
+            },
+            Subscription {
+                userdata: 3,
+                kind: SubscriptionKind::Clock {
+                    id: 1,
+                    timeout: 5_000,
+                    precision: 0,
+                    flags: 0,
+                },
+            },
+        ],
+    );
+    let r = call(
+        &mut os,
+        &mut mem,
+        &mut state,
+        "poll_oneoff",
+        &[0, 512, 3, 1000],
+    );
+    assert_eq!(r, Ok(Errno::SUCCESS));
+    let (fds, timeout) = os.polled.clone().unwrap();
+    assert_eq!((fds.len(), timeout), (0, Some(0)), "nothing waited for");
+    assert_eq!(u32_at(&mem, 1000), 2, "the clock is not due");
+    let e: Vec<Event> = (0..2)
+        .map(|i| Event::decode(mem[512 + 32 * i..544 + 32 * i].try_into().unwrap()))
+        .collect();
+    assert_eq!(
+        (e[0].userdata, e[0].ty, e[0].error),
+        (1, eventtype::FD_READ, Errno::NOTCAPABLE.0)
+    );
+    assert_eq!(
+        (e[1].userdata, e[1].ty, e[1].error),
+        (2, eventtype::FD_WRITE, Errno::BADF.0),
+        "read-only"
+    );
+}
+
+#[test]
+fn rights_table_holds_at_most_one_entry_per_open_fd() {
+    let mut os = Fake {
+        open: vec![0, 3],
+        ..Fake::default()
+    };
+    let mut state = WasiState::default();
+    state.add_preopen(3, b".").unwrap();
+    let mut mem = rights_mem();
+    for _ in 0..100 {
+        let fd = open_f(&mut os, &mut mem, &mut state, 3, 0, 0, 0).unwrap();
+        call(&mut os, &mut mem, &mut state, "fd_fdstat_get", &[0, 32]).unwrap();
+        let r = call(&mut os, &mut mem, &mut state, "fd_close", &[fd.into()]);
+        assert_eq!(r, Ok(Errno::SUCCESS));
+        assert!(state.fds.len() <= os.open.len());
+    }
+    // Calls on fds that are not open leave nothing behind.
+    for fd in 10..20 {
+        let r = call(&mut os, &mut mem, &mut state, "fd_read", &[fd, 16, 1, 64]);
+        assert_eq!(r, Ok(Errno::BADF));
+    }
+    assert_eq!(state.fds.len(), 2, "fds 0 and 3");
+}
+
+#[test]
+fn sock_accept_gives_the_listeners_inheriting_rights() {
+    use crate::types::rights;
+    let mut os = Fake {
+        open: vec![7],
+        sockets: vec![7],
+        modes: vec![(7, crate::os::oflag::O_RDWR)],
+        ..Fake::default()
+    };
+    let mut state = WasiState::default();
+    let mut mem = rights_mem();
+    let (base, inh) = fd_rights(&mut os, &mut mem, &mut state, 7);
+    assert_eq!(mem[32], crate::types::filetype::SOCKET_STREAM);
+    assert_eq!(base & rights::SOCK_ALL, rights::SOCK_ALL);
+    assert_eq!(base & (rights::FD_SEEK | rights::FD_TELL), 0, "no seeking");
+    set_rights(
+        &mut os,
+        &mut mem,
+        &mut state,
+        7,
+        base,
+        inh & !rights::FD_WRITE,
+    );
+    let r = call(&mut os, &mut mem, &mut state, "sock_accept", &[7, 0, 64]);
+    assert_eq!(r, Ok(Errno::SUCCESS));
+    let fd = u32_at(&mem, 64);
+    assert_eq!(
+        fd_rights(&mut os, &mut mem, &mut state, fd),
+        (inh & !rights::FD_WRITE, inh & !rights::FD_WRITE)
+    );
+    let r = call(
+        &mut os,
+        &mut mem,
+        &mut state,
+        "sock_send",
+        &[fd.into(), 16, 1, 0, 64],
+    );
+    assert_eq!(r, Ok(Errno::NOTCAPABLE));
+    let r = call(
+        &mut os,
+        &mut mem,
+        &mut state,
+        "sock_send",
+        &[7, 16, 1, 0, 64],
+    );
+    assert_eq!(r, Ok(Errno::SUCCESS), "the listener keeps FD_WRITE");
+    set_rights(
+        &mut os,
+        &mut mem,
+        &mut state,
+        7,
+        base & !rights::SOCK_ACCEPT,
+        0,
+    );
+    let r = call(&mut os, &mut mem, &mut state, "sock_accept", &[7, 0, 64]);
+    assert_eq!(r, Ok(Errno::NOTCAPABLE));
 }

@@ -174,8 +174,40 @@ pub mod rights {
     pub const SOCK_ACCEPT: u64 = 1 << 29;
     pub const ALL: u64 = (1 << 30) - 1;
 
-    /// What a preopened directory reports as its base rights; wasi-libc and
-    /// other userlands expect exactly this set (wasmtime reports it too).
+    /// Every `path_*` right: they apply to directories only.
+    pub const PATH_ALL: u64 = PATH_CREATE_DIRECTORY
+        | PATH_CREATE_FILE
+        | PATH_LINK_SOURCE
+        | PATH_LINK_TARGET
+        | PATH_OPEN
+        | PATH_READLINK
+        | PATH_RENAME_SOURCE
+        | PATH_RENAME_TARGET
+        | PATH_FILESTAT_GET
+        | PATH_FILESTAT_SET_SIZE
+        | PATH_FILESTAT_SET_TIMES
+        | PATH_SYMLINK
+        | PATH_REMOVE_DIRECTORY
+        | PATH_UNLINK_FILE;
+
+    /// The socket rights.
+    pub const SOCK_ALL: u64 = SOCK_SHUTDOWN | SOCK_ACCEPT;
+
+    /// Every right that applies to a directory: its base rights when it is
+    /// opened read-only (preopens included). Reading, writing, seeking,
+    /// allocating and truncating a directory are not among them.
+    pub const DIRECTORY: u64 = PATH_ALL
+        | FD_DATASYNC
+        | FD_FDSTAT_SET_FLAGS
+        | FD_SYNC
+        | FD_ADVISE
+        | FD_READDIR
+        | FD_FILESTAT_GET
+        | FD_FILESTAT_SET_TIMES
+        | POLL_FD_READWRITE;
+
+    /// The base rights wasmtime reports for a preopened directory, which
+    /// wasi-testsuite requires at least ([`DIRECTORY`] has them all).
     pub const PREOPEN_BASE: u64 = PATH_CREATE_DIRECTORY
         | PATH_CREATE_FILE
         | PATH_LINK_SOURCE
@@ -193,7 +225,8 @@ pub mod rights {
         | FD_FILESTAT_GET
         | FD_FILESTAT_SET_TIMES;
 
-    /// Inheriting rights of a preopened directory.
+    /// The inheriting rights wasmtime reports for a preopened directory,
+    /// which wasi-testsuite requires at least (kwasm's are [`ALL`]).
     pub const PREOPEN_INHERITING: u64 = PREOPEN_BASE
         | FD_DATASYNC
         | FD_READ

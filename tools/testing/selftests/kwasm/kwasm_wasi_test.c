@@ -12,9 +12,9 @@
  * (for kwasm: the current directory, its default preopen).
  *
  * kernel_only_wasi.wasm covers what wasmtime refuses to do (CPU clocks,
- * fd_allocate, proc_raise, path_link following symlinks, sockets) and a
- * blocking call restarted across stop/continue; those cases have their own
- * tests below.
+ * fd_allocate, proc_raise, path_link following symlinks, sockets, enforcing
+ * WASI rights) and a blocking call restarted across stop/continue; those
+ * cases have their own tests below.
  */
 
 #include "kwasm_util.h"
@@ -252,6 +252,11 @@ TEST(fd_allocate_extends_a_file)
 TEST(path_link_follows_a_symlink_when_asked)
 {
 	expect_case_ok(_metadata, "link-follow");
+}
+
+TEST(wasi_rights_are_enforced)
+{
+	expect_case_ok(_metadata, "rights");
 }
 
 TEST(proc_raise_usr1_ends_the_program_with_sigusr1)

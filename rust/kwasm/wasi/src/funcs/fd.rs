@@ -3,28 +3,27 @@
 //! `fd_*`: operations on open file descriptors.
 //!
 //! WASI fds are the process's own file descriptors, so anything the process
-//! inherited (stdio, pipes, sockets) works as it would natively, and the
-//! kernel's open-file modes are the access control. WASI rights are
-//! reported for compatibility (wasi-libc derives `isatty` and `openat`
-//! rights from them) but only the kernel's checks apply.
+//! inherited (stdio, pipes, sockets) works as it would natively. Every call
+//! but `fd_close`, `fd_renumber`, `fd_fdstat_*` and `fd_prestat_*` first
+//! checks the rights the fd holds ([`crate::rights`]), then the kernel makes
+//! its usual checks.
 
-use crate::ctx::Ctx;
+use crate::ctx::{Ctx, WasiState};
 use crate::errno::Errno;
-use crate::funcs::{fd_filetype, filestat, loff, os, Args, WasiResult};
+use crate::funcs::{filestat, loff, os, Args, WasiResult};
 use crate::guest::{ptr, Guest};
 use crate::layout::{encode_prestat_dir, Dirent, Fdstat, Filestat, PRESTAT_ALIGN};
 use crate::os::{oflag, WasiOs, SEEK_CUR};
+use crate::rights::{self as fdrights, need};
 use crate::types::{
-    decode_advice, decode_fdflags, decode_rights, decode_times, decode_whence, fdflags, filetype,
+    decode_advice, decode_fdflags, decode_rights, decode_times, decode_whence, fdflags,
     filetype_of_dtype, rights,
 };
 
-/// The `fdstat` of an open fd, from its status flags, type and
-/// seekability, with any rights lowered by `fd_fdstat_set_rights`.
+/// The `fdstat` of an open fd: its status flags, type and rights.
 pub(crate) fn fdstat<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, fd: u32) -> Result<Fdstat, Errno> {
+    let r = fdrights::get(cx.os, cx.state, fd)?;
     let fl = os(cx.os.get_flags(fd))?;
-    let st = os(cx.os.stat(fd))?;
-    let ft = fd_filetype(cx.os, fd, &st);
     let mut flags = 0;
     if fl & oflag::O_APPEND != 0 {
         flags |= fdflags::APPEND;
@@ -38,41 +37,11 @@ pub(crate) fn fdstat<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, fd: u32) -> Result
     if fl & oflag::O_SYNC_ONLY != 0 {
         flags |= fdflags::SYNC;
     }
-    let (base, inheriting) = if cx.state.preopen(fd).is_some() {
-        (rights::PREOPEN_BASE, rights::PREOPEN_INHERITING)
-    } else {
-        let mut base = rights::ALL;
-        if ft == filetype::DIRECTORY {
-            base &= !(rights::FD_SEEK | rights::FD_FILESTAT_SET_SIZE);
-        }
-        // wasi-libc's isatty() is "character device without seek/tell".
-        if cx.os.seek(fd, 0, SEEK_CUR).is_err() {
-            base &= !(rights::FD_SEEK | rights::FD_TELL);
-        }
-        let path_only = fl & oflag::O_PATH != 0;
-        let acc = fl & oflag::O_ACCMODE;
-        if path_only || acc == oflag::O_WRONLY {
-            base &= !(rights::FD_READ | rights::FD_READDIR);
-        }
-        if path_only || acc == oflag::O_RDONLY {
-            base &= !(rights::FD_WRITE | rights::FD_ALLOCATE | rights::FD_FILESTAT_SET_SIZE);
-        }
-        // What may be opened beneath a directory does not depend on how the
-        // directory itself was opened (wasi-libc's openat intersects with
-        // this, so a read-only directory must still allow writable files).
-        let inheriting = if ft == filetype::DIRECTORY {
-            rights::ALL
-        } else {
-            base
-        };
-        (base, inheriting)
-    };
-    let (mb, mi) = cx.state.rights_mask(fd);
     Ok(Fdstat {
-        filetype: ft,
+        filetype: r.filetype,
         flags,
-        rights_base: base & mb,
-        rights_inheriting: inheriting & mi,
+        rights_base: r.base,
+        rights_inheriting: r.inheriting,
     })
 }
 
@@ -94,6 +63,7 @@ pub(crate) fn fd_fdstat_set_flags<O: WasiOs + ?Sized>(
 ) -> WasiResult {
     let fd = a.u32(0);
     let f = decode_fdflags(a.flags(1))?;
+    need(cx.os, cx.state, fd, rights::FD_FDSTAT_SET_FLAGS)?;
     if f & (fdflags::DSYNC | fdflags::SYNC | fdflags::RSYNC) != 0 {
         return Err(Errno::INVAL.into());
     }
@@ -108,9 +78,9 @@ pub(crate) fn fd_fdstat_set_flags<O: WasiOs + ?Sized>(
     Ok(())
 }
 
-/// `(fd, base, inheriting)`: rights can only be lowered (`NOTCAPABLE`
-/// otherwise). The lowered rights are what `fd_fdstat_get` reports from
-/// then on; like everywhere in kwasm, they are not otherwise enforced.
+/// `(fd, base, inheriting)`: rights can only be dropped (`NOTCAPABLE`
+/// otherwise); the fd keeps the new rights until it is closed, and
+/// renumbering moves them.
 pub(crate) fn fd_fdstat_set_rights<O: WasiOs + ?Sized>(
     cx: &mut Ctx<'_, O>,
     a: Args<'_>,
@@ -118,11 +88,13 @@ pub(crate) fn fd_fdstat_set_rights<O: WasiOs + ?Sized>(
     let fd = a.u32(0);
     let base = decode_rights(a.u64(1))?;
     let inheriting = decode_rights(a.u64(2))?;
-    let cur = fdstat(cx, fd)?;
-    if base & !cur.rights_base != 0 || inheriting & !cur.rights_inheriting != 0 {
+    let mut r = fdrights::get(cx.os, cx.state, fd)?;
+    if base & !r.base != 0 || inheriting & !r.inheriting != 0 {
         return Err(Errno::NOTCAPABLE.into());
     }
-    cx.state.set_rights_mask(fd, base, inheriting)?;
+    r.base = base;
+    r.inheriting = inheriting;
+    cx.state.fds.put(r)?;
     Ok(())
 }
 
@@ -131,9 +103,9 @@ pub(crate) fn fd_fdstat_set_rights<O: WasiOs + ?Sized>(
 pub(crate) fn fd_filestat_get<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> WasiResult {
     let fd = a.u32(0);
     let out = Guest::new(cx.mem).out::<{ Filestat::SIZE }>(ptr(a.u64(1)), Filestat::ALIGN)?;
+    let r = need(cx.os, cx.state, fd, rights::FD_FILESTAT_GET)?;
     let st = os(cx.os.stat(fd))?;
-    let ft = fd_filetype(cx.os, fd, &st);
-    Guest::new(cx.mem).put(out, filestat(&st, ft).encode());
+    Guest::new(cx.mem).put(out, filestat(&st, r.filetype).encode());
     Ok(())
 }
 
@@ -143,6 +115,7 @@ pub(crate) fn fd_filestat_set_size<O: WasiOs + ?Sized>(
     a: Args<'_>,
 ) -> WasiResult {
     let size = loff(a.u64(1))?;
+    need(cx.os, cx.state, a.u32(0), rights::FD_FILESTAT_SET_SIZE)?;
     os(cx.os.truncate(a.u32(0), size))?;
     Ok(())
 }
@@ -153,6 +126,7 @@ pub(crate) fn fd_filestat_set_times<O: WasiOs + ?Sized>(
     a: Args<'_>,
 ) -> WasiResult {
     let (atime, mtime) = decode_times(a.u64(1), a.u64(2), a.flags(3))?;
+    need(cx.os, cx.state, a.u32(0), rights::FD_FILESTAT_SET_TIMES)?;
     os(cx.os.set_times(a.u32(0), atime, mtime))?;
     Ok(())
 }
@@ -161,6 +135,7 @@ pub(crate) fn fd_filestat_set_times<O: WasiOs + ?Sized>(
 pub(crate) fn fd_advise<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> WasiResult {
     let advice = decode_advice(a.flags(3))?;
     let (offset, len) = (loff(a.u64(1))?, loff(a.u64(2))?);
+    need(cx.os, cx.state, a.u32(0), rights::FD_ADVISE)?;
     os(cx.os.advise(a.u32(0), offset, len, advice))?;
     Ok(())
 }
@@ -175,6 +150,7 @@ pub(crate) fn fd_allocate<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) 
     {
         return Err(Errno::FBIG.into());
     }
+    need(cx.os, cx.state, a.u32(0), rights::FD_ALLOCATE)?;
     os(cx.os.allocate(a.u32(0), offset, len))?;
     Ok(())
 }
@@ -193,12 +169,14 @@ pub(crate) fn fd_close<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> 
 
 /// `(fd)`.
 pub(crate) fn fd_datasync<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> WasiResult {
+    need(cx.os, cx.state, a.u32(0), rights::FD_DATASYNC)?;
     os(cx.os.datasync(a.u32(0)))?;
     Ok(())
 }
 
 /// `(fd)`.
 pub(crate) fn fd_sync<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> WasiResult {
+    need(cx.os, cx.state, a.u32(0), rights::FD_SYNC)?;
     os(cx.os.sync(a.u32(0)))?;
     Ok(())
 }
@@ -208,18 +186,20 @@ pub(crate) fn fd_read<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> W
     let mut g = Guest::new(cx.mem);
     let out = g.out_u32(ptr(a.u64(3)))?;
     let mut bufs = g.iovecs(ptr(a.u64(1)), a.u32(2))?;
+    need(cx.os, cx.state, a.u32(0), rights::FD_READ)?;
     let n = os(cx.os.read(a.u32(0), &mut bufs))?;
     drop(bufs);
     g.put_u32(out, n as u32);
     Ok(())
 }
 
-/// `(fd, iovs, iovs_len, offset, ret)`.
+/// `(fd, iovs, iovs_len, offset, ret)`: needs `FD_SEEK` besides `FD_READ`.
 pub(crate) fn fd_pread<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> WasiResult {
     let mut g = Guest::new(cx.mem);
     let out = g.out_u32(ptr(a.u64(4)))?;
     let offset = loff(a.u64(3))?;
     let mut bufs = g.iovecs(ptr(a.u64(1)), a.u32(2))?;
+    need(cx.os, cx.state, a.u32(0), rights::FD_READ | rights::FD_SEEK)?;
     let n = os(cx.os.pread(a.u32(0), &mut bufs, offset))?;
     drop(bufs);
     g.put_u32(out, n as u32);
@@ -231,30 +211,60 @@ pub(crate) fn fd_write<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> 
     let mut g = Guest::new(cx.mem);
     let out = g.out_u32(ptr(a.u64(3)))?;
     let bufs = g.ciovecs(ptr(a.u64(1)), a.u32(2))?;
+    need(cx.os, cx.state, a.u32(0), rights::FD_WRITE)?;
     let n = os(cx.os.write(a.u32(0), &bufs))?;
     drop(bufs);
     g.put_u32(out, n as u32);
     Ok(())
 }
 
-/// `(fd, iovs, iovs_len, offset, ret)`.
+/// `(fd, iovs, iovs_len, offset, ret)`: needs `FD_SEEK` besides `FD_WRITE`.
 pub(crate) fn fd_pwrite<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> WasiResult {
     let mut g = Guest::new(cx.mem);
     let out = g.out_u32(ptr(a.u64(4)))?;
     let offset = loff(a.u64(3))?;
     let bufs = g.ciovecs(ptr(a.u64(1)), a.u32(2))?;
+    need(
+        cx.os,
+        cx.state,
+        a.u32(0),
+        rights::FD_WRITE | rights::FD_SEEK,
+    )?;
     let n = os(cx.os.pwrite(a.u32(0), &bufs, offset))?;
     drop(bufs);
     g.put_u32(out, n as u32);
     Ok(())
 }
 
-/// `(fd, offset, whence, ret)`.
+/// Checks the right to move (`FD_SEEK`) or only read (`FD_TELL`, which
+/// `FD_SEEK` implies) the file offset of `fd`.
+fn need_seek<O: WasiOs + ?Sized>(
+    os_: &mut O,
+    state: &mut WasiState,
+    fd: u32,
+    moves: bool,
+) -> Result<(), Errno> {
+    let r = fdrights::get(os_, state, fd)?;
+    let missing = match (moves, r.base & rights::FD_SEEK != 0) {
+        (_, true) => 0,
+        (true, false) => rights::FD_SEEK,
+        (false, false) => rights::FD_TELL & !r.base,
+    };
+    if missing != 0 {
+        return Err(fdrights::denied(&r, missing));
+    }
+    Ok(())
+}
+
+/// `(fd, offset, whence, ret)`: a directory has no offset to seek
+/// (wasmtime: `BADF`), unlike with lseek(2).
 pub(crate) fn fd_seek<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> WasiResult {
     let mut g = Guest::new(cx.mem);
     let whence = decode_whence(a.flags(2))?;
     let out = g.out_u64(ptr(a.u64(3)))?;
-    let pos = os(cx.os.seek(a.u32(0), a.u64(1) as i64, whence))?;
+    let (fd, offset) = (a.u32(0), a.u64(1) as i64);
+    need_seek(cx.os, cx.state, fd, offset != 0 || whence != SEEK_CUR)?;
+    let pos = os(cx.os.seek(fd, offset, whence))?;
     g.put_u64(out, pos);
     Ok(())
 }
@@ -263,19 +273,22 @@ pub(crate) fn fd_seek<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> W
 pub(crate) fn fd_tell<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> WasiResult {
     let mut g = Guest::new(cx.mem);
     let out = g.out_u64(ptr(a.u64(1)))?;
+    need_seek(cx.os, cx.state, a.u32(0), false)?;
     let pos = os(cx.os.seek(a.u32(0), 0, SEEK_CUR))?;
     g.put_u64(out, pos);
     Ok(())
 }
 
-/// `(from, to)`: `to` need not be open, like dup2 (wasmtime 50 says `BADF`); a preopen moves
-/// with its fd.
+/// `(from, to)`: `to` must be open (`BADF` otherwise, as in wasmtime and
+/// wasi-testsuite); what it was is closed. A preopen and the rights move
+/// with the fd.
 pub(crate) fn fd_renumber<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> WasiResult {
     let (from, to) = (a.u32(0), a.u32(1));
     if from == to {
         os(cx.os.get_flags(from))?;
         return Ok(());
     }
+    os(cx.os.get_flags(to))?;
     os(cx.os.renumber(from, to))?;
     cx.state.renumbered(from, to);
     Ok(())
@@ -324,9 +337,9 @@ pub(crate) fn fd_readdir<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -
     let mut g = Guest::new(cx.mem);
     let out = g.out_u32(ptr(a.u64(4)))?;
     let dst = g.bytes_mut(ptr(a.u64(1)), a.u32(2))?;
+    // Also reports a bad fd or a non-directory when nothing fits.
+    need(cx.os, cx.state, a.u32(0), rights::FD_READDIR)?;
     let used = if dst.is_empty() {
-        // Nothing fits; still report a bad fd or a non-directory.
-        os(cx.os.stat(a.u32(0)))?;
         0
     } else {
         fill_dirents(cx.os, a.u32(0), a.u64(3), dst)?

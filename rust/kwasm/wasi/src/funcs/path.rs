@@ -2,7 +2,8 @@
 
 //! `path_*`: operations on paths beneath a directory fd. Resolution rules
 //! (beneath the directory, escapes are `PERM`) are the OS backend's; see
-//! [`crate::os`].
+//! [`crate::os`]. Each call first checks the directory fd's `PATH_*` right
+//! ([`crate::rights`]); on anything but a directory that is `NOTDIR`.
 
 use crate::ctx::Ctx;
 use crate::errno::Errno;
@@ -10,6 +11,7 @@ use crate::funcs::{filestat, os, Args, WasiResult};
 use crate::guest::{ptr, read_path, Guest, PathBuf};
 use crate::layout::Filestat;
 use crate::os::{oflag, resolve, OpenHow, WasiOs};
+use crate::rights::{self as fdrights, need};
 use crate::types::{
     decode_fdflags, decode_lookupflags, decode_oflags, decode_rights, decode_times, fdflags,
     filetype_of_mode, oflags, rights,
@@ -26,6 +28,7 @@ pub(crate) fn path_create_directory<O: WasiOs + ?Sized>(
     a: Args<'_>,
 ) -> WasiResult {
     let path = path_arg(cx, &a, 1)?;
+    need(cx.os, cx.state, a.u32(0), rights::PATH_CREATE_DIRECTORY)?;
     os(cx.os.mkdir_at(a.u32(0), path.as_cstr(), 0o777))?;
     Ok(())
 }
@@ -38,6 +41,7 @@ pub(crate) fn path_filestat_get<O: WasiOs + ?Sized>(
     let follow = decode_lookupflags(a.flags(1))?;
     let path = path_arg(cx, &a, 2)?;
     let out = Guest::new(cx.mem).out::<{ Filestat::SIZE }>(ptr(a.u64(4)), Filestat::ALIGN)?;
+    need(cx.os, cx.state, a.u32(0), rights::PATH_FILESTAT_GET)?;
     let st = os(cx.os.stat_at(a.u32(0), path.as_cstr(), follow))?;
     // A socket found by path is not open: its type is unknown.
     let ft = filetype_of_mode(st.mode, None);
@@ -53,6 +57,7 @@ pub(crate) fn path_filestat_set_times<O: WasiOs + ?Sized>(
     let follow = decode_lookupflags(a.flags(1))?;
     let (atime, mtime) = decode_times(a.u64(4), a.u64(5), a.flags(6))?;
     let path = path_arg(cx, &a, 2)?;
+    need(cx.os, cx.state, a.u32(0), rights::PATH_FILESTAT_SET_TIMES)?;
     os(cx
         .os
         .set_times_at(a.u32(0), path.as_cstr(), follow, atime, mtime))?;
@@ -65,6 +70,8 @@ pub(crate) fn path_link<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) ->
     let follow = decode_lookupflags(a.flags(1))?;
     let old = path_arg(cx, &a, 2)?;
     let new = path_arg(cx, &a, 5)?;
+    need(cx.os, cx.state, a.u32(0), rights::PATH_LINK_SOURCE)?;
+    need(cx.os, cx.state, a.u32(4), rights::PATH_LINK_TARGET)?;
     os(cx
         .os
         .link_at(a.u32(0), old.as_cstr(), a.u32(4), new.as_cstr(), follow))?;
@@ -122,19 +129,52 @@ pub(crate) fn open_how(follow: bool, oflags_: u16, rights_base: u64, fdflags_: u
     }
 }
 
+/// The base rights a directory needs to open with `oflags_` and
+/// `fdflags_`, as the rights' definitions say.
+fn open_needs(oflags_: u16, fdflags_: u16) -> u64 {
+    let mut need_ = rights::PATH_OPEN;
+    if oflags_ & oflags::CREAT != 0 {
+        need_ |= rights::PATH_CREATE_FILE;
+    }
+    if oflags_ & oflags::TRUNC != 0 {
+        need_ |= rights::PATH_FILESTAT_SET_SIZE;
+    }
+    if fdflags_ & (fdflags::RSYNC | fdflags::SYNC) != 0 {
+        need_ |= rights::FD_SYNC;
+    }
+    need_
+}
+
 /// `(fd, dirflags, path, path_len, oflags, rights_base, rights_inheriting,
-/// fdflags, ret)`.
+/// fdflags, ret)`: the directory needs `PATH_OPEN` (and `PATH_CREATE_FILE`
+/// to create, `PATH_FILESTAT_SET_SIZE` to truncate, `FD_DATASYNC` or
+/// `FD_SYNC` for `DSYNC`, `FD_SYNC` for `RSYNC`/`SYNC`), and its inheriting
+/// rights must include every right asked for (`NOTCAPABLE` otherwise). The
+/// new fd gets the rights asked for, less those that do not apply to what
+/// was opened (e.g. `FD_SEEK` on a directory).
 pub(crate) fn path_open<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> WasiResult {
     let follow = decode_lookupflags(a.flags(1))?;
     let of = decode_oflags(a.flags(4))?;
     let rb = decode_rights(a.u64(5))?;
-    decode_rights(a.u64(6))?;
+    let ri = decode_rights(a.u64(6))?;
     let ff = decode_fdflags(a.flags(7))?;
     let path = path_arg(cx, &a, 2)?;
     let mut g = Guest::new(cx.mem);
     let out = g.out_u32(ptr(a.u64(8)))?;
+    let dirfd = a.u32(0);
+    let dir = need(cx.os, cx.state, dirfd, open_needs(of, ff))?;
+    let sync = rights::FD_DATASYNC | rights::FD_SYNC;
+    if ff & fdflags::DSYNC != 0 && dir.base & sync == 0 {
+        return Err(fdrights::denied(&dir, rights::FD_DATASYNC).into());
+    }
+    if (rb | ri) & !dir.inheriting != 0 {
+        return Err(Errno::NOTCAPABLE.into());
+    }
+    // Before the open: the new fd's rights must be recorded.
+    cx.state.fds.reserve()?;
     let how = open_how(follow, of, rb, ff);
-    let fd = os(cx.os.open_at(a.u32(0), path.as_cstr(), &how))?;
+    let fd = os(cx.os.open_at(dirfd, path.as_cstr(), &how))?;
+    fdrights::opened(cx.os, cx.state, fd, Some(how.flags), rb, ri);
     g.put_u32(out, fd);
     Ok(())
 }
@@ -146,6 +186,7 @@ pub(crate) fn path_readlink<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>
     let mut g = Guest::new(cx.mem);
     let out = g.out_u32(ptr(a.u64(5)))?;
     let buf = g.bytes_mut(ptr(a.u64(3)), a.u32(4))?;
+    need(cx.os, cx.state, a.u32(0), rights::PATH_READLINK)?;
     let n = os(cx.os.readlink_at(a.u32(0), path.as_cstr(), buf))?;
     g.put_u32(out, n as u32);
     Ok(())
@@ -157,6 +198,7 @@ pub(crate) fn path_remove_directory<O: WasiOs + ?Sized>(
     a: Args<'_>,
 ) -> WasiResult {
     let path = path_arg(cx, &a, 1)?;
+    need(cx.os, cx.state, a.u32(0), rights::PATH_REMOVE_DIRECTORY)?;
     os(cx.os.unlink_at(a.u32(0), path.as_cstr(), true))?;
     Ok(())
 }
@@ -165,6 +207,8 @@ pub(crate) fn path_remove_directory<O: WasiOs + ?Sized>(
 pub(crate) fn path_rename<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> WasiResult {
     let old = path_arg(cx, &a, 1)?;
     let new = path_arg(cx, &a, 4)?;
+    need(cx.os, cx.state, a.u32(0), rights::PATH_RENAME_SOURCE)?;
+    need(cx.os, cx.state, a.u32(3), rights::PATH_RENAME_TARGET)?;
     os(cx
         .os
         .rename_at(a.u32(0), old.as_cstr(), a.u32(3), new.as_cstr()))?;
@@ -180,6 +224,7 @@ pub(crate) fn path_symlink<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>)
         return Err(Errno::PERM.into());
     }
     let path = path_arg(cx, &a, 3)?;
+    need(cx.os, cx.state, a.u32(2), rights::PATH_SYMLINK)?;
     os(cx.os.symlink_at(target.as_cstr(), a.u32(2), path.as_cstr()))?;
     Ok(())
 }
@@ -187,6 +232,7 @@ pub(crate) fn path_symlink<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>)
 /// `(fd, path, path_len)`.
 pub(crate) fn path_unlink_file<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> WasiResult {
     let path = path_arg(cx, &a, 1)?;
+    need(cx.os, cx.state, a.u32(0), rights::PATH_UNLINK_FILE)?;
     os(cx.os.unlink_at(a.u32(0), path.as_cstr(), false))?;
     Ok(())
 }

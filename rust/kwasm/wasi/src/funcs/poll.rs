@@ -9,6 +9,10 @@
 //! earliest deadline. Afterwards every clock subscription whose deadline
 //! has passed fires, and every fd with returned events fires; a bad fd is
 //! an event with error `BADF` (wasmtime fails the whole call instead).
+//!
+//! Subscribing to `FD_READ` (`FD_WRITE`) needs the rights `FD_READ`
+//! (`FD_WRITE`) and `POLL_FD_READWRITE`; without them the subscription is
+//! an event with that error at once, as is a bad fd.
 
 use alloc::vec::Vec;
 
@@ -18,7 +22,10 @@ use crate::funcs::{os, Args, WasiResult};
 use crate::guest::{ptr, Guest};
 use crate::layout::{Event, Subscription, SubscriptionKind};
 use crate::os::{poll, PollFd, WasiOs};
-use crate::types::{clockid, eventtype, EVENT_FD_READWRITE_HANGUP, SUBSCRIPTION_CLOCK_ABSTIME};
+use crate::rights::need;
+use crate::types::{
+    clockid, eventtype, rights, EVENT_FD_READWRITE_HANGUP, SUBSCRIPTION_CLOCK_ABSTIME,
+};
 
 /// Linux `CLOCK_MONOTONIC`.
 const MONOTONIC: i32 = clockid::MONOTONIC as i32;
@@ -27,20 +34,28 @@ fn now<O: WasiOs + ?Sized>(os_: &mut O, clock: i32) -> Result<u64, Errno> {
     os(os_.clock_time(clock))?.to_nanos().ok_or(Errno::OVERFLOW)
 }
 
+/// Most subscriptions one call may have: Linux's `nr_open` default (1 << 20),
+/// the most fds a poll(2) could ever name.
+pub const MAX_SUBSCRIPTIONS: u32 = 1 << 20;
+
 /// What a subscription waits for, decoded and checked.
 enum Wait {
     /// Fires at this monotonic time (ns).
     Clock(u64),
     /// Index into the pollfd array.
     Fd(usize),
+    /// An fd subscription that fails with this error at once.
+    Fail(Errno),
 }
 
 /// `(in, out, nsubscriptions, ret)`.
 pub(crate) fn poll_oneoff<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> WasiResult {
     let (subs_ptr, events_ptr, n) = (ptr(a.u64(0)), ptr(a.u64(1)), a.u32(2));
     let mut g = Guest::new(cx.mem);
-    // Waiting for nothing would block forever; preview1 says INVAL.
-    if n == 0 {
+    // Waiting for nothing would block forever; preview1 says INVAL. More
+    // subscriptions than poll(2) takes fds (RLIMIT_NOFILE's hard ceiling)
+    // would only make the kernel allocate for them.
+    if n == 0 || n > MAX_SUBSCRIPTIONS {
         return Err(Errno::INVAL.into());
     }
     g.check_array(subs_ptr, n, Subscription::SIZE as u32, Subscription::ALIGN)?;
@@ -53,6 +68,7 @@ pub(crate) fn poll_oneoff<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) 
     let mut fds: Vec<PollFd> = Vec::new();
     let mut mono_now = None;
     let mut earliest: Option<u64> = None;
+    let mut failed = false;
     for i in 0..count {
         let mut raw = [0u8; Subscription::SIZE];
         let at = subs_ptr.wrapping_add((i * Subscription::SIZE) as u32);
@@ -85,24 +101,34 @@ pub(crate) fn poll_oneoff<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) 
                 Wait::Clock(deadline)
             }
             SubscriptionKind::FdRead(fd) | SubscriptionKind::FdWrite(fd) => {
-                let events = if matches!(sub.kind, SubscriptionKind::FdRead(_)) {
-                    poll::POLLIN
+                let (events, right) = if matches!(sub.kind, SubscriptionKind::FdRead(_)) {
+                    (poll::POLLIN, rights::FD_READ)
                 } else {
-                    poll::POLLOUT
+                    (poll::POLLOUT, rights::FD_WRITE)
                 };
-                fds.try_reserve(1).map_err(|_| Errno::NOMEM)?;
-                fds.push(PollFd {
-                    fd,
-                    events,
-                    revents: 0,
-                });
-                Wait::Fd(fds.len() - 1)
+                match need(cx.os, cx.state, fd, right | rights::POLL_FD_READWRITE) {
+                    Ok(_) => {
+                        fds.try_reserve(1).map_err(|_| Errno::NOMEM)?;
+                        fds.push(PollFd {
+                            fd,
+                            events,
+                            revents: 0,
+                        });
+                        Wait::Fd(fds.len() - 1)
+                    }
+                    Err(e) => {
+                        failed = true;
+                        Wait::Fail(e)
+                    }
+                }
             }
         };
         subs.push((sub, wait));
     }
 
     let timeout = match (earliest, mono_now) {
+        // Failed subscriptions are events already: do not wait.
+        _ if failed => Some(0),
         (Some(d), Some(t)) => Some(d.saturating_sub(t)),
         _ => None,
     };
@@ -117,8 +143,10 @@ pub(crate) fn poll_oneoff<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) 
         let ev = match *wait {
             Wait::Clock(deadline) => {
                 // A timed-out poll means the earliest deadline passed even if
-                // the clock read back is a hair early.
-                let due = deadline <= after || (ready == 0 && Some(deadline) == earliest);
+                // the clock read back is a hair early (not so when it did
+                // not wait, for failed subscriptions).
+                let due =
+                    deadline <= after || (ready == 0 && !failed && Some(deadline) == earliest);
                 if !due {
                     continue;
                 }
@@ -128,6 +156,16 @@ pub(crate) fn poll_oneoff<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) 
                     ..Event::default()
                 }
             }
+            Wait::Fail(e) => Event {
+                userdata: sub.userdata,
+                ty: if matches!(sub.kind, SubscriptionKind::FdRead(_)) {
+                    eventtype::FD_READ
+                } else {
+                    eventtype::FD_WRITE
+                },
+                error: e.0,
+                ..Event::default()
+            },
             Wait::Fd(i) => {
                 let Some(pfd) = fds.get(i).copied() else {
                     continue;

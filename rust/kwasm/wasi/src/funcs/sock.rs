@@ -2,16 +2,23 @@
 
 //! `sock_*` on sockets the process already has (preview1 cannot create or
 //! connect sockets). wasmtime returns `NOTSOCK` for all of these; on real
-//! fds they work.
+//! fds they work. Anything known not to be a socket is `NOTSOCK`; then the
+//! rights are checked: `SOCK_ACCEPT`, `FD_READ`, `FD_WRITE`,
+//! `SOCK_SHUTDOWN`.
 
 use crate::ctx::Ctx;
 use crate::errno::Errno;
 use crate::funcs::{os, Args, WasiResult};
 use crate::guest::{ptr, Guest};
 use crate::os::{WasiOs, MSG_NOSIGNAL, MSG_TRUNC};
-use crate::types::{decode_fdflags, decode_riflags, decode_sdflags, fdflags, RECV_DATA_TRUNCATED};
+use crate::rights::{self as fdrights, need_socket};
+use crate::types::{
+    decode_fdflags, decode_riflags, decode_sdflags, fdflags, rights, RECV_DATA_TRUNCATED,
+};
 
-/// `(fd, flags, ret)`: only `NONBLOCK` may be asked for the new socket.
+/// `(fd, flags, ret)`: only `NONBLOCK` may be asked for the new socket,
+/// which gets the listener's inheriting rights (less those that do not
+/// apply to it).
 pub(crate) fn sock_accept<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> WasiResult {
     let f = decode_fdflags(a.flags(1))?;
     if f & !fdflags::NONBLOCK != 0 {
@@ -19,7 +26,11 @@ pub(crate) fn sock_accept<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) 
     }
     let mut g = Guest::new(cx.mem);
     let out = g.out_u32(ptr(a.u64(2)))?;
+    let l = need_socket(cx.os, cx.state, a.u32(0), rights::SOCK_ACCEPT)?;
+    // Before the accept: the new fd's rights must be recorded.
+    cx.state.fds.reserve()?;
     let fd = os(cx.os.accept(a.u32(0), f & fdflags::NONBLOCK != 0))?;
+    fdrights::opened(cx.os, cx.state, fd, None, l.inheriting, l.inheriting);
     g.put_u32(out, fd);
     Ok(())
 }
@@ -31,6 +42,7 @@ pub(crate) fn sock_recv<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) ->
     let size = g.out_u32(ptr(a.u64(4)))?;
     let roflags = g.out::<2>(ptr(a.u64(5)), 2)?;
     let mut bufs = g.iovecs(ptr(a.u64(1)), a.u32(2))?;
+    need_socket(cx.os, cx.state, a.u32(0), rights::FD_READ)?;
     let (n, msg_flags) = os(cx.os.recv(a.u32(0), &mut bufs, flags))?;
     drop(bufs);
     let ro = if msg_flags & MSG_TRUNC != 0 {
@@ -52,6 +64,7 @@ pub(crate) fn sock_send<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) ->
     let mut g = Guest::new(cx.mem);
     let out = g.out_u32(ptr(a.u64(4)))?;
     let bufs = g.ciovecs(ptr(a.u64(1)), a.u32(2))?;
+    need_socket(cx.os, cx.state, a.u32(0), rights::FD_WRITE)?;
     let n = os(cx.os.send(a.u32(0), &bufs, MSG_NOSIGNAL))?;
     drop(bufs);
     g.put_u32(out, n as u32);
@@ -61,6 +74,7 @@ pub(crate) fn sock_send<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) ->
 /// `(fd, how)`.
 pub(crate) fn sock_shutdown<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> WasiResult {
     let how = decode_sdflags(a.flags(1))?;
+    need_socket(cx.os, cx.state, a.u32(0), rights::SOCK_SHUTDOWN)?;
     os(cx.os.shutdown(a.u32(0), how))?;
     Ok(())
 }

@@ -13,6 +13,11 @@
 //! - accept: fd 3 is a listening socket: accept, echo one message.
 //! - blocked-read: fd_read on stdin (a pipe) that a stop/continue
 //!   interrupts is restarted: it returns the data, never INTR.
+//! - rights: WASI rights are enforced (wasmtime does not support
+//!   fd_fdstat_set_rights): a dropped right makes its calls NOTCAPABLE and
+//!   cannot be added back; truncating beneath a directory needs its
+//!   PATH_FILESTAT_SET_SIZE; path_open cannot ask for more than the
+//!   directory's inheriting rights (preopen "." at fd 3).
 //!
 //! Prints "ok CASE" and exits 0, or "FAIL: ..." and exits 1.
 
@@ -22,6 +27,15 @@ use std::process::exit;
 struct Iovec {
     buf: *mut u8,
     len: usize,
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct Fdstat {
+    filetype: u8,
+    flags: u16,
+    base: u64,
+    inheriting: u64,
 }
 
 #[repr(C)]
@@ -42,6 +56,13 @@ extern "C" {
     fn clock_time_get(id: u32, precision: u64, time: *mut u64) -> i32;
     fn clock_res_get(id: u32, res: *mut u64) -> i32;
     fn fd_read(fd: u32, iovs: *const Iovec, n: usize, nread: *mut usize) -> i32;
+    fn fd_write(fd: u32, iovs: *const Iovec, n: usize, nwritten: *mut usize) -> i32;
+    fn fd_seek(fd: u32, delta: i64, whence: u32, newoffset: *mut u64) -> i32;
+    fn fd_close(fd: u32) -> i32;
+    fn fd_renumber(from: u32, to: u32) -> i32;
+    fn fd_fdstat_get(fd: u32, stat: *mut Fdstat) -> i32;
+    fn fd_fdstat_set_rights(fd: u32, base: u64, inheriting: u64) -> i32;
+    fn fd_filestat_set_size(fd: u32, size: u64) -> i32;
     fn fd_allocate(fd: u32, offset: u64, len: u64) -> i32;
     fn fd_filestat_get(fd: u32, stat: *mut Filestat) -> i32;
     fn path_open(
@@ -90,10 +111,25 @@ extern "C" {
 const PREOPEN: u32 = 3;
 const SYMLINK_FOLLOW: u32 = 1;
 const OFLAGS_CREAT: u32 = 1;
+const OFLAGS_DIRECTORY: u32 = 2;
+const OFLAGS_TRUNC: u32 = 8;
+const ERRNO_BADF: i32 = 8;
+const ERRNO_NOTCAPABLE: i32 = 76;
+const RIGHTS_FD_READ: u64 = 1 << 1;
+const RIGHTS_FD_SEEK: u64 = 1 << 2;
+const RIGHTS_FD_WRITE: u64 = 1 << 6;
+const RIGHTS_PATH_OPEN: u64 = 1 << 13;
+const RIGHTS_PATH_FILESTAT_SET_SIZE: u64 = 1 << 19;
+const RIGHTS_FD_FILESTAT_SET_SIZE: u64 = 1 << 22;
 const SIGNAL_USR1: u32 = 10;
 const SDFLAGS_WR: u32 = 2;
 /// Every rights bit preview1 defines (undefined bits are INVAL).
 const ALL_RIGHTS: u64 = (1 << 30) - 1;
+
+fn fail(what: &str) -> ! {
+    println!("FAIL: {what}");
+    exit(1);
+}
 
 fn check(what: &str, ok: bool) {
     if !ok {
@@ -104,6 +140,10 @@ fn check(what: &str, ok: bool) {
 
 fn errno_ok(what: &str, e: i32) {
     check(&format!("{what}: errno {e}"), e == 0);
+}
+
+fn errno_is(what: &str, e: i32, want: i32) {
+    check(&format!("{what}: errno {e}, expected {want}"), e == want);
 }
 
 fn cpu_clocks() {
@@ -129,23 +169,32 @@ fn cpu_clocks() {
 }
 
 fn open(path: &str, oflags: u32) -> u32 {
+    open_in(PREOPEN, path, oflags, ALL_RIGHTS, ALL_RIGHTS)
+        .unwrap_or_else(|e| fail(&format!("path_open {path}: errno {e}")))
+}
+
+/// path_open beneath `dir`: the new fd, or the errno.
+fn open_in(dir: u32, path: &str, oflags: u32, base: u64, inheriting: u64) -> Result<u32, i32> {
     let mut fd = 0;
     // SAFETY: `path` is valid for its length; `fd` is a valid out pointer.
     let e = unsafe {
         path_open(
-            PREOPEN,
+            dir,
             0,
             path.as_ptr(),
             path.len(),
             oflags,
-            ALL_RIGHTS,
-            ALL_RIGHTS,
+            base,
+            inheriting,
             0,
             &mut fd,
         )
     };
-    errno_ok(&format!("path_open {path}"), e);
-    fd
+    if e == 0 {
+        Ok(fd)
+    } else {
+        Err(e)
+    }
 }
 
 fn allocate() {
@@ -258,6 +307,101 @@ fn blocked_read() {
     check("read the data", &buf[..n] == b"data");
 }
 
+/// (base, inheriting) rights of `fd`.
+fn rights_of(fd: u32) -> (u64, u64) {
+    let mut st = Fdstat::default();
+    // SAFETY: valid out pointer.
+    errno_ok("fd_fdstat_get", unsafe { fd_fdstat_get(fd, &mut st) });
+    (st.base, st.inheriting)
+}
+
+fn set_rights(fd: u32, base: u64, inheriting: u64) -> i32 {
+    // SAFETY: no pointers.
+    unsafe { fd_fdstat_set_rights(fd, base, inheriting) }
+}
+
+fn close(fd: u32) {
+    // SAFETY: no pointers.
+    errno_ok("fd_close", unsafe { fd_close(fd) });
+}
+
+fn rights() {
+    let mut buf = *b"data";
+    let iov = Iovec {
+        buf: buf.as_mut_ptr(),
+        len: buf.len(),
+    };
+    let (mut n, mut pos) = (0, 0);
+    let read = |fd: u32, n: &mut usize| {
+        // SAFETY: one iovec over `buf`; valid out pointer.
+        unsafe { fd_read(fd, &iov, 1, n) }
+    };
+    let fd = open("rights.txt", OFLAGS_CREAT);
+    // SAFETY: one iovec over `buf`, which fd_write only reads; valid out
+    // pointer.
+    errno_ok("fd_write", unsafe { fd_write(fd, &iov, 1, &mut n) });
+    let (base, inh) = rights_of(fd);
+    check("a read-write file has FD_READ", base & RIGHTS_FD_READ != 0);
+
+    // Dropped rights: their calls are refused, fdstat says so, they stay
+    // dropped, and they move with the fd.
+    let drop = RIGHTS_FD_READ | RIGHTS_FD_FILESTAT_SET_SIZE;
+    errno_ok("drop FD_READ", set_rights(fd, base & !drop, inh));
+    check("fdstat without FD_READ", rights_of(fd) == (base & !drop, inh));
+    // SAFETY: valid out pointer.
+    errno_ok("fd_seek", unsafe { fd_seek(fd, 0, 0, &mut pos) });
+    errno_is("fd_read without FD_READ", read(fd, &mut n), ERRNO_NOTCAPABLE);
+    // SAFETY: no pointers.
+    let e = unsafe { fd_filestat_set_size(fd, 0) };
+    errno_is("fd_filestat_set_size without its right", e, ERRNO_NOTCAPABLE);
+    let e = set_rights(fd, base, inh);
+    errno_is("adding FD_READ back", e, ERRNO_NOTCAPABLE);
+    // SAFETY: as above.
+    let e = unsafe { fd_write(fd, &iov, 1, &mut n) };
+    errno_ok("fd_write keeps its right", e);
+    // SAFETY: no pointers.
+    let e = unsafe { fd_renumber(fd, 100) };
+    errno_is("fd_renumber onto a closed fd", e, ERRNO_BADF);
+    let other = open("other.txt", OFLAGS_CREAT);
+    // SAFETY: no pointers.
+    errno_ok("fd_renumber", unsafe { fd_renumber(fd, other) });
+    let e = read(other, &mut n);
+    errno_is("fd_read on the renumbered fd", e, ERRNO_NOTCAPABLE);
+    close(other);
+
+    // Truncating beneath a directory needs its PATH_FILESTAT_SET_SIZE.
+    let (dbase, dinh) = rights_of(PREOPEN);
+    let d = open_in(PREOPEN, ".", OFLAGS_DIRECTORY, dbase, dinh)
+        .unwrap_or_else(|e| fail(&format!("path_open(.): errno {e}")));
+    let file = RIGHTS_FD_READ | RIGHTS_FD_WRITE | RIGHTS_FD_SEEK;
+    let f = open_in(d, "rights.txt", OFLAGS_TRUNC, file, 0)
+        .unwrap_or_else(|e| fail(&format!("path_open(TRUNC): errno {e}")));
+    close(f);
+    let dbase2 = dbase & !RIGHTS_PATH_FILESTAT_SET_SIZE;
+    errno_ok("drop PATH_FILESTAT_SET_SIZE", set_rights(d, dbase2, dinh));
+    let e = open_in(d, "rights.txt", OFLAGS_TRUNC, file, 0).err();
+    errno_is("path_open(TRUNC) without the right", e.unwrap_or(0), ERRNO_NOTCAPABLE);
+
+    // path_open asks at most for the directory's inheriting rights.
+    let dinh2 = dinh & !RIGHTS_FD_WRITE;
+    errno_ok("drop inheriting FD_WRITE", set_rights(d, dbase2, dinh2));
+    let e = open_in(d, "rights.txt", 0, file, 0).err();
+    errno_is("path_open beyond inheriting", e.unwrap_or(0), ERRNO_NOTCAPABLE);
+    let f = open_in(d, "other.txt", 0, RIGHTS_FD_READ, 0)
+        .unwrap_or_else(|e| fail(&format!("path_open(read): errno {e}")));
+    check("only FD_READ", rights_of(f) == (RIGHTS_FD_READ, 0));
+    errno_ok("fd_read", read(f, &mut n));
+    close(f);
+    let e = set_rights(d, dbase, dinh);
+    errno_is("adding directory rights back", e, ERRNO_NOTCAPABLE);
+
+    // Without PATH_OPEN, nothing opens.
+    errno_ok("drop PATH_OPEN", set_rights(d, dbase2 & !RIGHTS_PATH_OPEN, 0));
+    let e = open_in(d, "other.txt", 0, 0, 0).err();
+    errno_is("path_open without PATH_OPEN", e.unwrap_or(0), ERRNO_NOTCAPABLE);
+    close(d);
+}
+
 fn main() {
     let case = std::env::args().nth(1).unwrap_or_default();
     match case.as_str() {
@@ -268,6 +412,7 @@ fn main() {
         "socket" => socket(),
         "accept" => accept(),
         "blocked-read" => blocked_read(),
+        "rights" => rights(),
         _ => check(&format!("unknown case {case:?}"), false),
     }
     println!("ok {case}");

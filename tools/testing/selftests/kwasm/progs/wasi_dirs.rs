@@ -4,10 +4,11 @@
 //! preopen, path_create_directory, path_remove_directory, fd_readdir (with
 //! a large buffer and with one so small that every call returns about one
 //! entry, continuing from cookies), paths relative to a directory opened
-//! with path_open, and renaming directories. Proves the listing is complete
-//! and that every directory fd confines its paths. Readdir order, cookies,
-//! inode numbers and the "." and ".." entries differ between runtimes, so
-//! only sorted names and file types are printed.
+//! with path_open, renaming directories, and that a directory cannot be
+//! read, written or seeked. Proves the listing is complete and that every
+//! directory fd confines its paths. Readdir order, cookies, inode numbers
+//! and the "." and ".." entries differ between runtimes, so only sorted
+//! names and file types are printed.
 
 use std::fmt::Debug;
 
@@ -27,8 +28,20 @@ struct Fdstat {
     rights_inheriting: u64,
 }
 
+/// An iovec; fd_write only reads through `buf`.
+#[repr(C)]
+struct Iovec {
+    buf: *mut u8,
+    len: usize,
+}
+
 #[link(wasm_import_module = "wasi_snapshot_preview1")]
 extern "C" {
+    fn fd_read(fd: u32, iovs: *const Iovec, n: usize, nread: *mut usize) -> i32;
+    fn fd_pread(fd: u32, iovs: *const Iovec, n: usize, off: u64, nread: *mut usize) -> i32;
+    fn fd_write(fd: u32, iovs: *const Iovec, n: usize, nwritten: *mut usize) -> i32;
+    fn fd_seek(fd: u32, delta: i64, whence: u32, newoffset: *mut u64) -> i32;
+    fn fd_tell(fd: u32, offset: *mut u64) -> i32;
     fn fd_prestat_get(fd: u32, prestat: *mut Prestat) -> i32;
     fn fd_prestat_dir_name(fd: u32, buf: *mut u8, len: usize) -> i32;
     fn fd_fdstat_get(fd: u32, stat: *mut Fdstat) -> i32;
@@ -67,6 +80,8 @@ extern "C" {
 const PREOPEN: u32 = 3;
 const BAD_FD: u32 = 1000;
 const OFLAGS_DIRECTORY: u32 = 2;
+const SEEK_SET: u32 = 0;
+const SEEK_CUR: u32 = 1;
 const FILETYPE_DIRECTORY: u8 = 3;
 const DIRENT_SIZE: usize = 24;
 /// Directory rights: fd_read and the path_* and fd_readdir ones; files
@@ -234,6 +249,38 @@ fn preopen() {
     }
 }
 
+/// The errnos of fd_read, fd_pread, fd_write, fd_seek(0, CUR),
+/// fd_seek(0, SET) and fd_tell on `fd`.
+fn file_ops(fd: u32) -> [i32; 6] {
+    let mut buf = [0u8; 8];
+    let iov = Iovec {
+        buf: buf.as_mut_ptr(),
+        len: buf.len(),
+    };
+    let (mut n, mut pos) = (0, 0);
+    // SAFETY: one iovec over `buf`; valid out-pointers.
+    unsafe {
+        [
+            fd_read(fd, &iov, 1, &mut n),
+            fd_pread(fd, &iov, 1, 0, &mut n),
+            fd_write(fd, &iov, 1, &mut n),
+            fd_seek(fd, 0, SEEK_CUR, &mut pos),
+            fd_seek(fd, 0, SEEK_SET, &mut pos),
+            fd_tell(fd, &mut pos),
+        ]
+    }
+}
+
+/// A directory has no data and no offset (lseek(2) would succeed).
+fn not_a_file() {
+    check_eq(file_ops(PREOPEN), [8; 6], "file operations on fd 3");
+    let d = open_dir(PREOPEN, ".");
+    check_eq(file_ops(d), [8; 6], "file operations on a directory");
+    // SAFETY: a plain call.
+    ok(unsafe { fd_close(d) }, "fd_close");
+    println!("fd_read/fd_pread/fd_write/fd_seek/fd_tell on a directory: errno 8 (badf)");
+}
+
 fn create_tree() {
     ok(mkdir(PREOPEN, "d"), "path_create_directory(d)");
     expect_errno(
@@ -370,6 +417,7 @@ fn removal() {
 
 fn main() {
     preopen();
+    not_a_file();
     create_tree();
     listing();
     relative();

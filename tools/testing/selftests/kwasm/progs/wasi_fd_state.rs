@@ -2,10 +2,11 @@
 
 //! WASI conformance: the state of file descriptors. fd_fdstat_get,
 //! fd_fdstat_set_flags and path_open with APPEND, fd_fdstat_set_rights,
-//! read-only and write-only files, fd_renumber, fd_close, BADF from calls on
-//! closed fds, and timestamps through fd_filestat_set_times and
-//! path_filestat_set_times. Rights bits and timestamp values differ between
-//! runtimes: rights are never printed, timestamps only compared.
+//! read-only and write-only files, fd_renumber (onto an open fd only),
+//! fd_close, BADF from calls on closed fds, and timestamps through
+//! fd_filestat_set_times and path_filestat_set_times. Rights bits and
+//! timestamp values differ between runtimes: rights are never printed,
+//! timestamps only compared.
 
 use std::fmt::Debug;
 
@@ -261,7 +262,8 @@ fn flags(fd: u32) {
     check_eq(contents(fd), "Jello!", "contents after a write at 0");
     println!("fd_fdstat_set_flags(APPEND): writes at the end; cleared: writes at 0");
 
-    // wasmtime says NOTSUP, kwasm keeps the (same) rights: only call it.
+    // wasmtime says NOTSUP, kwasm keeps the (same) rights: only call it
+    // (kernel_only_wasi.rs checks that dropped rights are enforced).
     // SAFETY: a plain call.
     unsafe { fd_fdstat_set_rights(fd, st.rights_base, st.rights_inheriting) };
     println!("fd_fdstat_set_rights: called");
@@ -292,7 +294,7 @@ fn descriptors(fd: u32) {
         "fd_read on a write-only file",
     );
 
-    // Onto an open fd: wasmtime refuses (BADF) a `to` that is not open.
+    // Onto an open fd: WASI refuses (BADF) a `to` that is not open.
     // SAFETY: plain calls.
     ok(unsafe { fd_renumber(ro, fd) }, "fd_renumber");
     check_eq(read(ro).1, ERRNO_BADF, "fd_read on the renumbered-from fd");
@@ -307,6 +309,10 @@ fn descriptors(fd: u32) {
         "fd_write on the renumbered (read-only) fd",
     );
     println!("fd_renumber: old fd gone (badf), new fd reads \"Jello!?\" and is read-only");
+    // SAFETY: a plain call.
+    let e = unsafe { fd_renumber(fd, BAD_FD) };
+    expect_errno(e, ERRNO_BADF, "badf", "fd_renumber onto a closed fd");
+    check_eq(read(fd), (Vec::new(), 0), "fd_read after a failed fd_renumber");
 
     // SAFETY: plain calls.
     unsafe {
