@@ -93,7 +93,7 @@ kwasm_prepare_tree() {
 	want=$(cat "$KWASM_SRC"/patches/*.patch 2>/dev/null | sha256sum | cut -c1-16)
 	if [ "$(cat "$KTREE/.kwasm-patches" 2>/dev/null)" != "$want" ]; then
 		say "build: applying patches/"
-		(cd "$KTREE" && git am --abort >/dev/null 2>&1; git reset -q --hard pristine)
+		(cd "$KTREE" && { git am --abort >/dev/null 2>&1 || true; } && git reset -q --hard pristine)
 		local p
 		for p in "$KWASM_SRC"/patches/*.patch; do
 			[ -e "$p" ] || continue
@@ -261,13 +261,16 @@ kwasm_initramfs() {
 	local out="$KWASM_CACHE/initramfs.cpio.gz" init="$KWASM_SRC/scripts/kwasm-init.sh"
 	# Keyed on content, not mtimes: clones of other commits share the cache.
 	local key
-	key=$(cat "$init" /bin/busybox | sha256sum | cut -c1-16)
+	key=$({ echo "layout 2"; cat "$init" /bin/busybox; } | sha256sum | cut -c1-16)
 	if [ -f "$out" ] && [ "$(cat "$out.key" 2>/dev/null)" = "$key" ]; then
 		return 0
 	fi
 	local d
 	d=$(mktemp -d)
 	mkdir -p "$d"/{bin,sbin,etc,proc,sys,dev,tmp,kwasm,root}
+	# mktemp made the root 0700: other users could not reach any path.
+	chmod 755 "$d"
+	chmod 1777 "$d/tmp"
 	cp /bin/busybox "$d/bin/busybox"
 	cp "$init" "$d/init"
 	chmod +x "$d/init"
@@ -555,6 +558,7 @@ kwasm_test() {
 		kwasm_test_kernel_style
 		kwasm_test_vm
 		kwasm_test_sample
+		kwasm_test_fuzz_kernel
 	else
 		record 1 "build: the kwasm kernel builds"
 	fi
