@@ -324,7 +324,7 @@ kwasm_vm() {
 	if grep -Eq 'Oops|BUG:|WARNING:|Kernel panic|possible recursive locking|circular locking|KASAN|kmemleak: [1-9]|UBSAN|Call Trace' \
 		"$ctl/console" "$ctl/dmesg" 2>/dev/null; then
 		say "vm: the kernel log shows a problem:"
-		grep -E -A30 'Oops|BUG:|WARNING:|Kernel panic|recursive locking|circular locking|KASAN|kmemleak|UBSAN' \
+		grep -E -B5 -A30 'Oops|BUG:|WARNING:|Kernel panic|recursive locking|circular locking|KASAN|kmemleak|UBSAN|Call Trace' \
 			"$ctl/dmesg" "$ctl/console" 2>/dev/null | head -80 >&2
 		rm -rf "$ctl"
 		return 125

@@ -26,11 +26,13 @@
 #include <linux/mman.h>
 #include <linux/preempt.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
 #include <linux/slab.h>
 #include <linux/task_work.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
+#include <linux/workqueue.h>
 #include <asm/elf.h>
 #include <asm/processor.h>
 
@@ -42,6 +44,9 @@
 
 struct kwasm_exec {
 	struct callback_head work;
+	/* Queues work again after execve() has returned (kwasm_task_start). */
+	struct work_struct defer;
+	struct task_struct *task;
 	struct vm_special_mapping owner;
 	struct kwasm_run run;
 };
@@ -59,7 +64,8 @@ static u8 *kwasm_read_module(struct linux_binprm *bprm, size_t *len, int *err)
 		*err = -ENOEXEC;
 		return NULL;
 	}
-	buf = kvmalloc(size, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	buf = kvmalloc(size, GFP_KERNEL_ACCOUNT | __GFP_NOWARN |
+		       __GFP_RETRY_MAYFAIL);
 	if (!buf) {
 		*err = -ENOMEM;
 		return NULL;
@@ -306,12 +312,44 @@ static void kwasm_task_run(struct callback_head *head)
 	do_group_exit(status);
 }
 
+static void kwasm_task_start(struct callback_head *head);
+
+/*
+ * Runs in a kworker, outside the exec: queues the start of the program on
+ * its task again. If the task is still inside execve() when the work runs,
+ * kwasm_task_start() defers once more; if it is exiting, it will never run
+ * the work, and the program is freed here.
+ */
+static void kwasm_task_requeue(struct work_struct *w)
+{
+	struct kwasm_exec *ex = container_of(w, struct kwasm_exec, defer);
+	struct task_struct *task = ex->task;
+
+	init_task_work(&ex->work, kwasm_task_start);
+	if (task_work_add(task, &ex->work, TWA_RESUME))
+		kwasm_exec_free(ex);
+	put_task_struct(task);
+}
+
 static void kwasm_task_start(struct callback_head *head)
 {
 	struct kwasm_exec *ex = container_of(head, struct kwasm_exec, work);
 
 	if (current->flags & PF_EXITING) {
 		kwasm_exec_free(ex);
+		return;
+	}
+	/*
+	 * ptrace_notify() runs pending task work, so for a tracer that asked
+	 * for PTRACE_EVENT_EXEC this runs inside execve(), before the event:
+	 * the program would run (and end) before the tracer saw the exec.
+	 * Queue the start again from outside the task instead: task_work_run()
+	 * would run work queued from here at once.
+	 */
+	if (current->in_execve) {
+		ex->task = get_task_struct(current);
+		INIT_WORK(&ex->defer, kwasm_task_requeue);
+		schedule_work(&ex->defer);
 		return;
 	}
 	init_task_work(&ex->work, kwasm_task_run);

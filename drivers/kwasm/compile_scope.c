@@ -190,7 +190,21 @@ void *kwasm_alloc(size_t size, size_t align, bool zero)
 		if (size > c->budget - c->bytes)
 			kwasm_compile_abandon(c, -E2BIG);
 	}
+	/*
+	 * Large blocks are what users scale (tables, compiler arrays): at the
+	 * cgroup's limit they fail instead of invoking its OOM killer.
+	 */
+	if (total > PAGE_SIZE)
+		gfp |= __GFP_RETRY_MAYFAIL;
 	block = kvmalloc(total, gfp);
+	/*
+	 * Outside a compile, Rust code that cannot handle failure (Vec::push)
+	 * would turn it into a panic, a BUG(): a task at its cgroup's limit
+	 * still gets small blocks, uncharged. Every size a user controls is
+	 * allocated fallibly (try_reserve) and stays charged.
+	 */
+	if (!block && !c && total <= PAGE_SIZE)
+		block = kmalloc(total, (gfp & ~__GFP_ACCOUNT) | __GFP_NOFAIL);
 	if (!block) {
 		if (c)
 			kwasm_compile_abandon(c, -ENOMEM);

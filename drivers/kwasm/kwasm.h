@@ -9,7 +9,9 @@
 
 #ifndef __ASSEMBLY__
 #include <linux/atomic.h>
+#include <linux/build_bug.h>
 #include <linux/list.h>
+#include <linux/stddef.h>
 #include <linux/time64.h>
 #include <linux/types.h>
 
@@ -78,6 +80,8 @@ int kwasm_safepoint(void);
 /* policy.c */
 int kwasm_exec_allowed(void);
 long kwasm_seccomp(int nr, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5);
+void kwasm_audit_entry(int nr, u64 a0, u64 a1, u64 a2, u64 a3);
+void kwasm_audit_exit(long ret);
 int kwasm_policy_init(void);
 
 /* stats.c */
@@ -151,6 +155,9 @@ struct kwasm_stat {
 	u32 ctime_nsec;
 	u32 mode;
 };
+static_assert(sizeof(struct kwasm_stat) == 72);
+static_assert(offsetof(struct kwasm_stat, atime_nsec) == 56);
+static_assert(offsetof(struct kwasm_stat, mode) == 68);
 
 /* A directory entry as kwasm_fd_readdir() stores it, 8-byte aligned. */
 struct kwasm_dirent {
@@ -161,6 +168,8 @@ struct kwasm_dirent {
 	u8 type;
 	char name[];
 };
+/* wasi_os.rs walks the records with this offset (DIRENT_NAME). */
+static_assert(offsetof(struct kwasm_dirent, name) == 19);
 
 size_t kwasm_kvec_len(const struct kvec *vec, unsigned long n);
 long kwasm_fd_rw(unsigned int fd, bool write, struct kvec *vec,
@@ -202,6 +211,7 @@ struct kwasm_pollfd {
 	s16 events;
 	s16 revents;
 };
+static_assert(sizeof(struct kwasm_pollfd) == 8);
 
 void kwasm_strings(bool env, unsigned long *start, unsigned long *end);
 int kwasm_copy_user(void *dst, unsigned long src, size_t len);

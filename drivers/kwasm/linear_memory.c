@@ -116,8 +116,9 @@ int kwasm_mem_grow(struct kwasm_mem *mem, u64 old_bytes, u64 new_bytes)
 	while (off < new_bytes) {
 		n = min_t(u64, ARRAY_SIZE(batch), (new_bytes - off) >> PAGE_SHIFT);
 		for (i = 0; i < n; i++) {
+			/* At the cgroup's limit, growth fails: no OOM kill. */
 			batch[i] = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO |
-					      __GFP_NOWARN);
+					      __GFP_NOWARN | __GFP_RETRY_MAYFAIL);
 			if (!batch[i])
 				goto nomem;
 		}

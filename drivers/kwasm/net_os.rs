@@ -71,7 +71,7 @@ impl KernelOs {
         flags: i32,
         mut peer: Option<&mut SockAddr>,
     ) -> OsResult<u32> {
-        self.seccomp(nr::__NR_accept4, &[fd.into(), 0, 0, flags as u64])?;
+        self.syscall(nr::__NR_accept4, &[fd.into(), 0, 0, flags as u64])?;
         let mut len = 0;
         let p = peer
             .as_deref_mut()
@@ -92,7 +92,7 @@ impl KernelOs {
         flags: i32,
         mut from: Option<&mut SockAddr>,
     ) -> OsResult<(usize, i32)> {
-        self.seccomp(nr::__NR_recvmsg, &[fd.into(), 0, flags as u64])?;
+        self.syscall(nr::__NR_recvmsg, &[fd.into(), 0, flags as u64])?;
         let mut v = kvecs_mut(bufs)?;
         let (mut msg_flags, mut len) = (0, 0);
         let p = from
@@ -120,7 +120,7 @@ impl KernelOs {
 
 impl NetOs for KernelOs {
     fn socket(&mut self, domain: i32, ty: i32, protocol: i32) -> OsResult<u32> {
-        self.seccomp(
+        self.syscall(
             nr::__NR_socket,
             &[domain as u64, ty as u64, protocol as u64],
         )?;
@@ -130,21 +130,21 @@ impl NetOs for KernelOs {
     }
 
     fn bind(&mut self, fd: u32, addr: &[u8]) -> OsResult<()> {
-        self.seccomp(nr::__NR_bind, &[fd.into(), 0, addr.len() as u64])?;
+        self.syscall(nr::__NR_bind, &[fd.into(), 0, addr.len() as u64])?;
         // SAFETY: `addr` is valid for its length.
         let r = unsafe { kwasm_net_bind(fd, addr.as_ptr(), addr.len()) };
         self.unit(r)
     }
 
     fn listen(&mut self, fd: u32, backlog: i32) -> OsResult<()> {
-        self.seccomp(nr::__NR_listen, &[fd.into(), backlog as u64])?;
+        self.syscall(nr::__NR_listen, &[fd.into(), backlog as u64])?;
         // SAFETY: no pointers.
         let r = unsafe { kwasm_net_listen(fd, backlog) };
         self.unit(r)
     }
 
     fn connect(&mut self, fd: u32, addr: &[u8]) -> OsResult<()> {
-        self.seccomp(nr::__NR_connect, &[fd.into(), 0, addr.len() as u64])?;
+        self.syscall(nr::__NR_connect, &[fd.into(), 0, addr.len() as u64])?;
         // SAFETY: `addr` is valid for its length.
         let r = unsafe { kwasm_net_connect(fd, addr.as_ptr(), addr.len()) };
         self.unit(r)
@@ -160,7 +160,7 @@ impl NetOs for KernelOs {
         } else {
             nr::__NR_getsockname
         };
-        self.seccomp(call, &[fd.into()])?;
+        self.syscall(call, &[fd.into()])?;
         // SAFETY: `addr.bytes` has room for any address (128 bytes).
         let r = unsafe { kwasm_net_name(fd, peer, addr.bytes.as_mut_ptr()) };
         addr.len = self.sys(r)? as usize;
@@ -168,7 +168,7 @@ impl NetOs for KernelOs {
     }
 
     fn set_opt(&mut self, fd: u32, level: i32, name: i32, value: &[u8]) -> OsResult<()> {
-        self.seccomp(
+        self.syscall(
             nr::__NR_setsockopt,
             &[fd.into(), level as u64, name as u64, 0, value.len() as u64],
         )?;
@@ -178,7 +178,7 @@ impl NetOs for KernelOs {
     }
 
     fn get_opt(&mut self, fd: u32, level: i32, name: i32, value: &mut [u8]) -> OsResult<usize> {
-        self.seccomp(nr::__NR_getsockopt, &[fd.into(), level as u64, name as u64])?;
+        self.syscall(nr::__NR_getsockopt, &[fd.into(), level as u64, name as u64])?;
         let (ptr, len) = (value.as_mut_ptr(), value.len());
         // SAFETY: `value` is writable for its length; `run` is this task's run, which outlives its host calls (as for epoll_wait).
         let r = unsafe { kwasm_net_getsockopt(self.run, fd, level, name, ptr, len) };
@@ -192,7 +192,7 @@ impl NetOs for KernelOs {
         flags: i32,
         addr: Option<&[u8]>,
     ) -> OsResult<usize> {
-        self.seccomp(nr::__NR_sendmsg, &[fd.into(), 0, flags as u64])?;
+        self.syscall(nr::__NR_sendmsg, &[fd.into(), 0, flags as u64])?;
         let mut v = kvecs_const(bufs)?;
         let (p, l) = addr.map_or((core::ptr::null(), 0), |a| (a.as_ptr(), a.len()));
         // SAFETY: each kvec is a live guest buffer, only read for a send; the address is valid for its length or null.
@@ -211,7 +211,7 @@ impl NetOs for KernelOs {
     }
 
     fn epoll_create(&mut self, flags: i32) -> OsResult<u32> {
-        self.seccomp(nr::__NR_epoll_create1, &[flags as u64])?;
+        self.syscall(nr::__NR_epoll_create1, &[flags as u64])?;
         // SAFETY: no pointers.
         let r = unsafe { kwasm_net_epoll_create(flags) };
         self.fd(r)
@@ -224,7 +224,7 @@ impl NetOs for KernelOs {
         fd: u32,
         event: Option<EpollEvent>,
     ) -> OsResult<()> {
-        self.seccomp(nr::__NR_epoll_ctl, &[epfd.into(), op as u64, fd.into()])?;
+        self.syscall(nr::__NR_epoll_ctl, &[epfd.into(), op as u64, fd.into()])?;
         let e = event.unwrap_or_default();
         // SAFETY: no pointers.
         let r = unsafe { kwasm_net_epoll_ctl(epfd, op, fd, e.events, e.data) };
@@ -232,7 +232,7 @@ impl NetOs for KernelOs {
     }
 
     fn epoll_wait(&mut self, epfd: u32, out: &mut [u8], timeout_ms: i32) -> OsResult<usize> {
-        self.seccomp(
+        self.syscall(
             nr::__NR_epoll_wait,
             &[epfd.into(), 0, (out.len() / 12) as u64, timeout_ms as u64],
         )?;

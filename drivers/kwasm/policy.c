@@ -2,7 +2,7 @@
 /*
  * kwasm: policies. Who may run WebAssembly programs (the administrator's
  * switch, in the spirit of kernel.unprivileged_bpf_disabled), and the
- * task's seccomp filter applied to host calls.
+ * task's seccomp filter and audit rules applied to host calls.
  *
  * /proc/sys/kernel/kwasm/exec_policy:
  *   0  everyone
@@ -108,6 +108,31 @@ long kwasm_seccomp(int nr, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5)
 		return 0;
 	ret = syscall_get_return_value(current, regs);
 	return ret < 0 && ret >= -MAX_ERRNO ? ret : -EPERM;
+}
+
+/*
+ * Audit: a host call that does the work of system call nr is audited as
+ * that system call. The record opens here (with the first four arguments,
+ * as audit_syscall_entry() takes them) and closes with the call's result in
+ * kwasm_audit_exit(); in between, the VFS and socket code record the names
+ * and objects it touches, so rules and file watches match as they would for
+ * the system call. A kwasm task never returns to user mode, so the exec's
+ * own record is closed before the program runs; except when the program
+ * runs inside execve itself (a traced exec's PTRACE_EVENT_EXEC runs pending
+ * task work), where the exec's record stays open and these do nothing.
+ */
+void kwasm_audit_entry(int nr, u64 a0, u64 a1, u64 a2, u64 a3)
+{
+	if (!current->in_execve)
+		audit_syscall_entry(nr, a0, a1, a2, a3);
+}
+
+void kwasm_audit_exit(long ret)
+{
+#ifdef CONFIG_AUDITSYSCALL
+	if (!current->in_execve && audit_context())
+		__audit_syscall_exit(!IS_ERR_VALUE(ret), ret);
+#endif
 }
 
 int kwasm_policy_init(void)

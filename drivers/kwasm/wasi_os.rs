@@ -61,6 +61,20 @@ struct KwasmPollfd {
     revents: i16,
 }
 
+// Layouts shared with C: the same numbers are asserted in kwasm.h (and
+// `struct kvec`, `struct timespec64` are the kernel's).
+const _: () = {
+    use core::mem::{offset_of, size_of};
+    assert!(size_of::<KwasmStat>() == 72);
+    assert!(offset_of!(KwasmStat, atime_nsec) == 56);
+    assert!(offset_of!(KwasmStat, mode) == 68);
+    assert!(size_of::<KwasmPollfd>() == 8);
+    assert!(size_of::<Kvec>() == size_of::<kernel::bindings::kvec>());
+    assert!(offset_of!(Kvec, len) == offset_of!(kernel::bindings::kvec, iov_len));
+    assert!(size_of::<Timespec64>() == size_of::<kernel::bindings::timespec64>());
+    assert!(offset_of!(Timespec64, nsec) == offset_of!(kernel::bindings::timespec64, tv_nsec));
+};
+
 #[repr(C)]
 struct Timespec64 {
     sec: i64,
@@ -126,6 +140,8 @@ extern "C" {
     fn kwasm_net_shutdown(fd: c_uint, how: c_int) -> c_long;
     fn kwasm_raise(sig: c_int) -> c_long;
     fn kwasm_seccomp(nr: c_int, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> c_long;
+    fn kwasm_audit_entry(nr: c_int, a0: u64, a1: u64, a2: u64, a3: u64);
+    fn kwasm_audit_exit(ret: c_long);
     static kwasm_ioctl_fionread: c_uint;
 }
 
@@ -137,6 +153,8 @@ extern "C" {
 /// way the kernel restarts an interrupted system call.
 pub(crate) struct KernelOs {
     pub(crate) restart: bool,
+    /// An audit record of [`KernelOs::syscall`] is open.
+    in_syscall: bool,
     /// The program's run (scratch memory for epoll_wait).
     pub(crate) run: *mut KwasmRun,
 }
@@ -145,12 +163,14 @@ impl KernelOs {
     pub(crate) fn new(run: *mut KwasmRun) -> Self {
         KernelOs {
             restart: false,
+            in_syscall: false,
             run,
         }
     }
 
     /// Turns a C result (>= 0 or -errno) into an [`OsResult`].
     pub(crate) fn sys(&mut self, r: c_long) -> OsResult<u64> {
+        self.end_syscall(r);
         if r >= 0 {
             return Ok(r as u64);
         }
@@ -163,18 +183,34 @@ impl KernelOs {
         Err(e)
     }
 
-    /// Runs the task's seccomp filter for a host call that does the work of
-    /// system call `nr` with `args` (Linux values, 0 for pointers into wasm
-    /// memory, the rest 0); fails with the errno the filter chose (see
-    /// `kwasm_seccomp()` in policy.c for its other actions).
-    pub(crate) fn seccomp(&mut self, nr: u32, args: &[u64]) -> OsResult<()> {
+    /// The host call starts the work of system call `nr` with `args` (Linux
+    /// values, 0 for pointers into wasm memory, the rest 0), and the kernel's
+    /// policies for system calls apply (policy.c): the task's seccomp filter
+    /// decides first (an error is the errno it chose), then an audit record
+    /// opens, which the next result ([`KernelOs::sys`]) closes.
+    pub(crate) fn syscall(&mut self, nr: u32, args: &[u64]) -> OsResult<()> {
+        self.end_syscall(0);
         let mut a = [0u64; 6];
         for (d, s) in a.iter_mut().zip(args) {
             *d = *s;
         }
+        let nr = nr as c_int;
         // SAFETY: no pointers; runs in a host call in process context, where the filter may sleep (user notification) or end the task.
-        let r = unsafe { kwasm_seccomp(nr as c_int, a[0], a[1], a[2], a[3], a[4], a[5]) };
-        self.unit(r)
+        let r = unsafe { kwasm_seccomp(nr, a[0], a[1], a[2], a[3], a[4], a[5]) };
+        self.unit(r)?;
+        // SAFETY: no pointers; process context, no audit record of ours open (closed above).
+        unsafe { kwasm_audit_entry(nr, a[0], a[1], a[2], a[3]) };
+        self.in_syscall = true;
+        Ok(())
+    }
+
+    /// Closes the audit record [`KernelOs::syscall`] opened, if any, with
+    /// the system call's result.
+    fn end_syscall(&mut self, r: c_long) {
+        if core::mem::take(&mut self.in_syscall) {
+            // SAFETY: plain values; the record was opened by this host call.
+            unsafe { kwasm_audit_exit(r) };
+        }
     }
 
     pub(crate) fn unit(&mut self, r: c_long) -> OsResult<()> {
@@ -183,6 +219,13 @@ impl KernelOs {
 
     pub(crate) fn fd(&mut self, r: c_long) -> OsResult<u32> {
         self.sys(r).map(|v| v as u32)
+    }
+}
+
+impl Drop for KernelOs {
+    fn drop(&mut self) {
+        // A call that did not report a result through `sys` succeeded.
+        self.end_syscall(0);
     }
 }
 
@@ -250,7 +293,7 @@ fn timespec64(t: SetTime) -> Timespec64 {
 pub(crate) fn open_dir(path: &CStr) -> OsResult<u32> {
     let mut os = KernelOs::new(core::ptr::null_mut());
     let flags = u64::from(nr::O_DIRECTORY | nr::O_RDONLY);
-    os.seccomp(nr::__NR_openat, &[nr::AT_FDCWD as u64, 0, flags])?;
+    os.syscall(nr::__NR_openat, &[nr::AT_FDCWD as u64, 0, flags])?;
     // SAFETY: `path` is NUL-terminated.
     let r = unsafe { kwasm_open_dir(path.as_ptr()) };
     os.fd(r)
@@ -273,7 +316,7 @@ fn fionread() -> u64 {
 
 impl WasiOs for KernelOs {
     fn read(&mut self, fd: u32, bufs: &mut [&mut [u8]]) -> OsResult<usize> {
-        self.seccomp(nr::__NR_readv, &[fd.into(), 0, bufs.len() as u64])?;
+        self.syscall(nr::__NR_readv, &[fd.into(), 0, bufs.len() as u64])?;
         let mut v = kvecs_mut(bufs)?;
         // SAFETY: each kvec is a live, exclusively borrowed guest buffer.
         let r = unsafe { kwasm_fd_rw(fd, false, v.as_mut_ptr(), v.len(), -1) };
@@ -281,7 +324,7 @@ impl WasiOs for KernelOs {
     }
 
     fn pread(&mut self, fd: u32, bufs: &mut [&mut [u8]], offset: u64) -> OsResult<usize> {
-        self.seccomp(nr::__NR_preadv, &[fd.into(), 0, bufs.len() as u64, offset])?;
+        self.syscall(nr::__NR_preadv, &[fd.into(), 0, bufs.len() as u64, offset])?;
         let pos = i64::try_from(offset).map_err(|_| EINVAL)?;
         let mut v = kvecs_mut(bufs)?;
         // SAFETY: each kvec is a live, exclusively borrowed guest buffer.
@@ -290,7 +333,7 @@ impl WasiOs for KernelOs {
     }
 
     fn write(&mut self, fd: u32, bufs: &[&[u8]]) -> OsResult<usize> {
-        self.seccomp(nr::__NR_writev, &[fd.into(), 0, bufs.len() as u64])?;
+        self.syscall(nr::__NR_writev, &[fd.into(), 0, bufs.len() as u64])?;
         let mut v = kvecs_const(bufs)?;
         // SAFETY: each kvec is a live guest buffer, only read for a write.
         let r = unsafe { kwasm_fd_rw(fd, true, v.as_mut_ptr(), v.len(), -1) };
@@ -298,7 +341,7 @@ impl WasiOs for KernelOs {
     }
 
     fn pwrite(&mut self, fd: u32, bufs: &[&[u8]], offset: u64) -> OsResult<usize> {
-        self.seccomp(nr::__NR_pwritev, &[fd.into(), 0, bufs.len() as u64, offset])?;
+        self.syscall(nr::__NR_pwritev, &[fd.into(), 0, bufs.len() as u64, offset])?;
         let pos = i64::try_from(offset).map_err(|_| EINVAL)?;
         let mut v = kvecs_const(bufs)?;
         // SAFETY: each kvec is a live guest buffer, only read for a write.
@@ -307,7 +350,7 @@ impl WasiOs for KernelOs {
     }
 
     fn seek(&mut self, fd: u32, offset: i64, whence: i32) -> OsResult<u64> {
-        self.seccomp(nr::__NR_lseek, &[fd.into(), offset as u64, whence as u64])?;
+        self.syscall(nr::__NR_lseek, &[fd.into(), offset as u64, whence as u64])?;
         let mut pos = 0;
         // SAFETY: `pos` is a valid out pointer.
         let r = unsafe { kwasm_fd_seek(fd, offset, whence, &mut pos) };
@@ -315,21 +358,21 @@ impl WasiOs for KernelOs {
     }
 
     fn get_flags(&mut self, fd: u32) -> OsResult<u64> {
-        self.seccomp(nr::__NR_fcntl, &[fd.into(), nr::F_GETFL.into()])?;
+        self.syscall(nr::__NR_fcntl, &[fd.into(), nr::F_GETFL.into()])?;
         // SAFETY: no pointers.
         let r = unsafe { kwasm_fd_get_flags(fd) };
         self.sys(r)
     }
 
     fn set_flags(&mut self, fd: u32, flags: u64) -> OsResult<()> {
-        self.seccomp(nr::__NR_fcntl, &[fd.into(), nr::F_SETFL.into(), flags])?;
+        self.syscall(nr::__NR_fcntl, &[fd.into(), nr::F_SETFL.into(), flags])?;
         // SAFETY: no pointers.
         let r = unsafe { kwasm_fd_set_flags(fd, flags as c_uint) };
         self.unit(r)
     }
 
     fn stat(&mut self, fd: u32) -> OsResult<Stat> {
-        self.seccomp(nr::__NR_fstat, &[fd.into()])?;
+        self.syscall(nr::__NR_fstat, &[fd.into()])?;
         let mut st = KwasmStat::default();
         // SAFETY: `st` is a valid out pointer.
         let r = unsafe { kwasm_fd_stat(fd, &mut st) };
@@ -337,7 +380,7 @@ impl WasiOs for KernelOs {
     }
 
     fn stat_at(&mut self, dirfd: u32, path: &CStr, follow: bool) -> OsResult<Stat> {
-        self.seccomp(nr::__NR_newfstatat, &[dirfd.into(), 0, 0, nofollow(follow)])?;
+        self.syscall(nr::__NR_newfstatat, &[dirfd.into(), 0, 0, nofollow(follow)])?;
         let mut st = KwasmStat::default();
         // SAFETY: `path` is NUL-terminated; `st` is a valid out pointer.
         let r = unsafe { kwasm_path_stat(dirfd, path.as_ptr(), follow, &mut st) };
@@ -345,7 +388,7 @@ impl WasiOs for KernelOs {
     }
 
     fn socket_type(&mut self, fd: u32) -> OsResult<i32> {
-        self.seccomp(
+        self.syscall(
             nr::__NR_getsockopt,
             &[fd.into(), nr::SOL_SOCKET.into(), nr::SO_TYPE.into()],
         )?;
@@ -355,14 +398,14 @@ impl WasiOs for KernelOs {
     }
 
     fn truncate(&mut self, fd: u32, size: u64) -> OsResult<()> {
-        self.seccomp(nr::__NR_ftruncate, &[fd.into(), size])?;
+        self.syscall(nr::__NR_ftruncate, &[fd.into(), size])?;
         // SAFETY: no pointers.
         let r = unsafe { kwasm_fd_truncate(fd, size) };
         self.unit(r)
     }
 
     fn set_times(&mut self, fd: u32, atime: SetTime, mtime: SetTime) -> OsResult<()> {
-        self.seccomp(nr::__NR_utimensat, &[fd.into()])?;
+        self.syscall(nr::__NR_utimensat, &[fd.into()])?;
         let mut t = [timespec64(atime), timespec64(mtime)];
         // SAFETY: `t` holds the two timespecs; a null path means the fd itself.
         let r = unsafe { kwasm_set_times(fd, core::ptr::null(), false, t.as_mut_ptr()) };
@@ -377,7 +420,7 @@ impl WasiOs for KernelOs {
         atime: SetTime,
         mtime: SetTime,
     ) -> OsResult<()> {
-        self.seccomp(nr::__NR_utimensat, &[dirfd.into(), 0, 0, nofollow(follow)])?;
+        self.syscall(nr::__NR_utimensat, &[dirfd.into(), 0, 0, nofollow(follow)])?;
         let mut t = [timespec64(atime), timespec64(mtime)];
         // SAFETY: `path` is NUL-terminated; `t` holds the two timespecs.
         let r = unsafe { kwasm_set_times(dirfd, path.as_ptr(), follow, t.as_mut_ptr()) };
@@ -385,63 +428,63 @@ impl WasiOs for KernelOs {
     }
 
     fn advise(&mut self, fd: u32, offset: u64, len: u64, advice: i32) -> OsResult<()> {
-        self.seccomp(nr::__NR_fadvise64, &[fd.into(), offset, len, advice as u64])?;
+        self.syscall(nr::__NR_fadvise64, &[fd.into(), offset, len, advice as u64])?;
         // SAFETY: no pointers.
         let r = unsafe { kwasm_fd_advise(fd, offset, len, advice) };
         self.unit(r)
     }
 
     fn allocate(&mut self, fd: u32, offset: u64, len: u64) -> OsResult<()> {
-        self.seccomp(nr::__NR_fallocate, &[fd.into(), 0, offset, len])?;
+        self.syscall(nr::__NR_fallocate, &[fd.into(), 0, offset, len])?;
         // SAFETY: no pointers.
         let r = unsafe { kwasm_fd_allocate(fd, offset, len) };
         self.unit(r)
     }
 
     fn sync(&mut self, fd: u32) -> OsResult<()> {
-        self.seccomp(nr::__NR_fsync, &[fd.into()])?;
+        self.syscall(nr::__NR_fsync, &[fd.into()])?;
         // SAFETY: no pointers.
         let r = unsafe { kwasm_fd_sync(fd, false) };
         self.unit(r)
     }
 
     fn datasync(&mut self, fd: u32) -> OsResult<()> {
-        self.seccomp(nr::__NR_fdatasync, &[fd.into()])?;
+        self.syscall(nr::__NR_fdatasync, &[fd.into()])?;
         // SAFETY: no pointers.
         let r = unsafe { kwasm_fd_sync(fd, true) };
         self.unit(r)
     }
 
     fn close(&mut self, fd: u32) -> OsResult<()> {
-        self.seccomp(nr::__NR_close, &[fd.into()])?;
+        self.syscall(nr::__NR_close, &[fd.into()])?;
         // SAFETY: no pointers.
         let r = unsafe { kwasm_fd_close(fd) };
         self.unit(r)
     }
 
     fn renumber(&mut self, from: u32, to: u32) -> OsResult<()> {
-        self.seccomp(nr::__NR_dup2, &[from.into(), to.into()])?;
+        self.syscall(nr::__NR_dup2, &[from.into(), to.into()])?;
         // SAFETY: no pointers.
         let r = unsafe { kwasm_fd_renumber(from, to) };
         self.unit(r)
     }
 
     fn open_at(&mut self, dirfd: u32, path: &CStr, how: &OpenHow) -> OsResult<u32> {
-        self.seccomp(nr::__NR_openat, &[dirfd.into(), 0, how.flags, how.mode])?;
+        self.syscall(nr::__NR_openat, &[dirfd.into(), 0, how.flags, how.mode])?;
         // SAFETY: `path` is NUL-terminated.
         let r = unsafe { kwasm_path_open(dirfd, path.as_ptr(), how.flags, how.mode, how.resolve) };
         self.fd(r)
     }
 
     fn mkdir_at(&mut self, dirfd: u32, path: &CStr, mode: u32) -> OsResult<()> {
-        self.seccomp(nr::__NR_mkdirat, &[dirfd.into(), 0, mode.into()])?;
+        self.syscall(nr::__NR_mkdirat, &[dirfd.into(), 0, mode.into()])?;
         // SAFETY: `path` is NUL-terminated.
         let r = unsafe { kwasm_path_mkdir(dirfd, path.as_ptr(), mode) };
         self.unit(r)
     }
 
     fn unlink_at(&mut self, dirfd: u32, path: &CStr, rmdir: bool) -> OsResult<()> {
-        self.seccomp(
+        self.syscall(
             nr::__NR_unlinkat,
             &[
                 dirfd.into(),
@@ -455,7 +498,7 @@ impl WasiOs for KernelOs {
     }
 
     fn rename_at(&mut self, old_dir: u32, old: &CStr, new_dir: u32, new: &CStr) -> OsResult<()> {
-        self.seccomp(nr::__NR_renameat, &[old_dir.into(), 0, new_dir.into()])?;
+        self.syscall(nr::__NR_renameat, &[old_dir.into(), 0, new_dir.into()])?;
         // SAFETY: both paths are NUL-terminated.
         let r = unsafe { kwasm_path_rename(old_dir, old.as_ptr(), new_dir, new.as_ptr()) };
         self.unit(r)
@@ -469,7 +512,7 @@ impl WasiOs for KernelOs {
         new: &CStr,
         follow: bool,
     ) -> OsResult<()> {
-        self.seccomp(
+        self.syscall(
             nr::__NR_linkat,
             &[
                 old_dir.into(),
@@ -489,14 +532,14 @@ impl WasiOs for KernelOs {
     }
 
     fn symlink_at(&mut self, target: &CStr, dirfd: u32, path: &CStr) -> OsResult<()> {
-        self.seccomp(nr::__NR_symlinkat, &[0, dirfd.into()])?;
+        self.syscall(nr::__NR_symlinkat, &[0, dirfd.into()])?;
         // SAFETY: both strings are NUL-terminated.
         let r = unsafe { kwasm_path_symlink(target.as_ptr(), dirfd, path.as_ptr()) };
         self.unit(r)
     }
 
     fn readlink_at(&mut self, dirfd: u32, path: &CStr, buf: &mut [u8]) -> OsResult<usize> {
-        self.seccomp(nr::__NR_readlinkat, &[dirfd.into(), 0, 0, buf.len() as u64])?;
+        self.syscall(nr::__NR_readlinkat, &[dirfd.into(), 0, 0, buf.len() as u64])?;
         // SAFETY: `path` is NUL-terminated (a copy: it may not overlap `buf`); `buf` is writable for its length.
         let r = unsafe { kwasm_path_readlink(dirfd, path.as_ptr(), buf.as_mut_ptr(), buf.len()) };
         self.sys(r).map(|n| n as usize)
@@ -508,7 +551,7 @@ impl WasiOs for KernelOs {
         mut cookie: u64,
         sink: &mut dyn FnMut(&DirEntry<'_>) -> bool,
     ) -> OsResult<()> {
-        self.seccomp(nr::__NR_getdents64, &[fd.into(), 0, DIRENT_BUF as u64])?;
+        self.syscall(nr::__NR_getdents64, &[fd.into(), 0, DIRENT_BUF as u64])?;
         // u64 elements: the C side stores 8-byte aligned records.
         let mut buf: Vec<u64> = Vec::new();
         buf.try_reserve_exact(DIRENT_BUF / 8).map_err(|_| ENOMEM)?;
@@ -550,7 +593,7 @@ impl WasiOs for KernelOs {
     }
 
     fn clock_time(&mut self, clock: i32) -> OsResult<Timespec> {
-        self.seccomp(nr::__NR_clock_gettime, &[clock as u64])?;
+        self.syscall(nr::__NR_clock_gettime, &[clock as u64])?;
         let (mut sec, mut nsec) = (0, 0);
         // SAFETY: valid out pointers.
         let r = unsafe { kwasm_clock_get(clock, false, &mut sec, &mut nsec) };
@@ -558,7 +601,7 @@ impl WasiOs for KernelOs {
     }
 
     fn clock_res(&mut self, clock: i32) -> OsResult<Timespec> {
-        self.seccomp(nr::__NR_clock_getres, &[clock as u64])?;
+        self.syscall(nr::__NR_clock_getres, &[clock as u64])?;
         let (mut sec, mut nsec) = (0, 0);
         // SAFETY: valid out pointers.
         let r = unsafe { kwasm_clock_get(clock, true, &mut sec, &mut nsec) };
@@ -566,14 +609,14 @@ impl WasiOs for KernelOs {
     }
 
     fn random(&mut self, buf: &mut [u8]) -> OsResult<()> {
-        self.seccomp(nr::__NR_getrandom, &[0, buf.len() as u64])?;
+        self.syscall(nr::__NR_getrandom, &[0, buf.len() as u64])?;
         // SAFETY: `buf` is writable for its length.
         let r = unsafe { kwasm_random(buf.as_mut_ptr(), buf.len()) };
         self.unit(r)
     }
 
     fn sched_yield(&mut self) {
-        if self.seccomp(nr::__NR_sched_yield, &[]).is_err() {
+        if self.syscall(nr::__NR_sched_yield, &[]).is_err() {
             return;
         }
         // SAFETY: no arguments; called outside any FPU section.
@@ -581,7 +624,7 @@ impl WasiOs for KernelOs {
     }
 
     fn poll(&mut self, fds: &mut [PollFd], timeout_ns: Option<u64>) -> OsResult<usize> {
-        self.seccomp(nr::__NR_ppoll, &[0, fds.len() as u64])?;
+        self.syscall(nr::__NR_ppoll, &[0, fds.len() as u64])?;
         let n = c_uint::try_from(fds.len()).map_err(|_| EINVAL)?;
         let deadline = match timeout_ns {
             Some(t) => {
@@ -610,7 +653,7 @@ impl WasiOs for KernelOs {
     }
 
     fn nread(&mut self, fd: u32) -> OsResult<u64> {
-        self.seccomp(nr::__NR_ioctl, &[fd.into(), fionread()])?;
+        self.syscall(nr::__NR_ioctl, &[fd.into(), fionread()])?;
         let mut n = 0;
         // SAFETY: `n` is a valid out pointer.
         let r = unsafe { kwasm_fd_nread(fd, &mut n) };
@@ -633,14 +676,14 @@ impl WasiOs for KernelOs {
     }
 
     fn shutdown(&mut self, fd: u32, how: i32) -> OsResult<()> {
-        self.seccomp(nr::__NR_shutdown, &[fd.into(), how as u64])?;
+        self.syscall(nr::__NR_shutdown, &[fd.into(), how as u64])?;
         // SAFETY: no pointers.
         let r = unsafe { kwasm_net_shutdown(fd, how) };
         self.unit(r)
     }
 
     fn raise(&mut self, sig: i32) -> OsResult<()> {
-        self.seccomp(nr::__NR_tgkill, &[0, 0, sig as u64])?;
+        self.syscall(nr::__NR_tgkill, &[0, 0, sig as u64])?;
         // SAFETY: no pointers.
         let r = unsafe { kwasm_raise(sig) };
         self.unit(r)

@@ -6,6 +6,7 @@
 
 #include "kwasm_util.h"
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/ptrace.h>
 
@@ -121,6 +122,54 @@ TEST(ptrace_attach_stops_and_detach_resumes)
 	usleep(200 * 1000);
 	EXPECT_EQ(0, waitpid(pid, &status, WNOHANG));
 	stop_and_reap(pid);
+}
+
+/*
+ * A tracer that asked for PTRACE_EVENT_EXEC sees the exec before the
+ * program runs, as for a native program (the event is sent inside execve,
+ * where pending task work also runs).
+ */
+TEST(traced_exec_event_comes_before_the_program_runs)
+{
+	struct pollfd pfd;
+	int out[2], status;
+	static char buf[256];
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(out));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char *const argv[] = { "./hello.wasm", "traced", NULL };
+
+		dup2(out[1], 1);
+		close(out[0]);
+		if (ptrace(PTRACE_TRACEME, 0, 0, 0))
+			_exit(126);
+		raise(SIGSTOP);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(out[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP);
+	ASSERT_EQ(0, ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACEEXEC));
+	ASSERT_EQ(0, ptrace(PTRACE_CONT, pid, 0, 0));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSTOPPED(status) &&
+		    status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXEC << 8)))
+		TH_LOG("expected the exec event, got status %#x", status);
+	/* Stopped at the exec event: the program has not written anything. */
+	pfd = (struct pollfd){ .fd = out[0], .events = POLLIN };
+	EXPECT_EQ(0, poll(&pfd, 1, 0))
+		TH_LOG("the program ran before the exec event");
+	ASSERT_EQ(0, ptrace(PTRACE_DETACH, pid, 0, 0));
+	drain(out[0], buf);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("status %#x", status);
+	EXPECT_STREQ("Hello, traced!\n", buf);
+	close(out[0]);
 }
 
 TEST_HARNESS_MAIN
