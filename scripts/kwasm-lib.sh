@@ -530,11 +530,12 @@ kwasm_test_debug() {
 	export KWASM_VM_TIMEOUT=${KWASM_VM_TIMEOUT:-1800}
 	if (kwasm_build); then
 		record 0 "debug: the debug kernel builds"
-		KWASM_VM_EXTRA='mount -t debugfs none /sys/kernel/debug
-echo scan >/sys/kernel/debug/kmemleak; sleep 5; echo scan >/sys/kernel/debug/kmemleak
+		KWASM_VM_EXTRA='echo scan >/sys/kernel/debug/kmemleak; sleep 5; echo scan >/sys/kernel/debug/kmemleak
 leaks=$(grep -c "unreferenced object" /sys/kernel/debug/kmemleak)
 echo "kmemleak: $leaks unreferenced objects"; [ "$leaks" = 0 ] || { cat /sys/kernel/debug/kmemleak; rc=1; }' \
 			kwasm_test_vm
+		KWASM_VM_EXTRA=
+		kwasm_test_fuzz_kernel
 	else
 		record 1 "debug: the debug kernel builds"
 	fi

@@ -63,6 +63,9 @@ static void *kwasm_cache_lookup(const struct kwasm_cache_key *key)
 	struct kwasm_cache_entry *e;
 	void *module = NULL;
 
+	/* Off: not even what was cached before counts. */
+	if (!READ_ONCE(cache_limit_mb))
+		return NULL;
 	mutex_lock(&kwasm_cache_lock);
 	list_for_each_entry(e, &kwasm_cache_lru, lru) {
 		if (!memcmp(&e->key, key, sizeof(*key))) {

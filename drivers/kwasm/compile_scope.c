@@ -154,6 +154,7 @@ struct kwasm_alloc_hdr {
 	/* The start of the underlying kvmalloc() block. */
 	void *block;
 	size_t size;
+	size_t align;
 };
 
 static struct kwasm_alloc_hdr *kwasm_hdr(void *p)
@@ -168,6 +169,17 @@ static struct kwasm_alloc_hdr *kwasm_hdr(void *p)
 static size_t kwasm_alloc_extra(size_t align)
 {
 	return sizeof(struct kwasm_alloc_hdr) + (align > 8 ? align - 8 : 0);
+}
+
+/*
+ * What a block of total bytes really takes, as the budget counts it: slab
+ * objects are rounded up to their cache's size, larger blocks to pages.
+ */
+static size_t kwasm_alloc_cost(size_t total)
+{
+	if (total <= KMALLOC_MAX_CACHE_SIZE)
+		return kmalloc_size_roundup(total);
+	return PAGE_ALIGN(total);
 }
 
 /* Every allocation of kwasm's Rust code (kernel_alloc.rs). */
@@ -187,7 +199,7 @@ void *kwasm_alloc(size_t size, size_t align, bool zero)
 			kwasm_compile_abandon(c, -EINTR);
 		if (!(++c->count & 255))
 			cond_resched();
-		if (size > c->budget - c->bytes)
+		if (kwasm_alloc_cost(total) > c->budget - c->bytes)
 			kwasm_compile_abandon(c, -E2BIG);
 	}
 	/*
@@ -200,8 +212,9 @@ void *kwasm_alloc(size_t size, size_t align, bool zero)
 	/*
 	 * Outside a compile, Rust code that cannot handle failure (Vec::push)
 	 * would turn it into a panic, a BUG(): a task at its cgroup's limit
-	 * still gets small blocks, uncharged. Every size a user controls is
-	 * allocated fallibly (try_reserve) and stays charged.
+	 * still gets blocks of up to a page, uncharged (fallible callers too:
+	 * the allocator cannot tell them apart). Larger blocks, which is what
+	 * users scale, are allocated fallibly (try_reserve) and stay charged.
 	 */
 	if (!block && !c && total <= PAGE_SIZE)
 		block = kmalloc(total, (gfp & ~__GFP_ACCOUNT) | __GFP_NOFAIL);
@@ -214,10 +227,11 @@ void *kwasm_alloc(size_t size, size_t align, bool zero)
 	h = kwasm_hdr(p);
 	h->block = block;
 	h->size = size;
+	h->align = align;
 	h->scope = c;
 	if (c) {
 		list_add(&h->node, &c->allocs);
-		c->bytes += size;
+		c->bytes += kwasm_alloc_cost(total);
 		c->peak = max(c->peak, c->bytes);
 	}
 	return p;
@@ -233,7 +247,8 @@ void kwasm_free(void *p)
 	if (h->scope) {
 		/* Only the compiling task frees what its scope owns. */
 		list_del(&h->node);
-		h->scope->bytes -= h->size;
+		h->scope->bytes -= kwasm_alloc_cost(h->size +
+						    kwasm_alloc_extra(h->align));
 	}
 	kvfree(h->block);
 }
@@ -256,9 +271,13 @@ void *kwasm_realloc(void *p, size_t align, size_t new_size)
 static void kwasm_scope_free_all(struct kwasm_compile *c)
 {
 	struct kwasm_alloc_hdr *h, *tmp;
+	unsigned long n = 0;
 
-	list_for_each_entry_safe(h, tmp, &c->allocs, node)
+	list_for_each_entry_safe(h, tmp, &c->allocs, node) {
 		kvfree(h->block);
+		if (!(++n & 1023))
+			cond_resched();
+	}
 	INIT_LIST_HEAD(&c->allocs);
 	c->bytes = 0;
 }
@@ -267,10 +286,13 @@ static void kwasm_scope_free_all(struct kwasm_compile *c)
 static void kwasm_scope_detach_all(struct kwasm_compile *c)
 {
 	struct kwasm_alloc_hdr *h, *tmp;
+	unsigned long n = 0;
 
 	list_for_each_entry_safe(h, tmp, &c->allocs, node) {
 		list_del(&h->node);
 		h->scope = NULL;
+		if (!(++n & 1023))
+			cond_resched();
 	}
 }
 

@@ -6,8 +6,8 @@
  *
  * /proc/sys/kernel/kwasm/exec_policy:
  *   0  everyone
- *   1  members of the group /proc/sys/kernel/kwasm/exec_group, and tasks
- *      with CAP_SYS_ADMIN
+ *   1  members of the group /proc/sys/kernel/kwasm/exec_group (a gid of
+ *      the initial user namespace), and tasks with CAP_SYS_ADMIN
  *   2  nobody (modules are refused with EPERM)
  *
  * The default comes from CONFIG_KWASM_EXEC_POLICY.
@@ -60,7 +60,11 @@ int kwasm_exec_allowed(void)
 	case 0:
 		return 0;
 	case 1:
-		group = make_kgid(current_user_ns(), READ_ONCE(kwasm_exec_group));
+		/*
+		 * A gid of the initial namespace: read in the caller's, any user
+		 * could map the group onto their own in a user namespace.
+		 */
+		group = make_kgid(&init_user_ns, READ_ONCE(kwasm_exec_group));
 		if ((gid_valid(group) && in_group_p(group)) ||
 		    capable(CAP_SYS_ADMIN))
 			return 0;
@@ -97,6 +101,15 @@ long kwasm_seccomp(int nr, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5)
 
 	if (!test_syscall_work(SECCOMP))
 		return 0;
+	/*
+	 * An earlier host call of this program was killed by the filter: its
+	 * SIGSYS ends the program at the next safepoint, and seccomp must not
+	 * run again (it WARNs for a task it has already condemned).
+	 */
+#ifdef CONFIG_SECCOMP
+	if (READ_ONCE(current->seccomp.mode) > SECCOMP_MODE_FILTER)
+		return -EPERM;
+#endif
 	/*
 	 * An errno chosen by the filter is stored in the task's user registers
 	 * (which a kwasm task never returns to); start from 0 to tell it from

@@ -38,7 +38,7 @@ pub(crate) struct Program {
     instance: Rc<Instance<KernelPlatform>>,
     platform: Rc<KernelPlatform>,
     _code: CodeMem,
-    module: Rc<CompiledModule>,
+    module: Arc<CompiledModule>,
     start: u32,
     /// The file name, NUL-terminated (for the log).
     name: Vec<u8>,
@@ -118,15 +118,13 @@ pub(crate) unsafe extern "C" fn kwasm_rs_program_new(
 
 impl Program {
     fn new(
-        shared: Arc<CompiledModule>,
+        module: Arc<CompiledModule>,
         run: *mut KwasmRun,
         filename: &CStr,
         err: &mut ErrBuf,
     ) -> Result<Self, NewError> {
-        // The runtime's instances are single-task (`Rc`); the shared module
-        // is copied, which costs far less than compiling it again.
-        let module: Rc<CompiledModule> = Rc::new((*shared).clone());
-        drop(shared);
+        // Shared with the code cache and other execs, not copied: nothing of
+        // the module's size is allocated (infallibly) per exec.
         let mut name = Vec::new();
         if name
             .try_reserve_exact(filename.to_bytes_with_nul().len())

@@ -224,10 +224,16 @@ impl KernelOs {
 
 impl Drop for KernelOs {
     fn drop(&mut self) {
-        // A call that did not report a result through `sys` succeeded.
-        self.end_syscall(0);
+        // Every call that reaches the kernel reports its result through
+        // `sys`; a record still open means the host call failed in between
+        // (bad arguments, no memory), so audit logs a failure.
+        self.end_syscall(EINVAL_RET);
     }
 }
+
+/// The result an audit record gets for a call that failed before reaching
+/// the kernel.
+const EINVAL_RET: c_long = -(EINVAL as c_long);
 
 /// Up to `IOV_INLINE` kvecs live on the stack: no allocation per call.
 fn kvecs(bufs: impl Iterator<Item = (*mut u8, usize)>, n: usize) -> OsResult<IoList<Kvec>> {
@@ -621,6 +627,7 @@ impl WasiOs for KernelOs {
         }
         // SAFETY: no arguments; called outside any FPU section.
         unsafe { kwasm_yield() };
+        self.end_syscall(0);
     }
 
     fn poll(&mut self, fds: &mut [PollFd], timeout_ns: Option<u64>) -> OsResult<usize> {

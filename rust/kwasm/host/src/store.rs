@@ -5,6 +5,7 @@
 //! may point into any of them).
 
 use std::rc::Rc;
+use std::sync::Arc;
 
 use kwasm_abi::{CompiledModule, ImportKind, Trap};
 use kwasm_compiler::{CompileError, Config, IsaFeatures};
@@ -25,13 +26,13 @@ pub type HFunc = Func<HostPlatform>;
 /// A compiled module with its code mapped executable.
 #[derive(Debug)]
 pub struct Module {
-    compiled: Rc<CompiledModule>,
+    compiled: Arc<CompiledModule>,
     code: CodeMemory,
 }
 
 impl Module {
     /// The compiler's output.
-    pub fn compiled(&self) -> &Rc<CompiledModule> {
+    pub fn compiled(&self) -> &Arc<CompiledModule> {
         &self.compiled
     }
 
@@ -136,7 +137,7 @@ impl Store {
     pub fn load(&mut self, compiled: CompiledModule) -> std::io::Result<Rc<Module>> {
         let code = CodeMemory::new(&compiled.code, &compiled.trap_sites)?;
         let m = Rc::new(Module {
-            compiled: Rc::new(compiled),
+            compiled: Arc::new(compiled),
             code,
         });
         self.modules.push(m.clone());

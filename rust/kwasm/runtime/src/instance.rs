@@ -5,6 +5,7 @@
 
 use alloc::boxed::Box;
 use alloc::rc::Rc;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell, UnsafeCell};
 
@@ -72,7 +73,7 @@ impl<P: Platform> core::fmt::Debug for InstantiateError<P> {
 /// keeps every instance of a linked group (a "store") alive as long as any of
 /// them runs.
 pub struct Instance<P: Platform> {
-    module: Rc<CompiledModule>,
+    module: Arc<CompiledModule>,
     platform: Rc<P>,
     code_base: *const u8,
     // Compiled code reads the header and writes nothing; the runtime updates
@@ -124,7 +125,7 @@ impl<P: Platform> Instance<P> {
     /// as the instance (or any function reference into it) may be used.
     pub unsafe fn new(
         platform: &Rc<P>,
-        module: Rc<CompiledModule>,
+        module: Arc<CompiledModule>,
         code_base: *const u8,
         imports: Vec<Extern<P>>,
         registry: &mut TypeRegistry,
@@ -139,7 +140,12 @@ impl<P: Platform> Instance<P> {
         if !(code_base as usize).is_multiple_of(kwasm_abi::CODE_ALIGN) {
             return Err(BadModule("code base is not CODE_ALIGN-aligned"));
         }
-        let type_ids: Box<[u32]> = m.types.iter().map(|t| registry.intern(t)).collect();
+        // Everything sized by the module is allocated fallibly: a kernel at
+        // its memory cgroup's limit refuses the instance (ENOMEM) instead of
+        // panicking.
+        let mut type_ids = vec_for(m.types.len())?;
+        type_ids.extend(m.types.iter().map(|t| registry.intern(t)));
+        let type_ids: Box<[u32]> = type_ids.into_boxed_slice();
         let type_id_of_func = |f: usize| -> Option<u32> {
             let ty = m.func_types.get(f)?;
             type_ids.get(usize_of(*ty)).copied()
@@ -151,10 +157,10 @@ impl<P: Platform> Instance<P> {
 
         // Resolve imports in declaration order; each kind takes the next index
         // of its index space.
-        let mut funcs: Vec<VMFuncRef> = Vec::with_capacity(m.func_types.len());
+        let mut funcs: Vec<VMFuncRef> = vec_for(m.func_types.len())?;
         let mut host_funcs = Vec::new();
-        let mut tables: Vec<Rc<Table>> = Vec::with_capacity(m.tables.len());
-        let mut globals: Vec<Rc<Global>> = Vec::with_capacity(m.globals.len());
+        let mut tables: Vec<Rc<Table>> = vec_for(m.tables.len())?;
+        let mut globals: Vec<Rc<Global>> = vec_for(m.globals.len())?;
         let mut memory = None;
         let mut deps = Vec::new();
         for (i, (imp, ext)) in m.imports.iter().zip(imports).enumerate() {
@@ -278,20 +284,23 @@ impl<P: Platform> Instance<P> {
         }
 
         // Element segments are evaluated once, at instantiation.
-        let mut elem_items = Vec::with_capacity(m.elements.len());
+        let mut elem_items = vec_for(m.elements.len())?;
         for seg in &m.elements {
             let env = ConstEnv {
                 globals: &globals,
                 funcs: &funcs,
             };
-            let items: Option<Vec<u64>> = seg.items.iter().map(|e| eval(e, &env)).collect();
-            elem_items.push(items.ok_or(BadModule("element item"))?);
+            let mut items: Vec<u64> = vec_for(seg.items.len())?;
+            for e in &seg.items {
+                items.push(eval(e, &env).ok_or(BadModule("element item"))?);
+            }
+            elem_items.push(items);
         }
 
         // Plan the segment initialisations, checking everything but bounds
         // now: once the first write is done, only a trap (which keeps the
         // instance alive) may stop instantiation.
-        let mut plan = Vec::with_capacity(m.elements.len() + m.data.len());
+        let mut plan = vec_for(m.elements.len() + m.data.len())?;
         let env = ConstEnv {
             globals: &globals,
             funcs: &funcs,
@@ -323,8 +332,12 @@ impl<P: Platform> Instance<P> {
             return Err(BadModule("memory import/definition"));
         }
 
-        let global_ptrs: Box<[*mut u64]> = globals.iter().map(|g| g.ptr()).collect();
-        let table_ptrs: Box<[*mut VMTable]> = tables.iter().map(|t| t.vm_ptr()).collect();
+        let mut global_ptrs = vec_for(globals.len())?;
+        global_ptrs.extend(globals.iter().map(|g| g.ptr()));
+        let global_ptrs: Box<[*mut u64]> = global_ptrs.into_boxed_slice();
+        let mut table_ptrs = vec_for(tables.len())?;
+        table_ptrs.extend(tables.iter().map(|t| t.vm_ptr()));
+        let table_ptrs: Box<[*mut VMTable]> = table_ptrs.into_boxed_slice();
         let (flags, mask) = platform.safepoint_word();
         {
             // SAFETY: nothing else references the header yet.
@@ -343,7 +356,8 @@ impl<P: Platform> Instance<P> {
             h[slot(vmctx::TYPE_IDS)] = type_ids.as_ptr() as u64;
         }
 
-        let data_dropped = (0..m.data.len()).map(|_| Cell::new(false)).collect();
+        let mut data_dropped = vec_for(m.data.len())?;
+        data_dropped.extend((0..m.data.len()).map(|_| Cell::new(false)));
         let inst = Rc::new(Self {
             module: module.clone(),
             platform: platform.clone(),
@@ -443,7 +457,7 @@ impl<P: Platform> Instance<P> {
     }
 
     /// The compiled module.
-    pub fn module(&self) -> &Rc<CompiledModule> {
+    pub fn module(&self) -> &Arc<CompiledModule> {
         &self.module
     }
 
@@ -520,4 +534,13 @@ impl<P: Platform> Instance<P> {
 /// Header word index of a `vmctx` field offset.
 const fn slot(offset: i32) -> usize {
     offset as usize / 8
+}
+
+/// An empty vector with room for exactly `n` elements, or `Resource` if the
+/// allocator refuses (so filling it up to `n` never allocates again).
+fn vec_for<T, P: Platform>(n: usize) -> Result<Vec<T>, InstantiateError<P>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|_| InstantiateError::Resource("memory"))?;
+    Ok(v)
 }

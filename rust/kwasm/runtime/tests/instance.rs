@@ -130,7 +130,7 @@ fn instantiate_with(
     let mut code = words.as_mut_ptr() as *mut u8;
     code = code.wrapping_add(code.align_offset(CODE_ALIGN));
     // SAFETY: the leaked buffer lives forever and is never executed.
-    unsafe { Instance::new(p, Rc::new(m), code, imports, reg) }
+    unsafe { Instance::new(p, std::sync::Arc::new(m), code, imports, reg) }
 }
 
 fn read(inst: &Instance<Mock>, at: u64, n: usize) -> Vec<u8> {
