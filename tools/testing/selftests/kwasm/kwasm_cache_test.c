@@ -12,6 +12,9 @@
 
 #include "../kselftest_harness.h"
 
+#define CACHE_STATS "/sys/kernel/debug/kwasm/cache"
+#define COMPILE_STATS "/sys/kernel/debug/kwasm/compile"
+
 /*
  * Tests that exec freshly compiled Rust programs: compiling takes seconds
  * under emulation and far longer on a KASAN kernel, past the default 30 s.
@@ -19,36 +22,6 @@
 FIXTURE(slow) {};
 FIXTURE_SETUP(slow) {}
 FIXTURE_TEARDOWN(slow) {}
-
-static long cache_stat(const char *name)
-{
-	char key[64];
-	long v, found = -1;
-	FILE *f = fopen("/sys/kernel/debug/kwasm/cache", "r");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %ld", key, &v) == 2)
-		if (!strcmp(key, name))
-			found = v;
-	fclose(f);
-	return found;
-}
-
-static long compile_stat(const char *name)
-{
-	char key[64];
-	long v, found = -1;
-	FILE *f = fopen("/sys/kernel/debug/kwasm/compile", "r");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %ld", key, &v) == 2)
-		if (!strcmp(key, name))
-			found = v;
-	fclose(f);
-	return found;
-}
 
 static int run_ok(const char *path)
 {
@@ -69,12 +42,12 @@ TEST_F_TIMEOUT(slow, second_exec_of_unchanged_module_hits_the_cache, 900)
 	ASSERT_NE(NULL, wasm);
 	write_file("/tmp/cached.wasm", wasm, len);
 	ASSERT_TRUE(run_ok("/tmp/cached.wasm"));
-	hits = cache_stat("hits");
-	misses = cache_stat("misses");
+	hits = stat_of(CACHE_STATS, "hits");
+	misses = stat_of(CACHE_STATS, "misses");
 	ASSERT_LE(0, hits) TH_LOG("no /sys/kernel/debug/kwasm/cache");
 	ASSERT_TRUE(run_ok("/tmp/cached.wasm"));
-	EXPECT_EQ(hits + 1, cache_stat("hits"));
-	EXPECT_EQ(misses, cache_stat("misses"));
+	EXPECT_EQ(hits + 1, stat_of(CACHE_STATS, "hits"));
+	EXPECT_EQ(misses, stat_of(CACHE_STATS, "misses"));
 	free(wasm);
 }
 
@@ -85,13 +58,13 @@ TEST_F_TIMEOUT(slow, module_with_new_bytes_is_compiled_again, 900)
 	ASSERT_EQ(0, copy_unique("./hello.wasm", "/tmp/changed.wasm", "v1"));
 	ASSERT_TRUE(run_ok("/tmp/changed.wasm"));
 	ASSERT_TRUE(run_ok("/tmp/changed.wasm"));
-	hits = cache_stat("hits");
-	misses = cache_stat("misses");
+	hits = stat_of(CACHE_STATS, "hits");
+	misses = stat_of(CACHE_STATS, "misses");
 	/* Same size, same file, new bytes. */
 	ASSERT_EQ(0, copy_unique("./hello.wasm", "/tmp/changed.wasm", "v2"));
 	ASSERT_TRUE(run_ok("/tmp/changed.wasm"));
-	EXPECT_EQ(misses + 1, cache_stat("misses"));
-	EXPECT_EQ(hits, cache_stat("hits"));
+	EXPECT_EQ(misses + 1, stat_of(CACHE_STATS, "misses"));
+	EXPECT_EQ(hits, stat_of(CACHE_STATS, "hits"));
 }
 
 /* The key is the module's bytes, not the file that holds them. */
@@ -101,24 +74,24 @@ TEST_F_TIMEOUT(slow, identical_bytes_in_another_file_hit_the_cache, 900)
 
 	ASSERT_EQ(0, copy_unique("./hello.wasm", "/tmp/first.wasm", "twin"));
 	ASSERT_TRUE(run_ok("/tmp/first.wasm"));
-	hits = cache_stat("hits");
-	misses = cache_stat("misses");
+	hits = stat_of(CACHE_STATS, "hits");
+	misses = stat_of(CACHE_STATS, "misses");
 	ASSERT_EQ(0, copy_unique("./hello.wasm", "/tmp/second.wasm", "twin"));
 	ASSERT_TRUE(run_ok("/tmp/second.wasm"));
-	EXPECT_EQ(hits + 1, cache_stat("hits"));
-	EXPECT_EQ(misses, cache_stat("misses"));
+	EXPECT_EQ(hits + 1, stat_of(CACHE_STATS, "hits"));
+	EXPECT_EQ(misses, stat_of(CACHE_STATS, "misses"));
 }
 
 TEST_F_TIMEOUT(slow, cache_reports_entries_and_bytes_within_limit, 900)
 {
-	long entries = cache_stat("entries"), bytes = cache_stat("bytes");
+	long entries = stat_of(CACHE_STATS, "entries"), bytes = stat_of(CACHE_STATS, "bytes");
 
 	ASSERT_TRUE(run_ok("./hello.wasm"));
-	entries = cache_stat("entries");
-	bytes = cache_stat("bytes");
+	entries = stat_of(CACHE_STATS, "entries");
+	bytes = stat_of(CACHE_STATS, "bytes");
 	EXPECT_LT(0, entries);
 	EXPECT_LT(0, bytes);
-	EXPECT_GE(cache_stat("limit"), bytes);
+	EXPECT_GE(stat_of(CACHE_STATS, "limit"), bytes);
 }
 
 /* Concurrent misses on one key wait for one compile. */
@@ -130,7 +103,7 @@ TEST_F_TIMEOUT(slow, concurrent_first_execs_of_one_module_compile_it_once, 900)
 	long compiles;
 
 	ASSERT_EQ(0, copy_unique("./hello.wasm", path, "concurrent"));
-	compiles = compile_stat("compiles");
+	compiles = stat_of(COMPILE_STATS, "compiles");
 	ASSERT_LE(0, compiles) TH_LOG("no /sys/kernel/debug/kwasm/compile");
 	for (i = 0; i < 8; i++) {
 		pids[i] = fork();
@@ -149,9 +122,9 @@ TEST_F_TIMEOUT(slow, concurrent_first_execs_of_one_module_compile_it_once, 900)
 		ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	}
 	EXPECT_EQ(8, ok) TH_LOG("only %d of 8 execs succeeded", ok);
-	EXPECT_EQ(compiles + 1, compile_stat("compiles"))
+	EXPECT_EQ(compiles + 1, stat_of(COMPILE_STATS, "compiles"))
 		TH_LOG("8 concurrent first execs compiled the module %ld times",
-		       compile_stat("compiles") - compiles);
+		       stat_of(COMPILE_STATS, "compiles") - compiles);
 }
 
 static double exec_seconds(const char *path, int *status)
@@ -185,15 +158,15 @@ TEST_F_TIMEOUT(slow, one_megabyte_module_runs_from_the_cache_when_warm, 900)
 	free(wasm);
 	ASSERT_EQ(0, copy_unique("./big_module.wasm", "/tmp/big_module.wasm",
 				 "cold-warm"));
-	misses = cache_stat("misses");
+	misses = stat_of(CACHE_STATS, "misses");
 	cold = exec_seconds("/tmp/big_module.wasm", &status);
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		TH_LOG("status %#x", status);
-	EXPECT_EQ(misses + 1, cache_stat("misses"));
-	hits = cache_stat("hits");
+	EXPECT_EQ(misses + 1, stat_of(CACHE_STATS, "misses"));
+	hits = stat_of(CACHE_STATS, "hits");
 	warm = exec_seconds("/tmp/big_module.wasm", &status);
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	EXPECT_EQ(hits + 1, cache_stat("hits"));
+	EXPECT_EQ(hits + 1, stat_of(CACHE_STATS, "hits"));
 	TH_LOG("%zu-byte module: cold exec %.3f s, warm exec %.3f s", len,
 	       cold, warm);
 }

@@ -16,38 +16,6 @@
 #define CG "/sys/fs/cgroup"
 #define CG_TEST CG "/kwasm_test"
 
-static int write_str(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	int ok;
-
-	if (fd < 0)
-		return -1;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
-static long read_long(const char *path, const char *key)
-{
-	char k[64];
-	long v, found = -1;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return -1;
-	if (!key) {
-		if (fscanf(f, "%ld", &found) != 1)
-			found = -1;
-	} else {
-		while (fscanf(f, "%63s %ld", k, &v) == 2)
-			if (!strcmp(k, key))
-				found = v;
-	}
-	fclose(f);
-	return found;
-}
-
 /* Whether a line of path (a /proc file: no size to read by) contains s. */
 static int file_has(const char *path, const char *s)
 {
@@ -137,9 +105,9 @@ TEST_F(cg, memory_max_stops_a_program_whose_tables_exceed_it)
 	/* Refused cleanly: not left to the cgroup's OOM killer. */
 	ASSERT_EQ(ENOMEM, e)
 		TH_LOG("under memory.max=32M: errno %d, status %#x", e, status);
-	EXPECT_EQ(0, read_long(CG_TEST "/memory.events", "oom_kill"))
+	EXPECT_EQ(0, stat_of(CG_TEST "/memory.events", "oom_kill"))
 		TH_LOG("the cgroup's OOM killer ran");
-	EXPECT_LT(0, read_long(CG_TEST "/memory.events", "max"))
+	EXPECT_LT(0, stat_of(CG_TEST "/memory.events", "max"))
 		TH_LOG("memory.events shows no charge that hit memory.max");
 }
 
@@ -150,7 +118,7 @@ TEST_F(cg, idle_program_memory_is_charged_to_its_cgroup)
 	int status, fd, i;
 	pid_t pid;
 
-	before = read_long(CG_TEST "/memory.current", NULL);
+	before = stat_of(CG_TEST "/memory.current", NULL);
 	pid = spawn_in_cgroup("./spin.wasm", &fd);
 	ASSERT_LT(0, pid);
 	/* Wait for the exec to complete: the [kwasm] mapping appears. */
@@ -158,7 +126,7 @@ TEST_F(cg, idle_program_memory_is_charged_to_its_cgroup)
 	for (i = 0; i < 500 && !file_has(maps, "[kwasm]"); i++)
 		usleep(10000);
 	ASSERT_GT(500, i) TH_LOG("spin.wasm did not start");
-	during = read_long(CG_TEST "/memory.current", NULL);
+	during = stat_of(CG_TEST "/memory.current", NULL);
 	kill(pid, SIGKILL);
 	wait_exec(pid, fd, &status);
 	ksft_print_msg("memory.current of a cgroup running spin.wasm: %ld KiB (empty: %ld KiB)\n",

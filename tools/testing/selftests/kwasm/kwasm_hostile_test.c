@@ -18,34 +18,6 @@
 #define COMPILE_STATS "/sys/kernel/debug/kwasm/compile"
 #define BUDGET_PARAM "/sys/module/kwasm/parameters/compile_memory_mb"
 
-/* A value from a "key value" statistics file, or -1. */
-static long stat_of(const char *path, const char *name)
-{
-	char key[64];
-	long v, found = -1;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %ld", key, &v) == 2)
-		if (!strcmp(key, name))
-			found = v;
-	fclose(f);
-	return found;
-}
-
-static int write_param(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	int ok;
-
-	if (fd < 0)
-		return -1;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
 static long now_ms(void)
 {
 	struct timespec ts;
@@ -101,9 +73,9 @@ TEST_F_TIMEOUT(hostile, compile_over_its_memory_budget_is_abandoned_with_enomem,
 
 	ASSERT_LE(0, abandoned) TH_LOG("no %s", COMPILE_STATS);
 	ASSERT_EQ(0, copy_unique("./big_module.wasm", argv[0], "over-budget"));
-	ASSERT_EQ(0, write_param(BUDGET_PARAM, "1"));
+	ASSERT_EQ(0, write_str(BUDGET_PARAM, "1"));
 	run_as(argv[0], argv, NOBODY, &self->r);
-	ASSERT_EQ(0, write_param(BUDGET_PARAM, "256"));
+	ASSERT_EQ(0, write_str(BUDGET_PARAM, "256"));
 	ASSERT_EQ(ENOMEM, self->r.exec_errno)
 		TH_LOG("expected execve to fail with ENOMEM under a 1 MiB budget, got errno %d (status %#x)",
 		       self->r.exec_errno, self->r.status);

@@ -18,18 +18,6 @@
 #define NOBODY 65534
 #define WASM_GROUP 4242
 
-static int write_str(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	int ok;
-
-	if (fd < 0)
-		return -1;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
 /*
  * Execs hello.wasm as uid (root if < 0), with gid as its only supplementary
  * group (none if < 0). Returns 0 if it ran and printed its greeting, else

@@ -129,6 +129,44 @@ static inline char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
+/* Writes val to path (a sysctl, module parameter or cgroup file); 0 or -1. */
+static inline int write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	int ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/*
+ * The value of key in a file of "key value" lines (debugfs statistics,
+ * cgroup memory.events), or of the file's first number if key is NULL;
+ * -1 if there is none.
+ */
+static inline long stat_of(const char *path, const char *key)
+{
+	char k[64];
+	long v, found = -1;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	if (!key) {
+		if (fscanf(f, "%ld", &found) != 1)
+			found = -1;
+	} else {
+		while (fscanf(f, "%63s %ld", k, &v) == 2)
+			if (!strcmp(k, key))
+				found = v;
+	}
+	fclose(f);
+	return found;
+}
+
 /*
  * Writes src's module to dst with a custom section named tag appended: a
  * module that behaves the same but has bytes of its own, so that its exec

@@ -347,13 +347,24 @@ fn rights() {
     // dropped, and they move with the fd.
     let drop = RIGHTS_FD_READ | RIGHTS_FD_FILESTAT_SET_SIZE;
     errno_ok("drop FD_READ", set_rights(fd, base & !drop, inh));
-    check("fdstat without FD_READ", rights_of(fd) == (base & !drop, inh));
+    check(
+        "fdstat without FD_READ",
+        rights_of(fd) == (base & !drop, inh),
+    );
     // SAFETY: valid out pointer.
     errno_ok("fd_seek", unsafe { fd_seek(fd, 0, 0, &mut pos) });
-    errno_is("fd_read without FD_READ", read(fd, &mut n), ERRNO_NOTCAPABLE);
+    errno_is(
+        "fd_read without FD_READ",
+        read(fd, &mut n),
+        ERRNO_NOTCAPABLE,
+    );
     // SAFETY: no pointers.
     let e = unsafe { fd_filestat_set_size(fd, 0) };
-    errno_is("fd_filestat_set_size without its right", e, ERRNO_NOTCAPABLE);
+    errno_is(
+        "fd_filestat_set_size without its right",
+        e,
+        ERRNO_NOTCAPABLE,
+    );
     let e = set_rights(fd, base, inh);
     errno_is("adding FD_READ back", e, ERRNO_NOTCAPABLE);
     // SAFETY: as above.
@@ -380,13 +391,21 @@ fn rights() {
     let dbase2 = dbase & !RIGHTS_PATH_FILESTAT_SET_SIZE;
     errno_ok("drop PATH_FILESTAT_SET_SIZE", set_rights(d, dbase2, dinh));
     let e = open_in(d, "rights.txt", OFLAGS_TRUNC, file, 0).err();
-    errno_is("path_open(TRUNC) without the right", e.unwrap_or(0), ERRNO_NOTCAPABLE);
+    errno_is(
+        "path_open(TRUNC) without the right",
+        e.unwrap_or(0),
+        ERRNO_NOTCAPABLE,
+    );
 
     // path_open asks at most for the directory's inheriting rights.
     let dinh2 = dinh & !RIGHTS_FD_WRITE;
     errno_ok("drop inheriting FD_WRITE", set_rights(d, dbase2, dinh2));
     let e = open_in(d, "rights.txt", 0, file, 0).err();
-    errno_is("path_open beyond inheriting", e.unwrap_or(0), ERRNO_NOTCAPABLE);
+    errno_is(
+        "path_open beyond inheriting",
+        e.unwrap_or(0),
+        ERRNO_NOTCAPABLE,
+    );
     let f = open_in(d, "other.txt", 0, RIGHTS_FD_READ, 0)
         .unwrap_or_else(|e| fail(&format!("path_open(read): errno {e}")));
     check("only FD_READ", rights_of(f) == (RIGHTS_FD_READ, 0));
@@ -396,9 +415,16 @@ fn rights() {
     errno_is("adding directory rights back", e, ERRNO_NOTCAPABLE);
 
     // Without PATH_OPEN, nothing opens.
-    errno_ok("drop PATH_OPEN", set_rights(d, dbase2 & !RIGHTS_PATH_OPEN, 0));
+    errno_ok(
+        "drop PATH_OPEN",
+        set_rights(d, dbase2 & !RIGHTS_PATH_OPEN, 0),
+    );
     let e = open_in(d, "other.txt", 0, 0, 0).err();
-    errno_is("path_open without PATH_OPEN", e.unwrap_or(0), ERRNO_NOTCAPABLE);
+    errno_is(
+        "path_open without PATH_OPEN",
+        e.unwrap_or(0),
+        ERRNO_NOTCAPABLE,
+    );
     close(d);
 }
 

@@ -24,12 +24,17 @@ fn report(what: &str, errno: u16) {
 fn main() {
     let mut fd = 0;
     // SAFETY: `fd` is a valid out pointer.
-    report("socket(AF_INET)", unsafe { socket(AF_INET, SOCK_STREAM, 0, &mut fd) });
+    report("socket(AF_INET)", unsafe {
+        socket(AF_INET, SOCK_STREAM, 0, &mut fd)
+    });
     // SAFETY: as above.
-    report("socket(AF_UNIX)", unsafe { socket(AF_UNIX, SOCK_STREAM, 0, &mut fd) });
+    report("socket(AF_UNIX)", unsafe {
+        socket(AF_UNIX, SOCK_STREAM, 0, &mut fd)
+    });
     let open = std::fs::File::open("seccomp_probe.wasm");
     report(
         "open",
-        open.err().map_or(0, |e| e.raw_os_error().unwrap_or(-1) as u16),
+        open.err()
+            .map_or(0, |e| e.raw_os_error().unwrap_or(-1) as u16),
     );
 }

@@ -312,7 +312,11 @@ fn descriptors(fd: u32) {
     // SAFETY: a plain call.
     let e = unsafe { fd_renumber(fd, BAD_FD) };
     expect_errno(e, ERRNO_BADF, "badf", "fd_renumber onto a closed fd");
-    check_eq(read(fd), (Vec::new(), 0), "fd_read after a failed fd_renumber");
+    check_eq(
+        read(fd),
+        (Vec::new(), 0),
+        "fd_read after a failed fd_renumber",
+    );
 
     // SAFETY: plain calls.
     unsafe {
