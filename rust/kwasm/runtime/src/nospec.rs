@@ -21,10 +21,9 @@
 #[inline(always)]
 pub fn range_mask(start: u64, len: u64, bound: u64) -> u64 {
     let mask: u64;
-    // SAFETY: register-only arithmetic: no memory access, no stack use, and
-    // the flags it clobbers are not preserved across `asm!` anyway. Written
-    // in assembly so that the compiler cannot turn the comparison back into
-    // a (predicted) branch.
+    // Written in assembly so that the compiler cannot turn the comparison
+    // back into a (predicted) branch.
+    // SAFETY: register-only arithmetic: no memory access, no stack use, and the flags it clobbers are not preserved across `asm!` anyway.
     unsafe {
         core::arch::asm!(
             "add {end}, {len}",

@@ -337,8 +337,7 @@ fn rights() {
         unsafe { fd_read(fd, &iov, 1, n) }
     };
     let fd = open("rights.txt", OFLAGS_CREAT);
-    // SAFETY: one iovec over `buf`, which fd_write only reads; valid out
-    // pointer.
+    // SAFETY: one iovec over `buf`, which fd_write only reads; valid out pointer.
     errno_ok("fd_write", unsafe { fd_write(fd, &iov, 1, &mut n) });
     let (base, inh) = rights_of(fd);
     check("a read-write file has FD_READ", base & RIGHTS_FD_READ != 0);
