@@ -103,8 +103,8 @@ setup_wasmtime() {
 
 build_kwasm_bench() {
 	say "building kwasm-bench (cargo, release)"
-	(cd "$KWASM_SRC/rust/kwasm" && CARGO_TARGET_DIR="$KWASM_CACHE/target" \
-		logged "$LOG/cargo.log" cargo build --release --locked -p kwasm-host --bin kwasm-bench)
+	KWASM_CACHE="$KWASM_CACHE" CARGO_TARGET_DIR="$KWASM_CACHE/target" logged "$LOG/cargo.log" \
+		"$KWASM_SRC/scripts/kwasm" cargo build --release --locked -p kwasm-host --bin kwasm-bench
 }
 
 # NAME.wasm and native NAME from samples/kwasm/bench/NAME.rs, when stale.

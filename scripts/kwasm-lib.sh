@@ -174,21 +174,100 @@ kwasm_build() {
 	[ -n "$quiet" ] || say "build: done in $((SECONDS - start))s: $KTREE/arch/x86/boot/bzImage"
 }
 
+# The pinned crates, fetched with `cargo vendor` and patched with
+# rust/kwasm/patches/CRATE-VERSION/*.patch. Every cargo build, host and
+# kernel, uses this directory instead of crates.io (see cargo_ws), so both
+# compile the same, patched, sources.
+KWASM_VENDOR="$KWASM_CACHE/vendor"
+KWASM_CARGO_CWD="$KWASM_CACHE/cargo"
+
+kwasm_vendor() {
+	local ws="$KWASM_SRC/rust/kwasm" want d p crate
+	want=$(cat "$ws/Cargo.lock" "$ws"/patches/*/*.patch | sha256sum | cut -c1-16)
+	if [ "$(cat "$KWASM_VENDOR/.kwasm-stamp" 2>/dev/null)" != "$want" ]; then
+		say "build: vendoring crates and applying rust/kwasm/patches"
+		mkdir -p "$KWASM_CACHE/log"
+		local tmp="$KWASM_VENDOR.new"
+		rm -rf "$tmp"
+		(cd "$ws" && logged "$KWASM_CACHE/log/vendor.log" cargo vendor --locked --versioned-dirs "$tmp")
+		for d in "$ws"/patches/*/; do
+			d=${d%/}
+			crate=${d##*/}
+			[ -d "$tmp/$crate" ] || die "rust/kwasm/patches/$crate: no such crate in Cargo.lock"
+			for p in "$d"/*.patch; do
+				patch -s -p1 -N -d "$tmp/$crate" <"$p" >>"$KWASM_CACHE/log/vendor.log" 2>&1 ||
+					die "cannot apply $p (log: $KWASM_CACHE/log/vendor.log)"
+			done
+			# cargo checks vendored files against this list.
+			python3 - "$tmp/$crate" <<'PY'
+import hashlib, json, os, sys
+d = sys.argv[1]
+path = os.path.join(d, ".cargo-checksum.json")
+sums = json.load(open(path))
+sums["files"] = {}
+for root, _, names in os.walk(d):
+    for n in names:
+        rel = os.path.relpath(os.path.join(root, n), d)
+        if rel != ".cargo-checksum.json":
+            with open(os.path.join(d, rel), "rb") as f:
+                sums["files"][rel] = hashlib.sha256(f.read()).hexdigest()
+json.dump(sums, open(path, "w"))
+PY
+		done
+		echo "$want" >"$tmp/.kwasm-stamp"
+		rm -rf "$KWASM_VENDOR"
+		mv "$tmp" "$KWASM_VENDOR"
+		kwasm_cargo_config
+		# cargo takes vendored sources as immutable and would keep stale
+		# builds of the crates whose patches changed.
+		# (`cargo clean -p` misses other profiles and targets.)
+		local name dir
+		for d in "$ws"/patches/*/; do
+			d=${d%/}
+			d=${d##*/}
+			name=${d%-*}
+			for dir in "$KWASM_CACHE"/target/release "$KWASM_CACHE"/target/debug \
+				"$KWASM_CACHE"/target/*/release "$KWASM_CACHE"/target/*/debug; do
+				[ -d "$dir" ] || continue
+				rm -rf "$dir/.fingerprint/$name"-* "$dir/build/$name"-* "$dir/deps/lib${name//-/_}"-*
+			done
+		done
+	fi
+	kwasm_cargo_config
+}
+
+# cargo finds source replacement only in config files, by the working
+# directory (cargo's --config does not reach `cargo clippy`).
+kwasm_cargo_config() {
+	mkdir -p "$KWASM_CARGO_CWD/.cargo"
+	printf '[source.crates-io]\nreplace-with = "kwasm-vendor"\n[source.kwasm-vendor]\ndirectory = "%s"\n' \
+		"$KWASM_VENDOR" >"$KWASM_CARGO_CWD/.cargo/config.toml"
+}
+
+# cargo SUBCOMMAND [ARGS] on the rust/kwasm workspace, over the patched
+# vendored crates.
+cargo_ws() {
+	local sub=$1
+	shift
+	kwasm_vendor
+	(cd "$KWASM_CARGO_CWD" && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$KWASM_CACHE/target} \
+		cargo "$sub" --manifest-path "$KWASM_SRC/rust/kwasm/Cargo.toml" "$@")
+}
+
 # no_std crates of rust/kwasm that the kernel links (with their dependencies).
 KERNEL_CRATES="kwasm-abi kwasm-compiler kwasm-runtime kwasm-wasi"
 
-# Fetches the pinned crates with `cargo vendor`, runs their build scripts on
-# the host, and generates the Kbuild rules that build them in the kernel tree.
+# Runs the build scripts of the kernel's crates on the host and generates
+# the Kbuild rules that build them in the kernel tree.
 kwasm_crates() {
 	# The kernel tree's copy of the workspace is what gets built.
 	local ws="$KTREE/rust/kwasm" gen="$KTREE/rust/kwasm-gen"
 	local want
+	kwasm_vendor
 	want=$({ echo "$KERNEL_CRATES"; cat "$ws/Cargo.lock" "$ws"/*/Cargo.toml "$ws/Cargo.toml" \
-		"$KWASM_SRC/scripts/kwasm-crates.py"; } | sha256sum | cut -c1-16)
+		"$KWASM_VENDOR/.kwasm-stamp" "$KWASM_SRC/scripts/kwasm-crates.py"; } | sha256sum | cut -c1-16)
 	[ -f "$gen/crates.mk" ] && [ "$(cat "$gen/.stamp" 2>/dev/null)" = "$want" ] && return 0
-	say "build: vendoring crates and running build scripts (cargo)"
-	local vendor="$KWASM_CACHE/vendor"
-	(cd "$ws" && logged "$KWASM_CACHE/log/vendor.log" cargo vendor --locked --versioned-dirs "$vendor")
+	say "build: running the crates' build scripts (cargo)"
 	local pkgs="" p
 	for p in $KERNEL_CRATES; do
 		[ -d "$ws/${p#kwasm-}" ] && pkgs="$pkgs -p $p"
@@ -196,9 +275,8 @@ kwasm_crates() {
 	local tdir="$KWASM_CACHE/target-kernel"
 	rm -rf "$tdir"
 	# shellcheck disable=SC2086
-	(cd "$ws" && RUSTC_BOOTSTRAP=1 logged "$KWASM_CACHE/log/crates.log" cargo check -vv --locked --release \
-		--config "source.crates-io.replace-with='kwasm-vendor'" \
-		--config "source.kwasm-vendor.directory='$vendor'" \
+	(cd "$KWASM_CARGO_CWD" && RUSTC_BOOTSTRAP=1 logged "$KWASM_CACHE/log/crates.log" cargo check -vv --locked --release \
+		--manifest-path "$ws/Cargo.toml" \
 		--target x86_64-unknown-none --target-dir "$tdir" $pkgs)
 	# Generated files are synced, not replaced, to keep make incremental.
 	KWASM_WORKSPACE="$ws" logged "$KWASM_CACHE/log/crates-gen.log" \
@@ -387,10 +465,6 @@ record() {
 	fi
 }
 
-cargo_ws() {
-	(cd "$KWASM_SRC/rust/kwasm" && CARGO_TARGET_DIR="$KWASM_CACHE/target" cargo "$@")
-}
-
 # Host cargo tests: each test of each crate counts.
 kwasm_test_host() {
 	local log="$KWASM_CACHE/log/cargo-test.log" rc=0
@@ -441,7 +515,8 @@ kwasm_test_nostd() {
 }
 
 kwasm_spec() {
-	cargo_ws run --release --locked -q -p kwasm-host --bin kwasm-spec -- "$@"
+	cargo_ws build --release --locked -q -p kwasm-host --bin kwasm-spec
+	"$KWASM_CACHE/target/release/kwasm-spec" "$@"
 }
 
 kwasm_bench_codegen() { "$KWASM_SRC/scripts/kwasm-bench-codegen.sh" "$@"; }
@@ -492,6 +567,36 @@ exit $rc') >"$log" 2>&1 || rc=$?
 	done < <(grep -E '^(not )?ok [0-9]+ ' "$log")
 	[ $n -gt 0 ] || record 1 "kselftest: the VM ran the tests"
 	[ $rc -eq 0 ] || record 1 "kselftest: the tests exit 0 and the kernel log is clean"
+	kwasm_test_modes "$out"
+}
+
+# Spectre v2 modes other than the default boot's (retpolines under TCG):
+# compiled code must take each mode's branch form. One boot per mode runs
+# the tests that compile and run code with indirect calls, br_tables, traps
+# and host calls.
+KWASM_MODES="spectre_v2=retpoline,lfence mitigations=off"
+
+kwasm_test_modes() {
+	local out=$1 mode log rc line n
+	for mode in $KWASM_MODES; do
+		say "test: kselftests in the VM booted with $mode"
+		log="$KWASM_CACHE/log/kselftest-${mode//[=,]/-}.log"
+		rc=0
+		(cd "$out" && KWASM_VM_CMDLINE="$mode" kwasm_vm 'rc=0
+for t in ./kwasm_branch_test ./kwasm_exec_test ./kwasm_trap_test ./kwasm_wasi_test; do "$t" || rc=1; done
+exit $rc') >"$log" 2>&1 || rc=$?
+		n=0
+		while IFS= read -r line; do
+			case "$line" in
+			"ok "*) record 0 "kselftest [$mode]: ${line#ok * }"; n=$((n + 1)) ;;
+			"not ok "*) record 1 "kselftest [$mode]: ${line#not ok * }"; n=$((n + 1)) ;;
+			esac
+		done < <(grep -E '^(not )?ok [0-9]+ ' "$log")
+		if [ $n -eq 0 ] || [ $rc -ne 0 ]; then
+			grep -E 'not ok|#  |Oops|BUG|WARNING' "$log" | head -20 || true
+			record 1 "kselftest [$mode]: the tests exit 0 and the kernel log is clean"
+		fi
+	done
 }
 
 kwasm_test_sample() {

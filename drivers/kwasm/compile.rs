@@ -7,7 +7,7 @@ use core::ffi::{c_char, c_void, CStr};
 use core::fmt::Write;
 
 use kwasm_abi::CompiledModule;
-use kwasm_compiler::{compile, Config, IsaFeatures};
+use kwasm_compiler::{compile, BranchForms, Config, IndirectBranch, IsaFeatures};
 
 use crate::ffi;
 
@@ -73,6 +73,26 @@ fn isa_features() -> IsaFeatures {
     }
 }
 
+/// The branch forms the running kernel uses for its own code, or `None`
+/// for a mitigation the compiler cannot follow.
+fn branch_forms() -> Option<BranchForms> {
+    use ffi::branch;
+    let f = ffi::branch_forms().ok()?;
+    let indirect = if f & branch::THUNK != 0 {
+        IndirectBranch::Thunk
+    } else if f & branch::LFENCE != 0 {
+        IndirectBranch::Lfence
+    } else {
+        IndirectBranch::Native
+    };
+    Some(BranchForms {
+        indirect,
+        return_thunk: f & branch::RETURN_THUNK != 0,
+        sls: f & branch::SLS != 0,
+        ibt: f & branch::IBT != 0,
+    })
+}
+
 /// Compiles `wasm[..len]`; returns a reference to a shared
 /// `Arc<CompiledModule>` (see [`kwasm_rs_module_get`]) or null with the
 /// reason in `err`. Runs on the large kwasm stack (binfmt.c).
@@ -92,8 +112,16 @@ pub(crate) unsafe extern "C" fn kwasm_rs_compile(
     let mut err = unsafe { ErrBuf::new(err, errlen) };
     // SAFETY: caller guarantees `wasm` is readable for `len` bytes.
     let bytes = unsafe { core::slice::from_raw_parts(wasm, len) };
+    let Some(branches) = branch_forms() else {
+        let _ = write!(
+            err,
+            "the kernel's call depth tracking (retbleed=stuff) is not supported"
+        );
+        return core::ptr::null_mut();
+    };
     let config = Config {
         features: isa_features(),
+        branches,
         ..Config::default()
     };
     match compile(bytes, &config) {

@@ -82,6 +82,7 @@ STACK_FRAME_NON_STANDARD kwasm_unwind
  * The VMContext's HOSTCALL pointer. Called by compiled code on the wasm
  * stack with a kernel FPU section open; runs the host call on the task
  * stack (below the frame kwasm_enter saved) outside the FPU section.
+ * Reached by an indirect call: SYM_FUNC_START gives it its ENDBR.
  */
 SYM_FUNC_START(kwasm_hostcall_entry)
 	push	%rbp
@@ -95,7 +96,13 @@ SYM_FUNC_START(kwasm_hostcall_entry)
 	push	%rsi		/* index */
 	push	%rdx		/* args */
 	sub	$8, %rsp
-	mov	%rax, %rdi
+	/*
+	 * Compiled code chose the branches that led here: under the kernel's
+	 * BHI mitigation, clear the branch history before kernel code runs,
+	 * as syscall entry and unprivileged BPF programs do. Clobbers rax, rcx.
+	 */
+	CLEAR_BRANCH_HISTORY
+	mov	32(%rsp), %rdi	/* run */
 	call	kwasm_hostcall_begin
 	mov	24(%rsp), %rdi
 	mov	16(%rsp), %rsi

@@ -39,7 +39,10 @@ extern "C" {
     fn kwasm_run_set_code(run: *mut KwasmRun, code: *const u8, len: usize);
     pub(crate) fn kwasm_hostcall_entry(vmctx: *mut u8, index: u32, args: *mut u64);
     fn kwasm_code_alloc(code: *const u8, len: usize) -> *mut u8;
+    fn kwasm_code_seal(code: *mut u8, len: usize) -> c_int;
     fn kwasm_code_free(code: *mut u8, len: usize);
+    fn kwasm_code_symbol(sym: u32) -> usize;
+    fn kwasm_branch_forms(forms: *mut u32) -> c_int;
     fn kwasm_mem_reserve(bytes: u64) -> *mut KwasmMem;
     fn kwasm_mem_base(mem: *mut KwasmMem) -> *mut u8;
     fn kwasm_mem_grow(mem: *mut KwasmMem, old: u64, new: u64) -> c_int;
@@ -134,6 +137,33 @@ pub(crate) fn set_code(run: *mut KwasmRun, code: &CodeMem, len: usize) {
 /// `kwasm_unwind` code of a fault in compiled code (kwasm.h).
 pub(crate) const UNWIND_FAULT: u64 = 0x200;
 
+/// `kwasm_branch_forms()` bits (kwasm.h `KWASM_BRANCH_*`).
+pub(crate) mod branch {
+    pub(crate) const LFENCE: u32 = 0x1;
+    pub(crate) const THUNK: u32 = 0x2;
+    pub(crate) const RETURN_THUNK: u32 = 0x4;
+    pub(crate) const SLS: u32 = 0x8;
+    pub(crate) const IBT: u32 = 0x10;
+}
+
+/// How generated code must branch on this kernel (`KWASM_BRANCH_*` bits),
+/// or `EOPNOTSUPP` for a mitigation the compiler cannot follow.
+pub(crate) fn branch_forms() -> Result<u32, kernel::error::Error> {
+    let mut forms = 0u32;
+    // SAFETY: `forms` is a valid, writable u32.
+    let rc = unsafe { kwasm_branch_forms(&mut forms) };
+    kernel::error::to_result(rc).map(|()| forms)
+}
+
+/// Why [`CodeMem::new`] failed.
+pub(crate) enum CodeError {
+    /// No memory, or over `kwasm.code_limit_mb`.
+    NoMem,
+    /// A relocation the kernel cannot fill (a symbol it lacks, or one out
+    /// of rel32 reach).
+    Reloc(kwasm_abi::RelocError),
+}
+
 /// Executable memory holding a copy of a module's code.
 ///
 /// # Invariants
@@ -145,19 +175,36 @@ pub(crate) struct CodeMem {
 }
 
 impl CodeMem {
-    /// Copies `code` into new read-only executable memory.
-    pub(crate) fn new(code: &[u8]) -> Option<Self> {
+    /// Copies the module's code into new memory, points its direct calls
+    /// and jumps at the host-call entry and the kernel's thunks, and makes
+    /// the memory read-only and executable.
+    pub(crate) fn new(module: &kwasm_abi::CompiledModule) -> Result<Self, CodeError> {
+        let code = &module.code;
         // SAFETY: `code` is a valid slice; the function copies it.
         let ptr = unsafe { kwasm_code_alloc(code.as_ptr(), code.len()) };
         if ptr.is_null() {
-            return None;
+            return Err(CodeError::NoMem);
         }
         // INVARIANT: non-null means allocated for `code.len()` bytes. (Not
         // `then_some`: it would build, and drop, a `CodeMem` for null too.)
-        Some(CodeMem {
+        let mem = CodeMem {
             ptr,
             len: code.len(),
-        })
+        };
+        // SAFETY: the allocation holds `len` bytes, is ours alone and stays writable until `kwasm_code_seal`.
+        let bytes = unsafe { core::slice::from_raw_parts_mut(ptr, mem.len) };
+        module
+            .relocate(bytes, ptr as usize, |sym| {
+                // SAFETY: plain lookup, no preconditions.
+                let addr = unsafe { kwasm_code_symbol(sym.to_u32()) };
+                (addr != 0).then_some(addr)
+            })
+            .map_err(CodeError::Reloc)?;
+        // SAFETY: `ptr` is the allocation of `len` bytes made above.
+        if unsafe { kwasm_code_seal(ptr, mem.len) } != 0 {
+            return Err(CodeError::NoMem);
+        }
+        Ok(mem)
     }
 
     /// Start of the code.

@@ -71,7 +71,10 @@ unsigned long kwasm_run_call(struct kwasm_run *run, void *trampoline,
 void kwasm_hostcall_begin(struct kwasm_run *run);
 void kwasm_hostcall_end(struct kwasm_run *run);
 void *kwasm_code_alloc(const void *code, size_t len);
+int kwasm_code_seal(void *code, size_t len);
 void kwasm_code_free(void *code, size_t len);
+int kwasm_branch_forms(u32 *forms);
+unsigned long kwasm_code_symbol(u32 sym);
 u32 kwasm_cpu_features(void);
 u64 kwasm_run_stack_limit(struct kwasm_run *run);
 const unsigned long *kwasm_safepoint_word(u64 *mask);
@@ -272,6 +275,20 @@ void kwasm_rs_hostcall(void *vmctx, u32 index, u64 *args);
 
 /* Offsets in struct kwasm_run used by entry.S. */
 #define KWASM_RUN_TASK_SP	0
+
+/*
+ * kwasm_branch_forms(): how generated code must branch (compile.rs,
+ * kwasm_compiler::BranchForms).
+ */
+#define KWASM_BRANCH_LFENCE		0x1	/* lfence; call/jmp *reg */
+#define KWASM_BRANCH_THUNK		0x2	/* call/jmp to a thunk */
+#define KWASM_BRANCH_RETURN_THUNK	0x4	/* jmp to the return thunk */
+#define KWASM_BRANCH_SLS		0x8	/* int3 after ret, jmp *reg */
+#define KWASM_BRANCH_IBT		0x10	/* endbr64 at every entry */
+
+/* kwasm_code_symbol(): 0-15 are the indirect thunks, by register. */
+#define KWASM_SYM_RETURN_THUNK	16
+#define KWASM_SYM_HOSTCALL	17
 
 /* kwasm_unwind() code of a fault in compiled code (see traps.c). */
 #define KWASM_UNWIND_FAULT	0x200

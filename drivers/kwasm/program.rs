@@ -16,7 +16,7 @@ use kwasm_abi::{CompiledModule, ExportKind, ImportKind, Trap};
 use kwasm_runtime::{Extern, Func, Instance, InstantiateError, TypeRegistry};
 
 use crate::compile::ErrBuf;
-use crate::ffi::{self, CodeMem, KwasmRun};
+use crate::ffi::{self, CodeError, CodeMem, KwasmRun};
 use crate::platform::KernelPlatform;
 use crate::wasi::{self, StartError, WasiCtx};
 
@@ -155,9 +155,16 @@ impl Program {
         let Some(imports) = link(&module, err) else {
             return Err(NewError::Invalid);
         };
-        let Some(code) = CodeMem::new(&module.code) else {
-            let _ = write!(err, "out of memory for code");
-            return Err(NewError::NoMem);
+        let code = match CodeMem::new(&module) {
+            Ok(code) => code,
+            Err(CodeError::NoMem) => {
+                let _ = write!(err, "out of memory for code");
+                return Err(NewError::NoMem);
+            }
+            Err(CodeError::Reloc(e)) => {
+                let _ = write!(err, "cannot place the code: {e:?}");
+                return Err(NewError::Invalid);
+            }
         };
         ffi::set_code(run, &code, module.code.len());
         let platform = Rc::new(KernelPlatform {

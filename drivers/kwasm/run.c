@@ -20,6 +20,8 @@
 #include <linux/percpu.h>
 #include <linux/resume_user_mode.h>
 #include <linux/set_memory.h>
+#include <asm/alternative.h>
+#include <asm/nospec-branch.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
 #include <asm/cpufeature.h>
@@ -108,15 +110,73 @@ void *kwasm_code_alloc(const void *code, size_t len)
 		goto uncharge;
 	memset(p, 0xcc, size);
 	memcpy(p, code, len);
-	if (set_memory_rox((unsigned long)p, size >> PAGE_SHIFT)) {
-		execmem_free(p);
-		goto uncharge;
-	}
 	return p;
 
 uncharge:
 	atomic_long_sub(size, &kwasm_code_bytes);
 	return NULL;
+}
+
+/* Makes code from kwasm_code_alloc() read-only and executable. */
+int kwasm_code_seal(void *code, size_t len)
+{
+	return set_memory_rox((unsigned long)code,
+			      PAGE_ALIGN(len ? len : 1) >> PAGE_SHIFT);
+}
+
+/*
+ * How generated code must branch, following what the running kernel does
+ * for its own code and for BPF programs (emit_indirect_jump() and
+ * emit_return() in arch/x86/net/bpf_jit_comp.c).
+ */
+int kwasm_branch_forms(u32 *forms)
+{
+	u32 f = 0;
+
+	/*
+	 * Call depth tracking (retbleed=stuff) needs accounting code at every
+	 * call and function entry, which the compiler does not emit.
+	 */
+	if (cpu_feature_enabled(X86_FEATURE_CALL_DEPTH))
+		return -EOPNOTSUPP;
+	if (cpu_feature_enabled(X86_FEATURE_INDIRECT_THUNK_ITS))
+		f |= KWASM_BRANCH_THUNK;
+	else if (cpu_feature_enabled(X86_FEATURE_RETPOLINE_LFENCE))
+		f |= KWASM_BRANCH_LFENCE;
+	else if (cpu_feature_enabled(X86_FEATURE_RETPOLINE))
+		f |= KWASM_BRANCH_THUNK;
+	if (cpu_wants_rethunk())
+		f |= KWASM_BRANCH_RETURN_THUNK;
+	/* bpf_jit also puts int3 after jmp *reg in retpoline kernels. */
+	if (IS_ENABLED(CONFIG_MITIGATION_SLS) ||
+	    IS_ENABLED(CONFIG_MITIGATION_RETPOLINE))
+		f |= KWASM_BRANCH_SLS;
+	if (IS_ENABLED(CONFIG_X86_KERNEL_IBT))
+		f |= KWASM_BRANCH_IBT;
+	*forms = f;
+	return 0;
+}
+
+/*
+ * Address of what generated code calls or jumps to directly
+ * (kwasm_abi::Symbol): the indirect-branch thunk for register @sym (0-15),
+ * the return thunk or the host-call entry. 0 if there is none, which fails
+ * the exec.
+ */
+unsigned long kwasm_code_symbol(u32 sym)
+{
+	if (sym < 16) {
+		if (cpu_feature_enabled(X86_FEATURE_INDIRECT_THUNK_ITS))
+			return (unsigned long)its_static_thunk(sym);
+		if (IS_ENABLED(CONFIG_MITIGATION_RETPOLINE))
+			return (unsigned long)&__x86_indirect_thunk_array[sym];
+		return 0;
+	}
+	if (sym == KWASM_SYM_RETURN_THUNK && cpu_wants_rethunk())
+		return (unsigned long)x86_return_thunk;
+	if (sym == KWASM_SYM_HOSTCALL)
+		return (unsigned long)kwasm_hostcall_entry;
+	return 0;
 }
 
 void kwasm_code_free(void *code, size_t len)

@@ -5,7 +5,8 @@
  *   kwasm/cache	code cache hits, misses, entries, bytes, limit
  *   kwasm/memory	linear memory of all programs, reservations, caps
  *   kwasm/compile	compiles run and abandoned, last peak memory, running
- *   kwasm/code		compiled code of running programs in module space
+ *   kwasm/code		compiled code of running programs in module space, and
+ *			the branch forms compiled code uses on this kernel
  */
 
 #include <linux/debugfs.h>
@@ -15,7 +16,18 @@
 
 static int kwasm_code_show(struct seq_file *m, void *v)
 {
+	u32 f;
+
 	seq_printf(m, "bytes %ld\n", atomic_long_read(&kwasm_code_bytes));
+	if (kwasm_branch_forms(&f)) {
+		seq_puts(m, "branches unsupported\n");
+		return 0;
+	}
+	seq_printf(m, "branches indirect=%s return=%s sls=%d ibt=%d\n",
+		   f & KWASM_BRANCH_THUNK ? "thunk" :
+		   f & KWASM_BRANCH_LFENCE ? "lfence" : "native",
+		   f & KWASM_BRANCH_RETURN_THUNK ? "thunk" : "ret",
+		   !!(f & KWASM_BRANCH_SLS), !!(f & KWASM_BRANCH_IBT));
 	return 0;
 }
 

@@ -194,17 +194,62 @@ pub struct TrapSite {
     pub trap: Trap,
 }
 
+/// A runtime symbol that generated code branches to with a rel32 `call` or
+/// `jmp` (see [`CodeReloc`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Symbol {
+    /// The thunk that branches to the address in the general-purpose
+    /// register with this x86 encoding (0 = %rax ... 15 = %r15): a retpoline
+    /// or ITS thunk.
+    IndirectThunk(u8),
+    /// The kernel's return thunk.
+    ReturnThunk,
+    /// The runtime's host-call entry, `fn(vmctx, index: u32, args: *mut u64)`.
+    HostCall,
+}
+
+impl Symbol {
+    /// `Symbol::ReturnThunk` as a [`Symbol::to_u32`] number.
+    pub const RETURN_THUNK: u32 = 16;
+    /// `Symbol::HostCall` as a [`Symbol::to_u32`] number.
+    pub const HOST_CALL: u32 = 17;
+
+    /// One number per symbol, shared with C (kwasm.h `KWASM_SYM_*`): the
+    /// register for an indirect thunk, a constant otherwise.
+    pub fn to_u32(self) -> u32 {
+        match self {
+            Symbol::IndirectThunk(reg) => u32::from(reg),
+            Symbol::ReturnThunk => Self::RETURN_THUNK,
+            Symbol::HostCall => Self::HOST_CALL,
+        }
+    }
+}
+
+/// A rel32 field in the code that the runtime fills when it places the code:
+/// `symbol`'s address minus the address just past the field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeReloc {
+    /// Offset of the 4-byte field in `CompiledModule::code`.
+    pub offset: u32,
+    /// What the field points to.
+    pub symbol: Symbol,
+}
+
 /// The output of the compiler.
 ///
 /// `code` is position independent: calls between functions are resolved
-/// and everything else is reached through the `VMContext`. A runtime copies
-/// it to executable memory as is.
+/// and everything else is reached through the `VMContext`, except the
+/// direct calls and jumps to runtime symbols (host-call entry, kernel
+/// thunks) in `relocs`. A runtime copies it to executable memory and fills
+/// those.
 #[derive(Debug, Clone, Default)]
 pub struct CompiledModule {
     /// Machine code of all functions, trampolines and adapters.
     pub code: Vec<u8>,
     /// Trap sites, sorted by offset.
     pub trap_sites: Vec<TrapSite>,
+    /// Branches to kernel symbols, sorted by offset.
+    pub relocs: Vec<CodeReloc>,
     /// Types, by type index.
     pub types: Vec<FuncType>,
     /// Type index of every function, imported functions first.
@@ -218,6 +263,9 @@ pub struct CompiledModule {
     /// Per imported function: code offset of its host adapter, a function with
     /// the import's wasm signature that forwards to the host call.
     pub import_adapters: Vec<u32>,
+    /// Code offset of the safepoint slow path, called directly from every
+    /// function.
+    pub safepoint_stub: u32,
     /// Number of imported functions (a prefix of the function index space).
     pub num_imported_funcs: u32,
     /// Imports in declaration order.
@@ -238,7 +286,42 @@ pub struct CompiledModule {
     pub start: Option<u32>,
 }
 
+/// Why [`CompiledModule::relocate`] failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelocError {
+    /// The runtime has no such symbol (e.g. thunks outside the kernel).
+    Unresolved(Symbol),
+    /// The symbol is beyond rel32 reach of the code, or the field is
+    /// outside it.
+    OutOfRange(Symbol),
+}
+
 impl CompiledModule {
+    /// Fills the rel32 field of every relocation in `code`, a copy of
+    /// `self.code` that will run at address `base`, with the address
+    /// `resolve` gives for its symbol.
+    pub fn relocate(
+        &self,
+        code: &mut [u8],
+        base: usize,
+        mut resolve: impl FnMut(Symbol) -> Option<usize>,
+    ) -> Result<(), RelocError> {
+        for r in &self.relocs {
+            let target = resolve(r.symbol).ok_or(RelocError::Unresolved(r.symbol))?;
+            let at = r.offset as usize;
+            let range = RelocError::OutOfRange(r.symbol);
+            let field = at
+                .checked_add(4)
+                .and_then(|end| code.get_mut(at..end))
+                .ok_or(range)?;
+            // x86 rel32: the target minus the end of the field.
+            let end = (base as i64).wrapping_add(at as i64 + 4);
+            let rel = i32::try_from((target as i64).wrapping_sub(end)).map_err(|_| range)?;
+            field.copy_from_slice(&rel.to_le_bytes());
+        }
+        Ok(())
+    }
+
     /// Finds the trap kind of the instruction at `offset`, if it is a trap site.
     pub fn trap_at(&self, offset: u32) -> Option<Trap> {
         self.trap_sites

@@ -8,7 +8,7 @@ use cranelift_codegen::isa::{self, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use target_lexicon::{Architecture, BinaryFormat, Environment, OperatingSystem, Triple, Vendor};
 
-use crate::config::Config;
+use crate::config::{Config, IndirectBranch};
 use crate::error::CompileError;
 
 /// Builds the target ISA from the configuration.
@@ -61,6 +61,24 @@ pub(crate) fn build(config: &Config) -> Result<OwnedTargetIsa, CompileError> {
     ] {
         builder.set(name, bool_str(value)).map_err(err)?;
     }
+    // Settings added by rust/kwasm/patches/cranelift-codegen*.
+    let b = &config.branches;
+    builder
+        .set(
+            "indirect_branch_lfence",
+            bool_str(b.indirect == IndirectBranch::Lfence),
+        )
+        .map_err(err)?;
+    builder
+        .set(
+            "indirect_branch_thunk",
+            bool_str(b.indirect == IndirectBranch::Thunk),
+        )
+        .map_err(err)?;
+    builder
+        .set("return_thunk", bool_str(b.return_thunk))
+        .map_err(err)?;
+    builder.set("harden_sls", bool_str(b.sls)).map_err(err)?;
     builder
         .finish(settings::Flags::new(flags))
         .map_err(|e| CompileError::Codegen(format!("cranelift isa: {e}")))

@@ -9,12 +9,12 @@ use alloc::format;
 use alloc::vec::Vec;
 
 use cranelift_codegen::binemit::Reloc;
-use cranelift_codegen::ir::{ExternalName, Function, TrapCode};
+use cranelift_codegen::ir::{ExternalName, Function, KnownSymbol, TrapCode};
 use cranelift_codegen::{Final, FinalizedRelocTarget, MachBufferFinalized};
-use kwasm_abi::{CompiledModule, Trap, TrapSite};
+use kwasm_abi::{CodeReloc, CompiledModule, Symbol, Trap, TrapSite};
 
 use crate::error::{internal, CompileError};
-use crate::translate::{FUNC_NAMESPACE, STUB_NAMESPACE};
+use crate::translate::{FUNC_NAMESPACE, HOSTCALL_NAMESPACE, STUB_NAMESPACE};
 use crate::validate::Module;
 
 /// Every piece starts on a [`kwasm_abi::CODE_ALIGN`] boundary (Cranelift's
@@ -23,6 +23,8 @@ use crate::validate::Module;
 const ALIGN: usize = kwasm_abi::CODE_ALIGN;
 /// Padding between pieces: `int3`.
 const PAD: u8 = 0xcc;
+/// `endbr64`, the IBT landing pad.
+const ENDBR64: [u8; 4] = [0xf3, 0x0f, 0x1e, 0xfa];
 
 /// What a piece of code is.
 #[derive(Clone, Copy, Debug)]
@@ -56,8 +58,11 @@ struct CallFixup {
 
 /// The code buffer being built.
 pub(crate) struct CodeLayout {
+    /// Enter every piece through an `endbr64` just before its aligned body.
+    ibt: bool,
     code: Vec<u8>,
     traps: Vec<TrapSite>,
+    relocs: Vec<CodeReloc>,
     calls: Vec<CallFixup>,
     funcs: Vec<(u32, u32)>,
     trampolines: Vec<u32>,
@@ -82,10 +87,12 @@ fn offset_u32(v: usize) -> Result<u32, CompileError> {
 }
 
 impl CodeLayout {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(ibt: bool) -> Self {
         CodeLayout {
+            ibt,
             code: Vec::new(),
             traps: Vec::new(),
+            relocs: Vec::new(),
             calls: Vec::new(),
             funcs: Vec::new(),
             trampolines: Vec::new(),
@@ -101,15 +108,22 @@ impl CodeLayout {
         buffer: &MachBufferFinalized<Final>,
         func: &Function,
     ) -> Result<(), CompileError> {
-        while !self.code.len().is_multiple_of(ALIGN) {
+        // The body stays ALIGN-aligned (its constants are aligned relative to
+        // its start); the landing pad goes just before it and is the entry.
+        let pad = if self.ibt { ENDBR64.len() } else { 0 };
+        while !(self.code.len() + pad).is_multiple_of(ALIGN) {
             self.code.push(PAD);
+        }
+        let entry = offset_u32(self.code.len())?;
+        if self.ibt {
+            self.code.extend_from_slice(&ENDBR64);
         }
         let start = self.code.len();
         let data = buffer.data();
         self.code.extend_from_slice(data);
         offset_u32(self.code.len())?;
         let start32 = offset_u32(start)?;
-        let len32 = offset_u32(data.len())?;
+        let len32 = offset_u32(self.code.len() - entry as usize)?;
         for t in buffer.traps() {
             let offset = start32
                 .checked_add(t.offset)
@@ -120,6 +134,42 @@ impl CodeLayout {
             });
         }
         for r in buffer.relocs() {
+            let at = start
+                .checked_add(r.offset as usize)
+                .ok_or_else(|| internal("reloc offset"))?;
+            let symbol = match (&r.kind, &r.target) {
+                (
+                    Reloc::X86CallPCRel4,
+                    FinalizedRelocTarget::ExternalName(ExternalName::KnownSymbol(s)),
+                ) => match s {
+                    KnownSymbol::X86IndirectThunk(reg) if *reg < 16 => {
+                        Some(Symbol::IndirectThunk(*reg))
+                    }
+                    KnownSymbol::X86ReturnThunk => Some(Symbol::ReturnThunk),
+                    _ => None,
+                },
+                (
+                    Reloc::X86CallPCRel4,
+                    FinalizedRelocTarget::ExternalName(ExternalName::User(n)),
+                ) => func
+                    .params
+                    .user_named_funcs()
+                    .get(*n)
+                    .filter(|name| name.namespace == HOSTCALL_NAMESPACE)
+                    .map(|_| Symbol::HostCall),
+                _ => None,
+            };
+            if let Some(symbol) = symbol {
+                // The runtime stores S - (P + 4), the form of a rel32 branch.
+                if r.addend != -4 {
+                    return Err(internal("thunk relocation addend"));
+                }
+                self.relocs.push(CodeReloc {
+                    offset: offset_u32(at)?,
+                    symbol,
+                });
+                continue;
+            }
             let target = match (&r.kind, &r.target) {
                 (
                     Reloc::X86CallPCRel4,
@@ -142,9 +192,6 @@ impl CodeLayout {
                     )))
                 }
             };
-            let at = start
-                .checked_add(r.offset as usize)
-                .ok_or_else(|| internal("reloc offset"))?;
             self.calls.push(CallFixup {
                 at,
                 target,
@@ -152,10 +199,10 @@ impl CodeLayout {
             });
         }
         match kind {
-            PieceKind::Func => self.funcs.push((start32, len32)),
-            PieceKind::Trampoline => self.trampolines.push(start32),
-            PieceKind::Adapter => self.adapters.push(start32),
-            PieceKind::SafepointStub => self.stub = Some(start32),
+            PieceKind::Func => self.funcs.push((entry, len32)),
+            PieceKind::Trampoline => self.trampolines.push(entry),
+            PieceKind::Adapter => self.adapters.push(entry),
+            PieceKind::SafepointStub => self.stub = Some(entry),
         }
         Ok(())
     }
@@ -190,14 +237,17 @@ impl CodeLayout {
         }
         self.traps.sort_by_key(|t| t.offset);
         self.traps.dedup_by_key(|t| t.offset);
+        self.relocs.sort_by_key(|r| r.offset);
         Ok(CompiledModule {
             code: self.code,
             trap_sites: self.traps,
+            relocs: self.relocs,
             types: m.types,
             func_types: m.func_types,
             funcs: self.funcs,
             trampolines: self.trampolines,
             import_adapters: self.adapters,
+            safepoint_stub: self.stub.ok_or_else(|| internal("no safepoint stub"))?,
             num_imported_funcs: m.num_imported_funcs,
             imports: m.imports,
             exports: m.exports,

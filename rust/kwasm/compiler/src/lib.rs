@@ -24,7 +24,7 @@ mod trampolines;
 mod translate;
 mod validate;
 
-pub use config::{Config, IsaFeatures};
+pub use config::{BranchForms, Config, IndirectBranch, IsaFeatures};
 pub use error::CompileError;
 pub use limits::Limits;
 
@@ -44,8 +44,8 @@ pub fn compile(wasm: &[u8], config: &Config) -> Result<CompiledModule, CompileEr
     // error we report before doing any work on the module.
     let isa = isa::build(config)?;
     let module = validate::parse_and_validate(wasm, &config.limits)?;
-    let mut out = layout::CodeLayout::new();
-    translate::compile_functions(&module, &*isa, &mut out)?;
+    let mut out = layout::CodeLayout::new(config.branches.ibt);
+    translate::compile_functions(&module, &*isa, config.branches.jump_tables(), &mut out)?;
     trampolines::compile_trampolines(&module, &*isa, &mut out)?;
     trampolines::compile_import_adapters(&module, &*isa, &mut out)?;
     trampolines::compile_safepoint_stub(&*isa, &mut out)?;

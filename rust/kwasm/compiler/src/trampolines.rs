@@ -18,7 +18,7 @@ use kwasm_abi::{vmctx, Builtin, ImportKind};
 use crate::error::{internal, CompileError};
 use crate::layout::{CodeLayout, PieceKind};
 use crate::translate::{
-    clif_type, compile_clif, hostcall_signature, readonly, slot_offset, stub_signature, to_slot,
+    clif_type, compile_clif, import_hostcall, readonly, slot_offset, stub_signature, to_slot,
     trusted, wasm_signature, STUB_NAMESPACE,
 };
 use crate::validate::Module;
@@ -122,12 +122,11 @@ pub(crate) fn compile_safepoint_stub(
         // No arguments, but the host gets a valid array pointer.
         let ss = b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 8, 3));
         let addr = b.ins().stack_addr(types::I64, ss, 0);
-        let f = b.ins().load(types::I64, readonly(), vmctx, vmctx::HOSTCALL);
-        let sig = b.import_signature(hostcall_signature());
+        let f = import_hostcall(&mut b);
         let idx = b
             .ins()
             .iconst(types::I32, i64::from(Builtin::Safepoint.index()));
-        b.ins().call_indirect(sig, f, &[vmctx, idx, addr]);
+        b.ins().call(f, &[vmctx, idx, addr]);
         b.ins().return_(&[]);
         b.finalize(isa.frontend_config());
     }
@@ -176,12 +175,9 @@ pub(crate) fn compile_import_adapters(
                 b.ins().stack_store(types::I64, v, ss, slot_offset(i)?);
             }
             let addr = b.ins().stack_addr(types::I64, ss, 0);
-            let f = b
-                .ins()
-                .load(types::I64, readonly(), *vmctx, vmctx::HOSTCALL);
-            let sig = b.import_signature(hostcall_signature());
+            let f = import_hostcall(&mut b);
             let idx = b.ins().iconst(types::I32, i64::from(func_index));
-            b.ins().call_indirect(sig, f, &[*vmctx, idx, addr]);
+            b.ins().call(f, &[*vmctx, idx, addr]);
             let mut results = Vec::with_capacity(ty.results.len());
             for (i, t) in ty.results.iter().enumerate() {
                 results.push(

@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, RwLock, TryLockError};
 
-use kwasm_abi::{Trap, TrapSite};
+use kwasm_abi::{CompiledModule, Symbol, Trap, TrapSite};
 
 /// Compiled code copied into its own mapping and made read+execute.
 #[derive(Debug)]
@@ -32,11 +32,17 @@ fn page_size() -> usize {
 }
 
 impl CodeMemory {
-    /// Copies `code` to a fresh mapping, makes it RX, and registers its trap
-    /// sites for the signal handler.
-    pub fn new(code: &[u8], trap_sites: &[TrapSite]) -> std::io::Result<Self> {
+    /// Copies the module's code to a fresh mapping, points its host calls at
+    /// `hostcall`, makes it RX, and registers its trap sites for the signal
+    /// handler. Code that branches to kernel thunks is refused.
+    pub fn new(module: &CompiledModule, hostcall: usize) -> std::io::Result<Self> {
+        let code = &module.code;
+        let trap_sites = &module.trap_sites[..];
         let page = page_size();
-        let map_len = code.len().max(1).div_ceil(page) * page;
+        // The last page holds the veneer the host calls go through: the
+        // code's rel32 calls reach it, and it reaches `hostcall` anywhere.
+        let code_pages = code.len().max(1).div_ceil(page) * page;
+        let map_len = code_pages + page;
         // SAFETY: a new anonymous private mapping; no existing memory touched.
         let p = unsafe {
             libc::mmap(
@@ -52,8 +58,20 @@ impl CodeMemory {
             return Err(std::io::Error::last_os_error());
         }
         let ptr: *mut u8 = p.cast();
-        // SAFETY: the mapping is map_len >= code.len() bytes, writable, and cannot overlap the source slice.
-        unsafe { core::ptr::copy_nonoverlapping(code.as_ptr(), ptr, code.len()) };
+        // SAFETY: the mapping is map_len bytes, writable, ours alone, and cannot overlap `code`.
+        let mem = unsafe { core::slice::from_raw_parts_mut(ptr, map_len) };
+        mem[..code.len()].copy_from_slice(code);
+        let veneer = ptr as usize + code_pages;
+        mem[code_pages..code_pages + 13].copy_from_slice(&jump_veneer(hostcall));
+        let relocated = module.relocate(&mut mem[..code.len()], ptr as usize, |s| match s {
+            Symbol::HostCall => Some(veneer),
+            Symbol::IndirectThunk(_) | Symbol::ReturnThunk => None,
+        });
+        if let Err(e) = relocated {
+            // SAFETY: our own mapping, not yet shared.
+            unsafe { libc::munmap(p, map_len) };
+            return Err(std::io::Error::other(format!("relocation: {e:?}")));
+        }
         // SAFETY: changing the protection of our own mapping.
         if unsafe { libc::mprotect(p, map_len, libc::PROT_READ | libc::PROT_EXEC) } != 0 {
             let e = std::io::Error::last_os_error();
@@ -98,6 +116,15 @@ impl Drop for CodeMemory {
         // SAFETY: our own mapping; instances using it are gone (the store drops instances before modules).
         unsafe { libc::munmap(self.ptr.cast(), self.map_len) };
     }
+}
+
+/// `movabs $target, %r11; jmp *%r11` (%r11 carries no argument).
+fn jump_veneer(target: usize) -> [u8; 13] {
+    let mut v = [0u8; 13];
+    v[..2].copy_from_slice(&[0x49, 0xbb]);
+    v[2..10].copy_from_slice(&(target as u64).to_le_bytes());
+    v[10..].copy_from_slice(&[0x41, 0xff, 0xe3]);
+    v
 }
 
 /// What the signal handler learns about a pc.

@@ -135,7 +135,8 @@ impl Store {
 
     /// Loads compiled code into executable memory.
     pub fn load(&mut self, compiled: CompiledModule) -> std::io::Result<Rc<Module>> {
-        let code = CodeMemory::new(&compiled.code, &compiled.trap_sites)?;
+        let hostcall = crate::hostcall::kwasm_hostcall as *const () as usize;
+        let code = CodeMemory::new(&compiled, hostcall)?;
         let m = Rc::new(Module {
             compiled: Arc::new(compiled),
             code,

@@ -12,7 +12,7 @@ use cranelift_codegen::ir::{
 use kwasm_abi::{vmctx, vmfuncref, vmtable, Builtin, Trap};
 use wasmparser::Operator;
 
-use super::{hostcall_signature, invariant, trap_code, trusted, Regions, Translator};
+use super::{import_hostcall, invariant, trap_code, trusted, Regions, Translator};
 use crate::error::{internal, CompileError};
 
 /// Namespace of user external names that denote wasm function indices.
@@ -233,17 +233,16 @@ impl Translator<'_, '_> {
                 .stack_store(types::I64, v, slot, (i as i32) * 8);
         }
         let addr = self.b.ins().stack_addr(types::I64, slot, 0);
-        let f = self.vmctx_load(types::I64, vmctx::HOSTCALL);
-        let sig = match self.hostcall_sig {
-            Some(s) => s,
+        let f = match self.hostcall {
+            Some(f) => f,
             None => {
-                let s = self.b.import_signature(hostcall_signature());
-                self.hostcall_sig = Some(s);
-                s
+                let f = import_hostcall(&mut self.b);
+                self.hostcall = Some(f);
+                f
             }
         };
         let idx = self.b.ins().iconst(types::I32, i64::from(builtin.index()));
-        self.b.ins().call_indirect(sig, f, &[self.vmctx, idx, addr]);
+        self.b.ins().call(f, &[self.vmctx, idx, addr]);
         addr
     }
 

@@ -5,6 +5,7 @@
 
 use alloc::vec::Vec;
 
+use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, JumpTableData, Type, Value};
 use kwasm_abi::Trap;
 use wasmparser::{BlockType, Operator};
@@ -213,15 +214,19 @@ impl Translator<'_, '_> {
             }
             Operator::BrTable { ref targets } => {
                 let index = self.pop()?;
-                let mut calls = Vec::new();
-                for depth in targets.targets() {
-                    let (blk, vals) = self.branch_target(depth?)?;
-                    calls.push(self.b.func.dfg.block_call(blk, &args(&vals)));
+                if self.jump_tables {
+                    let mut calls = Vec::new();
+                    for depth in targets.targets() {
+                        let (blk, vals) = self.branch_target(depth?)?;
+                        calls.push(self.b.func.dfg.block_call(blk, &args(&vals)));
+                    }
+                    let (blk, vals) = self.branch_target(targets.default())?;
+                    let def = self.b.func.dfg.block_call(blk, &args(&vals));
+                    let jt = self.b.create_jump_table(JumpTableData::new(def, &calls));
+                    self.b.ins().br_table(index, jt);
+                } else {
+                    self.br_table_compares(index, targets)?;
                 }
-                let (blk, vals) = self.branch_target(targets.default())?;
-                let def = self.b.func.dfg.block_call(blk, &args(&vals));
-                let jt = self.b.create_jump_table(JumpTableData::new(def, &calls));
-                self.b.ins().br_table(index, jt);
                 self.reachable = false;
             }
             Operator::Return => {
@@ -232,6 +237,70 @@ impl Translator<'_, '_> {
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// `br_table` as a binary search over runs of equal targets: no
+    /// indirect jump (see [`crate::BranchForms::jump_tables`]). Every path
+    /// compares the index, so a mispredicted compare still lands on a
+    /// valid target of this `br_table`.
+    fn br_table_compares(
+        &mut self,
+        index: Value,
+        targets: &wasmparser::BrTable<'_>,
+    ) -> Result<(), CompileError> {
+        // (first index, depth) of each run; runs cover [0, len).
+        let mut runs: Vec<(u32, u32)> = Vec::new();
+        for (i, depth) in targets.targets().enumerate() {
+            let depth = depth?;
+            if runs.last().is_none_or(|&(_, d)| d != depth) {
+                let i = u32::try_from(i).map_err(|_| internal("br_table size"))?;
+                runs.push((i, depth));
+            }
+        }
+        let len = targets.len();
+        if !runs.is_empty() {
+            let in_range = self.b.create_block();
+            let (blk, vals) = self.branch_target(targets.default())?;
+            let out = self
+                .b
+                .ins()
+                .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, index, i64::from(len));
+            self.b.ins().brif(out, blk, &args(&vals), in_range, &[]);
+            self.b.switch_to_block(in_range);
+            self.b.seal_block(in_range);
+            self.br_table_search(index, &runs)?;
+        } else {
+            let (blk, vals) = self.branch_target(targets.default())?;
+            self.b.ins().jump(blk, &args(&vals));
+        }
+        Ok(())
+    }
+
+    /// Branches to the run of `runs` that holds `index`, known to be in
+    /// `[runs[0].0, end of the last run)`.
+    fn br_table_search(&mut self, index: Value, runs: &[(u32, u32)]) -> Result<(), CompileError> {
+        let Some(&(_, depth)) = runs.first() else {
+            return Err(internal("empty br_table search"));
+        };
+        if runs.len() == 1 {
+            let (blk, vals) = self.branch_target(depth)?;
+            self.b.ins().jump(blk, &args(&vals));
+            return Ok(());
+        }
+        let (low, high) = runs.split_at(runs.len() / 2);
+        let split = high[0].0;
+        let (lo_blk, hi_blk) = (self.b.create_block(), self.b.create_block());
+        let below = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedLessThan, index, i64::from(split));
+        self.b.ins().brif(below, lo_blk, &[], hi_blk, &[]);
+        for (blk, half) in [(lo_blk, low), (hi_blk, high)] {
+            self.b.switch_to_block(blk);
+            self.b.seal_block(blk);
+            self.br_table_search(index, half)?;
+        }
+        Ok(())
     }
 
     fn else_op(&mut self) -> Result<(), CompileError> {

@@ -66,6 +66,26 @@ pub(crate) fn wasm_signature(ty: &FuncType) -> Signature {
 
 /// Namespace of the user external name of the safepoint stub.
 pub(crate) const STUB_NAMESPACE: u32 = 3;
+/// External-name namespace of the host-call entry: a direct `call rel32`
+/// that the runtime points at its entry ([`kwasm_abi::Symbol::HostCall`]),
+/// in the kernel `kwasm_hostcall_entry`, so no host call is an indirect
+/// branch.
+pub(crate) const HOSTCALL_NAMESPACE: u32 = 4;
+
+/// Declares the host-call entry in `b`'s function.
+pub(crate) fn import_hostcall(b: &mut FunctionBuilder<'_>) -> FuncRef {
+    let signature = b.import_signature(hostcall_signature());
+    let name = b
+        .func
+        .declare_imported_user_function(UserExternalName::new(HOSTCALL_NAMESPACE, 0));
+    b.import_function(ExtFuncData {
+        name: ExternalName::User(name),
+        signature,
+        // Resolved with the code's relocations: a rel32 call.
+        colocated: true,
+        patchable: false,
+    })
+}
 
 /// Signature of the safepoint stub: `(vmctx)`.
 pub(crate) fn stub_signature() -> Signature {
@@ -132,6 +152,7 @@ pub(crate) fn compile_clif(
 pub(crate) fn compile_functions(
     module: &Module<'_>,
     isa: &dyn TargetIsa,
+    jump_tables: bool,
     out: &mut CodeLayout,
 ) -> Result<(), CompileError> {
     let mut fctx = FunctionBuilderContext::new();
@@ -141,7 +162,7 @@ pub(crate) fn compile_functions(
             .ok()
             .and_then(|i| i.checked_add(module.num_imported_funcs))
             .ok_or_else(|| internal("function index overflow"))?;
-        let func = translate_function(module, index, body, isa, &mut fctx)?;
+        let func = translate_function(module, index, body, isa, jump_tables, &mut fctx)?;
         compile_clif(&mut ctx, func, isa, PieceKind::Func, out)?;
     }
     Ok(())
@@ -152,6 +173,7 @@ fn translate_function(
     index: u32,
     body: &wasmparser::FunctionBody<'_>,
     isa: &dyn TargetIsa,
+    jump_tables: bool,
     fctx: &mut FunctionBuilderContext,
 ) -> Result<Function, CompileError> {
     let ty = module.func_type(index)?;
@@ -174,7 +196,7 @@ fn translate_function(
 
     {
         let b = FunctionBuilder::new(&mut func, fctx);
-        let mut t = Translator::new(b, module, ty)?;
+        let mut t = Translator::new(b, module, ty, jump_tables)?;
         t.declare_locals(body)?;
         t.safepoint();
         let mut ops = body.get_operators_reader()?;
@@ -245,9 +267,11 @@ pub(crate) struct Translator<'a, 'f> {
     pub locals: Vec<Variable>,
     pub results: Vec<Type>,
     pub regions: Regions,
+    /// `br_table` may use a jump table ([`crate::BranchForms::jump_tables`]).
+    pub jump_tables: bool,
     sigs: BTreeMap<u32, SigRef>,
     direct: BTreeMap<u32, FuncRef>,
-    hostcall_sig: Option<SigRef>,
+    hostcall: Option<FuncRef>,
     args_slot: Option<StackSlot>,
     stub: Option<FuncRef>,
 }
@@ -257,6 +281,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         mut b: FunctionBuilder<'f>,
         module: &'a Module<'a>,
         ty: &FuncType,
+        jump_tables: bool,
     ) -> Result<Self, CompileError> {
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
@@ -284,9 +309,10 @@ impl<'a, 'f> Translator<'a, 'f> {
             locals: Vec::new(),
             results,
             regions,
+            jump_tables,
             sigs: BTreeMap::new(),
             direct: BTreeMap::new(),
-            hostcall_sig: None,
+            hostcall: None,
             args_slot: None,
             stub: None,
         })

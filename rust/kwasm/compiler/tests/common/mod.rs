@@ -65,7 +65,10 @@ fn vm(inst: &Instance) -> *mut u8 {
 
 impl Instance {
     pub fn new(module: CompiledModule) -> Box<Instance> {
-        let code_len = module.code.len().max(1);
+        // The code, then a 16-byte veneer to `hostcall` that its rel32
+        // host calls reach: `movabs $hostcall, %r11; jmp *%r11`.
+        let veneer_at = module.code.len().next_multiple_of(16);
+        let code_len = veneer_at + 16;
         // SAFETY: anonymous private mapping, checked for failure.
         let code = unsafe {
             libc::mmap(
@@ -81,7 +84,18 @@ impl Instance {
         let code = code as *mut u8;
         // SAFETY: `code` is a fresh writable mapping of `code_len` bytes.
         unsafe {
-            ptr::copy_nonoverlapping(module.code.as_ptr(), code, module.code.len());
+            let mem = std::slice::from_raw_parts_mut(code, code_len);
+            mem[..module.code.len()].copy_from_slice(&module.code);
+            let target = (hostcall as *const () as usize as u64).to_le_bytes();
+            mem[veneer_at..veneer_at + 2].copy_from_slice(&[0x49, 0xbb]);
+            mem[veneer_at + 2..veneer_at + 10].copy_from_slice(&target);
+            mem[veneer_at + 10..veneer_at + 13].copy_from_slice(&[0x41, 0xff, 0xe3]);
+            let veneer = code as usize + veneer_at;
+            module
+                .relocate(&mut mem[..module.code.len()], code as usize, |s| {
+                    (s == kwasm_abi::Symbol::HostCall).then_some(veneer)
+                })
+                .expect("relocate");
             assert_eq!(
                 libc::mprotect(code as _, code_len, libc::PROT_READ | libc::PROT_EXEC),
                 0
