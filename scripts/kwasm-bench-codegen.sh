@@ -155,6 +155,10 @@ run_engine() {
 		"$KWASM_BENCH" --compile-iters "$compile_iters" --runs 1 "$wasm" "$scale" \
 			>"$out" 2>"$out.err" || return 1
 		;;
+	hardened)
+		"$KWASM_BENCH" --hardened --compile-iters "$compile_iters" --runs 1 "$wasm" "$scale" \
+			>"$out" 2>"$out.err" || return 1
+		;;
 	esac
 	echo "$(field run_best_s "$out.err") $(field compile_mb_s "$out.err")"
 }
@@ -197,10 +201,10 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/kwasm-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 failed=0
-rows=() notes=() ratio_kn=() ratio_kw=() wt_compile=()
+rows=() notes=() ratio_kn=() ratio_kw=() ratio_hk=() wt_compile=()
 for p in "${programs[@]}"; do
-	say "$p: $runs rounds of native, wasmtime, kwasm"
-	nat=() wt=() kw=() kc=() wc=() outs=() broken=()
+	say "$p: $runs rounds of native, wasmtime, kwasm, kwasm hardened"
+	nat=() wt=() kw=() kh=() kc=() wc=() outs=() broken=()
 	for ((r = 0; r < runs; r++)); do
 		out="$work/$p.native.$r"
 		if v=$(run_native "$p" "$out"); then
@@ -209,7 +213,7 @@ for p in "${programs[@]}"; do
 		else
 			broken+=("native:$out.err")
 		fi
-		for e in wasmtime kwasm; do
+		for e in wasmtime kwasm hardened; do
 			out="$work/$p.$e.$r"
 			if ! v=$(run_engine "$e" "$p" "$out"); then
 				broken+=("$e:$out.err")
@@ -219,6 +223,8 @@ for p in "${programs[@]}"; do
 			if [ "$e" = kwasm ]; then
 				kw+=("${v% *}")
 				kc+=("${v#* }")
+			elif [ "$e" = hardened ]; then
+				kh+=("${v% *}")
 			else
 				wt+=("${v% *}")
 				wc+=("${v#* }")
@@ -228,6 +234,7 @@ for p in "${programs[@]}"; do
 	nat_s=$(best "${nat[@]}")
 	wt_s=$(best "${wt[@]}")
 	kw_s=$(best "${kw[@]}")
+	kh_s=$(best "${kh[@]}")
 	# Compile throughput: the fastest compile gives the best MB/s.
 	kw_mbs=$(printf '%s\n' "${kc[@]}" | sort -gr | head -n 1)
 	wt_mbs=$(printf '%s\n' "${wc[@]}" | sort -gr | head -n 1)
@@ -259,21 +266,23 @@ for p in "${programs[@]}"; do
 	kwr=$(ratio "$kw_s" "$wt_s")
 	if [ "$kn" != - ]; then ratio_kn+=("$kn"); fi
 	if [ "$kwr" != - ]; then ratio_kw+=("$kwr"); fi
-	rows+=("$p$mark|$kb|$(num 2 "$kw_mbs")|$(num 3 "$nat_s")|$(num 3 "$wt_s")|$(num 3 "$kw_s")|$kn|$kwr")
+	hk=$(ratio "$kh_s" "$kw_s")
+	if [ "$hk" != - ]; then ratio_hk+=("$hk"); fi
+	rows+=("$p$mark|$kb|$(num 2 "$kw_mbs")|$(num 3 "$nat_s")|$(num 3 "$wt_s")|$(num 3 "$kw_s")|$kn|$kwr|$(num 3 "$kh_s")|$hk")
 done
-rows+=("geomean||||||$(geomean "${ratio_kn[@]}")|$(geomean "${ratio_kw[@]}")")
+rows+=("geomean||||||$(geomean "${ratio_kn[@]}")|$(geomean "${ratio_kw[@]}")||$(geomean "${ratio_hk[@]}")")
 
 fmt_row() {
 	local IFS='|'
 	# shellcheck disable=SC2086
 	set -- $1
-	printf '| %-10s | %7s | %12s | %8s | %10s | %7s | %12s | %14s |\n' \
-		"$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8"
+	printf '| %-10s | %7s | %12s | %8s | %10s | %7s | %12s | %14s | %10s | %15s |\n' \
+		"$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8" "$9" "${10}"
 }
 
 echo
-fmt_row "program|wasm KB|compile MB/s|native s|wasmtime s|kwasm s|kwasm/native|kwasm/wasmtime"
-echo "|------------|--------:|-------------:|---------:|-----------:|--------:|-------------:|---------------:|"
+fmt_row "program|wasm KB|compile MB/s|native s|wasmtime s|kwasm s|kwasm/native|kwasm/wasmtime|hardened s|hardened/kwasm"
+echo "|------------|--------:|-------------:|---------:|-----------:|--------:|-------------:|---------------:|-----------:|----------------:|"
 for row in "${rows[@]}"; do fmt_row "$row"; done
 echo
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
@@ -281,6 +290,9 @@ echo "machine: $(nproc) CPUs, ${cpu:-unknown CPU}; best of $runs rounds, scale $
 echo "kwasm ran in the host runner (user space, rust/kwasm/host) with the same generated code"
 echo "the kernel uses on this CPU (its ISA features: no AVX); compile MB/s = wasm bytes / best"
 echo "time of kwasm_compiler::compile; run times are instantiation + _start (native: the process)"
+echo "hardened: the same code compiled with every branch form a mitigated kernel may ask for"
+echo "(retpoline thunks for indirect calls, return thunk, int3 after ret, endbr64, br_table as"
+echo "compare trees), the host runner supplying the kernel's thunk code"
 if [ ${#wt_compile[@]} -gt 0 ]; then
 	lo=$(printf '%s\n' "${wt_compile[@]}" | sort -g | head -n 1)
 	hi=$(printf '%s\n' "${wt_compile[@]}" | sort -g | tail -n 1)

@@ -11,6 +11,12 @@ pub(crate) struct KwasmRun {
     _private: [u8; 0],
 }
 
+/// `struct kwasm_image` (drivers/kwasm/image.c).
+#[repr(C)]
+pub(crate) struct KwasmImage {
+    _private: [u8; 0],
+}
+
 /// `struct kwasm_mem` (drivers/kwasm/linear_memory.c).
 #[repr(C)]
 pub(crate) struct KwasmMem {
@@ -32,15 +38,31 @@ extern "C" {
     ) -> u64;
     fn kwasm_unwind(saved_sp: *mut usize, code: u64) -> !;
     fn kwasm_log_refusal(file: *const c_char, reason: *const c_char);
-    fn kwasm_log_trap(file: *const c_char, trap: *const c_char, func: c_int, offset: u32);
+    fn kwasm_log_trap(
+        file: *const c_char,
+        trap: *const c_char,
+        func: c_int,
+        offset: u32,
+        ip: usize,
+    );
     fn kwasm_compile_panicked(msg: *const c_char);
     fn kwasm_run_stack_limit(run: *mut KwasmRun) -> u64;
     fn kwasm_run_trap_ip(run: *mut KwasmRun) -> usize;
-    fn kwasm_run_set_code(run: *mut KwasmRun, code: *const u8, len: usize);
+    fn kwasm_run_set_image(run: *mut KwasmRun, image: *mut KwasmImage);
     pub(crate) fn kwasm_hostcall_entry(vmctx: *mut u8, index: u32, args: *mut u64);
-    fn kwasm_code_alloc(code: *const u8, len: usize) -> *mut u8;
-    fn kwasm_code_seal(code: *mut u8, len: usize) -> c_int;
-    fn kwasm_code_free(code: *mut u8, len: usize);
+    fn kwasm_image_alloc(
+        code: *const u8,
+        len: usize,
+        nsites: u32,
+        first_func: u32,
+        nfuncs: u32,
+        file: *const c_char,
+    ) -> *mut KwasmImage;
+    fn kwasm_image_code(image: *mut KwasmImage) -> *mut u8;
+    fn kwasm_image_set_site(image: *mut KwasmImage, i: u32, offset: u32) -> c_int;
+    fn kwasm_image_set_func(image: *mut KwasmImage, i: u32, start: u32, len: u32) -> c_int;
+    fn kwasm_image_seal(image: *mut KwasmImage) -> c_int;
+    fn kwasm_image_free(image: *mut KwasmImage);
     fn kwasm_code_symbol(sym: u32) -> usize;
     fn kwasm_branch_forms(forms: *mut u32) -> c_int;
     fn kwasm_mem_reserve(bytes: u64) -> *mut KwasmMem;
@@ -129,9 +151,9 @@ pub(crate) fn trap_ip(run: *mut KwasmRun) -> usize {
 }
 
 /// Tells the fault handler where `run`'s code is (traps.c).
-pub(crate) fn set_code(run: *mut KwasmRun, code: &CodeMem, len: usize) {
-    // SAFETY: `run` outlives the program; `code` stays mapped while the program exists, and the range is only compared against fault addresses.
-    unsafe { kwasm_run_set_code(run, code.as_ptr(), len) };
+pub(crate) fn set_image(run: *mut KwasmRun, code: &CodeMem) {
+    // SAFETY: `run` outlives the program; the image stays placed while the program exists (the program owns `code`), and the fault handler only reads it while this run's code runs.
+    unsafe { kwasm_run_set_image(run, code.image) };
 }
 
 /// `kwasm_unwind` code of a fault in compiled code (kwasm.h).
@@ -162,37 +184,70 @@ pub(crate) enum CodeError {
     /// A relocation the kernel cannot fill (a symbol it lacks, or one out
     /// of rel32 reach).
     Reloc(kwasm_abi::RelocError),
+    /// Trap sites or functions outside the code (a compiler bug).
+    Layout,
 }
 
-/// Executable memory holding a copy of a module's code.
+/// A module's code placed in module space with its exception table and
+/// symbols (image.c), read-only and executable.
 ///
 /// # Invariants
 ///
-/// `ptr` is a live allocation of `kwasm_code_alloc` for `len` bytes.
+/// `image` is a live, sealed image of `kwasm_image_alloc`.
 pub(crate) struct CodeMem {
-    ptr: *mut u8,
-    len: usize,
+    image: *mut KwasmImage,
+    code: *const u8,
+}
+
+/// An image being filled; freed unless sealed.
+struct Unsealed(*mut KwasmImage);
+
+impl Drop for Unsealed {
+    fn drop(&mut self) {
+        // SAFETY: a live image of `kwasm_image_alloc`, freed once: `CodeMem::new` forgets this guard when it takes ownership.
+        unsafe { kwasm_image_free(self.0) };
+    }
 }
 
 impl CodeMem {
-    /// Copies the module's code into new memory, points its direct calls
-    /// and jumps at the host-call entry and the kernel's thunks, and makes
-    /// the memory read-only and executable.
-    pub(crate) fn new(module: &kwasm_abi::CompiledModule) -> Result<Self, CodeError> {
+    /// Places the module's code: copies it, fills its exception table and
+    /// function symbols (named after `file`), points its direct calls and
+    /// jumps at the host-call entry and the kernel's thunks, and seals it.
+    pub(crate) fn new(module: &kwasm_abi::CompiledModule, file: &CStr) -> Result<Self, CodeError> {
         let code = &module.code;
-        // SAFETY: `code` is a valid slice; the function copies it.
-        let ptr = unsafe { kwasm_code_alloc(code.as_ptr(), code.len()) };
-        if ptr.is_null() {
+        let nsites = u32::try_from(module.trap_sites.len()).map_err(|_| CodeError::Layout)?;
+        let nfuncs = u32::try_from(module.funcs.len()).map_err(|_| CodeError::Layout)?;
+        // SAFETY: `code` and `file` are valid; the function copies what it keeps.
+        let image = unsafe {
+            kwasm_image_alloc(
+                code.as_ptr(),
+                code.len(),
+                nsites,
+                module.num_imported_funcs,
+                nfuncs,
+                file.as_ptr(),
+            )
+        };
+        if image.is_null() {
             return Err(CodeError::NoMem);
         }
-        // INVARIANT: non-null means allocated for `code.len()` bytes. (Not
-        // `then_some`: it would build, and drop, a `CodeMem` for null too.)
-        let mem = CodeMem {
-            ptr,
-            len: code.len(),
-        };
-        // SAFETY: the allocation holds `len` bytes, is ours alone and stays writable until `kwasm_code_seal`.
-        let bytes = unsafe { core::slice::from_raw_parts_mut(ptr, mem.len) };
+        let guard = Unsealed(image);
+        for (i, site) in (0u32..).zip(&module.trap_sites) {
+            // SAFETY: `image` is live; the function checks `i` and the offset.
+            if unsafe { kwasm_image_set_site(image, i, site.offset) } != 0 {
+                return Err(CodeError::Layout);
+            }
+        }
+        for (i, &(start, len)) in (0u32..).zip(&module.funcs) {
+            // SAFETY: `image` is live; the function checks `i`.
+            if unsafe { kwasm_image_set_func(image, i, start, len) } != 0 {
+                return Err(CodeError::Layout);
+            }
+        }
+        // SAFETY: `image` is live.
+        let ptr = unsafe { kwasm_image_code(image) };
+        // SAFETY: the image's code is `code.len()` bytes, ours alone and writable until `kwasm_image_seal`.
+        let bytes = unsafe { core::slice::from_raw_parts_mut(ptr, code.len()) };
         module
             .relocate(bytes, ptr as usize, |sym| {
                 // SAFETY: plain lookup, no preconditions.
@@ -200,23 +255,25 @@ impl CodeMem {
                 (addr != 0).then_some(addr)
             })
             .map_err(CodeError::Reloc)?;
-        // SAFETY: `ptr` is the allocation of `len` bytes made above.
-        if unsafe { kwasm_code_seal(ptr, mem.len) } != 0 {
+        // SAFETY: `image` is live and filled.
+        if unsafe { kwasm_image_seal(image) } != 0 {
             return Err(CodeError::NoMem);
         }
-        Ok(mem)
+        core::mem::forget(guard);
+        // INVARIANT: allocated and sealed above.
+        Ok(CodeMem { image, code: ptr })
     }
 
     /// Start of the code.
     pub(crate) fn as_ptr(&self) -> *const u8 {
-        self.ptr
+        self.code
     }
 }
 
 impl Drop for CodeMem {
     fn drop(&mut self) {
-        // SAFETY: allocated by `kwasm_code_alloc` for `len` bytes (type invariant), freed exactly once.
-        unsafe { kwasm_code_free(self.ptr, self.len) };
+        // SAFETY: a live image (type invariant), freed exactly once.
+        unsafe { kwasm_image_free(self.image) };
     }
 }
 
@@ -302,8 +359,9 @@ pub(crate) fn log_refusal(file: &[u8], reason: &CStr) {
 }
 
 /// Logs (rate-limited, name escaped) a trap that ended `file`, with the
-/// function index and code offset when a fault in compiled code caused it.
-pub(crate) fn log_trap(file: &[u8], trap: &'static str, at: Option<(u32, u32)>) {
+/// function index, code offset and faulting address when a fault in
+/// compiled code caused it.
+pub(crate) fn log_trap(file: &[u8], trap: &'static str, at: Option<(u32, u32, usize)>) {
     let Ok(file) = CStr::from_bytes_until_nul(file) else {
         return;
     };
@@ -311,12 +369,12 @@ pub(crate) fn log_trap(file: &[u8], trap: &'static str, at: Option<(u32, u32)>) 
     let mut name = [0u8; 48];
     let n = trap.len().min(name.len() - 1);
     name[..n].copy_from_slice(&trap.as_bytes()[..n]);
-    let (func, off) = match at {
-        Some((f, o)) => (c_int::try_from(f).unwrap_or(c_int::MAX), o),
-        None => (-1, 0),
+    let (func, off, ip) = match at {
+        Some((f, o, ip)) => (c_int::try_from(f).unwrap_or(c_int::MAX), o, ip),
+        None => (-1, 0, 0),
     };
     // SAFETY: `file` and `name` are NUL-terminated and live across the call.
-    unsafe { kwasm_log_trap(file.as_ptr(), name.as_ptr().cast(), func, off) };
+    unsafe { kwasm_log_trap(file.as_ptr(), name.as_ptr().cast(), func, off, ip) };
 }
 
 /// Abandons the current task's compile, if it is compiling, with `msg`

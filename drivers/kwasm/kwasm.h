@@ -28,14 +28,16 @@
  * pointer while its code runs (with preemption off, inside a kernel FPU
  * section), which is how host calls and trap fixups find it.
  */
+struct kwasm_image;
+struct exception_table_entry;
+
 struct kwasm_run {
 	/* Task stack pointer saved by kwasm_enter(); read by entry.S. */
 	unsigned long task_sp;
 	/* Stack compiled code runs on (vmalloc, KWASM_STACK_SIZE). */
 	void *stack;
-	/* Executable copy of the module's code. */
-	unsigned long code_start;
-	unsigned long code_end;
+	/* The module's code, placed (image.c). */
+	struct kwasm_image *image;
 	/* Whether a kernel FPU section is open. */
 	bool fpu_on;
 	/* Trap reported by the fault fixup: code and faulting address. */
@@ -63,16 +65,26 @@ void kwasm_trap_landing(void);
 
 /* traps.c */
 unsigned long kwasm_run_trap_ip(struct kwasm_run *run);
-void kwasm_run_set_code(struct kwasm_run *run, const void *code, size_t len);
+void kwasm_run_set_image(struct kwasm_run *run, struct kwasm_image *img);
+
+/* image.c */
+struct kwasm_image *kwasm_image_alloc(const void *code, size_t len,
+				      u32 nsites, u32 first_func, u32 nfuncs,
+				      const char *file);
+void *kwasm_image_code(struct kwasm_image *img);
+int kwasm_image_set_site(struct kwasm_image *img, u32 i, u32 offset);
+int kwasm_image_set_func(struct kwasm_image *img, u32 i, u32 start, u32 len);
+int kwasm_image_seal(struct kwasm_image *img);
+void kwasm_image_free(struct kwasm_image *img);
+bool kwasm_image_contains(const struct kwasm_image *img, unsigned long addr);
+const struct exception_table_entry *
+kwasm_image_search(const struct kwasm_image *img, unsigned long addr);
 
 /* run.c */
 unsigned long kwasm_run_call(struct kwasm_run *run, void *trampoline,
 			     void *vmctx, const void *code, u64 *args);
 void kwasm_hostcall_begin(struct kwasm_run *run);
 void kwasm_hostcall_end(struct kwasm_run *run);
-void *kwasm_code_alloc(const void *code, size_t len);
-int kwasm_code_seal(void *code, size_t len);
-void kwasm_code_free(void *code, size_t len);
 int kwasm_branch_forms(u32 *forms);
 unsigned long kwasm_code_symbol(u32 sym);
 u32 kwasm_cpu_features(void);
@@ -95,7 +107,8 @@ extern atomic_long_t kwasm_code_bytes;
 
 /* log.c */
 void kwasm_log_refusal(const char *file, const char *reason);
-void kwasm_log_trap(const char *file, const char *trap, int func, u32 offset);
+void kwasm_log_trap(const char *file, const char *trap, int func, u32 offset,
+		    unsigned long ip);
 
 /* compile_scope.c */
 int kwasm_compile(const u8 *wasm, size_t len, void *stack, char *err,

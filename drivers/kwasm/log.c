@@ -25,13 +25,18 @@ void kwasm_log_refusal(const char *file, const char *reason)
 }
 
 /* A program trapped; func < 0 if the trap has no place in compiled code. */
-void kwasm_log_trap(const char *file, const char *trap, int func, u32 offset)
+/*
+ * The program's code is still placed: %pS names the faulting instruction's
+ * function through kallsyms (image.c), as an oops would.
+ */
+void kwasm_log_trap(const char *file, const char *trap, int func, u32 offset,
+		    unsigned long ip)
 {
 	if (!__ratelimit(&kwasm_log_rs))
 		return;
 	if (func < 0)
 		pr_info("kwasm: %*pE: trap: %s\n", (int)strlen(file), file, trap);
 	else
-		pr_info("kwasm: %*pE: trap: %s in function %d at offset %#x\n",
-			(int)strlen(file), file, trap, func, offset);
+		pr_info("kwasm: %*pE: trap: %s in function %d at offset %#x (%pS)\n",
+			(int)strlen(file), file, trap, func, offset, (void *)ip);
 }

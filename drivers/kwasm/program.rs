@@ -155,7 +155,7 @@ impl Program {
         let Some(imports) = link(&module, err) else {
             return Err(NewError::Invalid);
         };
-        let code = match CodeMem::new(&module) {
+        let code = match CodeMem::new(&module, filename) {
             Ok(code) => code,
             Err(CodeError::NoMem) => {
                 let _ = write!(err, "out of memory for code");
@@ -165,8 +165,12 @@ impl Program {
                 let _ = write!(err, "cannot place the code: {e:?}");
                 return Err(NewError::Invalid);
             }
+            Err(CodeError::Layout) => {
+                let _ = write!(err, "cannot place the code: bad trap sites or functions");
+                return Err(NewError::Invalid);
+            }
         };
-        ffi::set_code(run, &code, module.code.len());
+        ffi::set_image(run, &code);
         let platform = Rc::new(KernelPlatform {
             run,
             wasi: WasiCtx::new(),
@@ -216,7 +220,7 @@ enum Outcome {
     Exit(u32),
     /// A trap, with the function index and offset in it when a fault in
     /// compiled code caused it.
-    Trap(Trap, Option<(u32, u32)>),
+    Trap(Trap, Option<(u32, u32, usize)>),
 }
 
 impl Program {
@@ -248,7 +252,10 @@ impl Program {
             ffi::UNWIND_FAULT => {
                 let ip = ffi::trap_ip(self.platform.run);
                 let off = ip.wrapping_sub(self.instance.code_base() as usize);
-                let at = u32::try_from(off).ok().and_then(|o| self.module.func_at(o));
+                let at = u32::try_from(off)
+                    .ok()
+                    .and_then(|o| self.module.func_at(o))
+                    .map(|(f, o)| (f, o, ip));
                 // A fault that is not a trap site would be a compiler bug;
                 // it still only ends this program.
                 let trap = self.instance.trap_at_pc(ip).unwrap_or(Trap::HostError);

@@ -10,7 +10,6 @@
  * nothing of wasm's survives a call that the section needs to keep.
  */
 
-#include <linux/execmem.h>
 #include <linux/livepatch.h>
 #include <linux/moduleparam.h>
 #include <linux/sched.h>
@@ -19,7 +18,6 @@
 #include <linux/task_work.h>
 #include <linux/percpu.h>
 #include <linux/resume_user_mode.h>
-#include <linux/set_memory.h>
 #include <asm/alternative.h>
 #include <asm/nospec-branch.h>
 #include <linux/string.h>
@@ -82,49 +80,6 @@ void kwasm_hostcall_end(struct kwasm_run *run)
 }
 
 /*
- * Compiled code of all programs together in module space, which it shares
- * with modules and BPF programs (like bpf_jit_limit). Every exec copies its
- * module's code, so this bounds what many running programs can take.
- */
-static unsigned long code_limit_mb = 256;
-module_param(code_limit_mb, ulong, 0644);
-MODULE_PARM_DESC(code_limit_mb,
-		 "Compiled code of all running programs in module space, MiB");
-
-atomic_long_t kwasm_code_bytes = ATOMIC_LONG_INIT(0);
-
-/*
- * Copies code into module space (within +-2 GiB of kernel text) and makes it
- * read-only and executable. NULL if over the limit or out of memory.
- */
-void *kwasm_code_alloc(const void *code, size_t len)
-{
-	size_t size = PAGE_ALIGN(len ? len : 1);
-	void *p;
-
-	if (atomic_long_add_return(size, &kwasm_code_bytes) >
-	    READ_ONCE(code_limit_mb) << 20)
-		goto uncharge;
-	p = execmem_alloc(EXECMEM_DEFAULT, size);
-	if (!p)
-		goto uncharge;
-	memset(p, 0xcc, size);
-	memcpy(p, code, len);
-	return p;
-
-uncharge:
-	atomic_long_sub(size, &kwasm_code_bytes);
-	return NULL;
-}
-
-/* Makes code from kwasm_code_alloc() read-only and executable. */
-int kwasm_code_seal(void *code, size_t len)
-{
-	return set_memory_rox((unsigned long)code,
-			      PAGE_ALIGN(len ? len : 1) >> PAGE_SHIFT);
-}
-
-/*
  * How generated code must branch, following what the running kernel does
  * for its own code and for BPF programs (emit_indirect_jump() and
  * emit_return() in arch/x86/net/bpf_jit_comp.c).
@@ -177,13 +132,6 @@ unsigned long kwasm_code_symbol(u32 sym)
 	if (sym == KWASM_SYM_HOSTCALL)
 		return (unsigned long)kwasm_hostcall_entry;
 	return 0;
-}
-
-void kwasm_code_free(void *code, size_t len)
-{
-	/* execmem memory is VM_FLUSH_RESET_PERMS: vfree restores the mapping. */
-	execmem_free(code);
-	atomic_long_sub(PAGE_ALIGN(len ? len : 1), &kwasm_code_bytes);
 }
 
 /* CPU features the compiler may use; see drivers/kwasm/compile.rs. */

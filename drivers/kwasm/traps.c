@@ -8,31 +8,23 @@
  * search_kwasm_extables() (patches/: kernel/extable.c) after the kernel,
  * module and BPF tables. While compiled code runs, preemption is off and
  * the per-CPU kwasm_cur_run says whose code it is, so the lookup needs no
- * lock: if the address is in that run's code, it records the address and
- * returns an entry that resumes at kwasm_trap_landing, which unwinds to
- * kwasm_run_call(). The Rust side then maps the address to the trap kind.
- *
- * Entries hold 32-bit offsets from themselves, so they live in the kernel
- * image (one per CPU), within 2 GiB of both kernel text and module space.
+ * lock: if the address is in that run's image, it records the address and
+ * returns the image's entry for it (image.c), which resumes at
+ * kwasm_trap_landing and unwinds to kwasm_run_call(). The Rust side then
+ * maps the address to the trap kind.
  */
 
 #include <linux/extable.h>
-#include <linux/uaccess.h>
 #include <linux/percpu.h>
 #include <linux/preempt.h>
-#include <linux/smp.h>
-#include <asm/extable_fixup_types.h>
 
 #include "kwasm.h"
 
 DECLARE_PER_CPU(struct kwasm_run *, kwasm_cur_run);
 
-static struct exception_table_entry kwasm_ex[NR_CPUS];
-
 const struct exception_table_entry *search_kwasm_extables(unsigned long addr)
 {
 	struct kwasm_run *run;
-	struct exception_table_entry *e;
 
 	/*
 	 * Compiled code runs with preemption off: a lookup from preemptible
@@ -41,14 +33,10 @@ const struct exception_table_entry *search_kwasm_extables(unsigned long addr)
 	if (preemptible())
 		return NULL;
 	run = this_cpu_read(kwasm_cur_run);
-	if (!run || addr < run->code_start || addr >= run->code_end)
+	if (!run || !run->image || !kwasm_image_contains(run->image, addr))
 		return NULL;
-	e = &kwasm_ex[smp_processor_id()];
-	e->insn = (long)addr - (long)&e->insn;
-	e->fixup = (long)kwasm_trap_landing - (long)&e->fixup;
-	e->data = EX_TYPE_DEFAULT;
 	run->trap_ip = addr;
-	return e;
+	return kwasm_image_search(run->image, addr);
 }
 
 unsigned long kwasm_run_trap_ip(struct kwasm_run *run)
@@ -56,8 +44,7 @@ unsigned long kwasm_run_trap_ip(struct kwasm_run *run)
 	return run->trap_ip;
 }
 
-void kwasm_run_set_code(struct kwasm_run *run, const void *code, size_t len)
+void kwasm_run_set_image(struct kwasm_run *run, struct kwasm_image *img)
 {
-	run->code_start = (unsigned long)code;
-	run->code_end = (unsigned long)code + len;
+	run->image = img;
 }

@@ -33,14 +33,15 @@ fn page_size() -> usize {
 
 impl CodeMemory {
     /// Copies the module's code to a fresh mapping, points its host calls at
-    /// `hostcall`, makes it RX, and registers its trap sites for the signal
-    /// handler. Code that branches to kernel thunks is refused.
+    /// `hostcall` and its thunk branches at user-space copies of the
+    /// kernel's thunks (retpolines, a plain return thunk), makes it RX, and
+    /// registers its trap sites for the signal handler.
     pub fn new(module: &CompiledModule, hostcall: usize) -> std::io::Result<Self> {
         let code = &module.code;
         let trap_sites = &module.trap_sites[..];
         let page = page_size();
-        // The last page holds the veneer the host calls go through: the
-        // code's rel32 calls reach it, and it reaches `hostcall` anywhere.
+        // The last page holds what the code's rel32 branches reach: the
+        // veneer to `hostcall` (anywhere in the address space) and thunks.
         let code_pages = code.len().max(1).div_ceil(page) * page;
         let map_len = code_pages + page;
         // SAFETY: a new anonymous private mapping; no existing memory touched.
@@ -63,9 +64,17 @@ impl CodeMemory {
         mem[..code.len()].copy_from_slice(code);
         let veneer = ptr as usize + code_pages;
         mem[code_pages..code_pages + 13].copy_from_slice(&jump_veneer(hostcall));
+        for reg in 0..16u8 {
+            let at = code_pages + THUNKS + usize::from(reg) * THUNK_SIZE;
+            mem[at..at + 17].copy_from_slice(&retpoline(reg));
+        }
+        let ret_at = code_pages + THUNKS + 16 * THUNK_SIZE;
+        mem[ret_at..ret_at + 2].copy_from_slice(&[0xc3, 0xcc]);
         let relocated = module.relocate(&mut mem[..code.len()], ptr as usize, |s| match s {
             Symbol::HostCall => Some(veneer),
-            Symbol::IndirectThunk(_) | Symbol::ReturnThunk => None,
+            Symbol::IndirectThunk(r) if r < 16 => Some(veneer + THUNKS + usize::from(r) * THUNK_SIZE),
+            Symbol::IndirectThunk(_) => None,
+            Symbol::ReturnThunk => Some(veneer + THUNKS + 16 * THUNK_SIZE),
         });
         if let Err(e) = relocated {
             // SAFETY: our own mapping, not yet shared.
@@ -116,6 +125,26 @@ impl Drop for CodeMemory {
         // SAFETY: our own mapping; instances using it are gone (the store drops instances before modules).
         unsafe { libc::munmap(self.ptr.cast(), self.map_len) };
     }
+}
+
+/// Offset of the thunks in the last page, and the size of each.
+const THUNKS: usize = 64;
+const THUNK_SIZE: usize = 32;
+
+/// A retpoline for `jmp *%reg`, as the kernel's
+/// `__x86_indirect_thunk_<reg>`: `call 1f; 2: pause; lfence; jmp 2b;
+/// 1: mov %reg, (%rsp); ret`.
+fn retpoline(reg: u8) -> [u8; 17] {
+    let rex = if reg < 8 { 0x48 } else { 0x4c };
+    let modrm = ((reg & 7) << 3) | 0x04;
+    [
+        0xe8, 0x07, 0x00, 0x00, 0x00, // call 1f
+        0xf3, 0x90, // pause
+        0x0f, 0xae, 0xe8, // lfence
+        0xeb, 0xf9, // jmp 2b
+        rex, 0x89, modrm, 0x24, // mov %reg, (%rsp)
+        0xc3, // ret
+    ]
 }
 
 /// `movabs $target, %r11; jmp *%r11` (%r11 carries no argument).

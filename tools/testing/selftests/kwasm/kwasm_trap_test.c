@@ -43,6 +43,13 @@ TEST(unreachable_kills_with_sigill)
 		    "trap: unreachable in function");
 }
 
+/* kallsyms knows compiled functions (image.c, patches/0006): %pS names it. */
+TEST(trap_log_names_the_function_through_kallsyms)
+{
+	expect_trap(_metadata, "./trap_unreachable.wasm", SIGILL,
+		    "(kwasm_trap_unreachable_wasm_f0+0x");
+}
+
 TEST(out_of_bounds_load_kills_with_sigsegv)
 {
 	expect_trap(_metadata, "./trap_oob_load.wasm", SIGSEGV,

@@ -2,7 +2,7 @@
 
 //! Benchmark driver for `scripts/kwasm-bench-codegen.sh`:
 //!
-//!     kwasm-bench [--compile-iters N] [--runs R] prog.wasm [args...]
+//!     kwasm-bench [--compile-iters N] [--runs R] [--hardened] prog.wasm [args...]
 //!
 //! Compiles the module N times with `kwasm_compiler::compile` alone (no
 //! loading, no instantiation) and keeps the best time, then runs it R times
@@ -14,6 +14,9 @@
 //! The compiler gets the ISA features the kernel driver enables
 //! (drivers/kwasm/compile.rs): the host ones, minus AVX, AVX2 and FMA, so
 //! the code measured here is the code the kernel would run on this CPU.
+//! `--hardened` compiles with every branch hardening a kernel may ask for
+//! (retpolines, return thunk, SLS, IBT; the host runner supplies the
+//! thunks), to measure what the mitigations cost.
 
 use std::cell::RefCell;
 use std::io::Write;
@@ -28,12 +31,13 @@ use kwasm_host::{compiler_config, run_on_stack, Store, WASM_STACK};
 struct Opts {
     compile_iters: u32,
     runs: u32,
+    hardened: bool,
     /// The wasm file, then the guest's arguments after it.
     args: Vec<String>,
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: kwasm-bench [--compile-iters N] [--runs R] prog.wasm [args...]");
+    eprintln!("usage: kwasm-bench [--compile-iters N] [--runs R] [--hardened] prog.wasm [args...]");
     ExitCode::from(2)
 }
 
@@ -41,6 +45,7 @@ fn parse_opts() -> Option<Opts> {
     let mut opts = Opts {
         compile_iters: 5,
         runs: 1,
+        hardened: false,
         args: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
@@ -48,6 +53,7 @@ fn parse_opts() -> Option<Opts> {
         match a.as_str() {
             "--compile-iters" => opts.compile_iters = it.next()?.parse().ok().filter(|&n| n > 0)?,
             "--runs" => opts.runs = it.next()?.parse().ok().filter(|&n| n > 0)?,
+            "--hardened" => opts.hardened = true,
             _ if a.starts_with("--") => return None,
             _ => {
                 // Everything from the module on belongs to the guest.
@@ -76,7 +82,10 @@ struct Report {
 }
 
 fn bench(wasm: &[u8], opts: &Opts) -> Result<Report, String> {
-    let config = kernel_config();
+    let mut config = kernel_config();
+    if opts.hardened {
+        config.branches = kwasm_compiler::BranchForms::hardened();
+    }
     let mut compile_best = Duration::MAX;
     let mut compiled = None;
     for _ in 0..opts.compile_iters {

