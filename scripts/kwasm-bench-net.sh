@@ -14,14 +14,16 @@
 # On the host: bench_fd_write natively and under wasmtime (PyPI), because
 # wasmtime cannot run in the busybox guest; only their ratio compares.
 # Prints tables with kwasm / native ratios. A benchmark, not a test: it
-# fails only when something cannot run.
+# fails only when something cannot run. --mitigations boots twice, with the
+# kernel's default mitigations and with mitigations=off, and prints both.
 
 kwasm_bench_net() {
-	local seconds=5
+	local seconds=5 modes=("")
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--seconds) seconds=$2; shift 2 ;;
-		*) die "bench-net: unknown argument $1 (usage: bench-net [--seconds D])" ;;
+		--mitigations) modes=("" "mitigations=off"); shift ;;
+		*) die "bench-net: unknown argument $1 (usage: bench-net [--seconds D] [--mitigations])" ;;
 		esac
 	done
 	local dir="$KWASM_CACHE/bench-net"
@@ -40,15 +42,19 @@ kwasm_bench_net() {
 	host_wasmtime=$("$python" "$KWASM_SRC/scripts/kwasm-bench-wasmtime.py" --compile-iters 1 \
 		--stdout-file /dev/null "$dir/bench_fd_write.wasm" 200000 2>&1 | sed -n 's/^fd_write_ns=//p')
 
-	say "bench-net: servers in the VM, ${seconds}s per point (QEMU TCG, ${KWASM_VM_CPUS:-2} vCPUs)"
-	local log="$KWASM_CACHE/log/bench-net.log" rc=0
-	(cd "$dir" && KWASM_VM_TIMEOUT=$((seconds * 60 + 600)) kwasm_vm "sh ./guest.sh $seconds") \
-		>"$log" 2>&1 || rc=$?
-	if [ $rc -ne 0 ] || ! grep -q '^RESULT micro kwasm' "$log"; then
-		tail -n 30 "$log" >&2
-		die "bench-net: the VM run failed (log: $log)"
-	fi
-	kwasm_bench_net_table "$log" "$host_native" "$host_wasmtime"
+	local mode log rc
+	for mode in "${modes[@]}"; do
+		say "bench-net: servers in the VM, ${seconds}s per point (QEMU TCG, ${KWASM_VM_CPUS:-2} vCPUs)${mode:+, $mode}"
+		log="$KWASM_CACHE/log/bench-net${mode:+-${mode//[=,]/-}}.log" rc=0
+		(cd "$dir" && KWASM_VM_CMDLINE="$mode" KWASM_VM_TIMEOUT=$((seconds * 60 + 600)) \
+			kwasm_vm "sh ./guest.sh $seconds") >"$log" 2>&1 || rc=$?
+		if [ $rc -ne 0 ] || ! grep -q '^RESULT micro kwasm' "$log"; then
+			tail -n 30 "$log" >&2
+			die "bench-net: the VM run failed (log: $log)"
+		fi
+		[ ${#modes[@]} -eq 1 ] || printf '\n## kernel booted with %s\n' "${mode:-its default mitigations}"
+		kwasm_bench_net_table "$log" "$host_native" "$host_wasmtime"
+	done
 }
 
 # Copies wrk and the shared libraries it needs into $1 with a wrapper,

@@ -9,8 +9,10 @@
 //! the header, so the compiler never needs per-module layout knowledge at run
 //! time.
 //!
-//! Calls out of wasm (imports and runtime builtins) go through a single
-//! function pointer, [`vmctx::HOSTCALL`], with the "array call" shape
+//! Calls out of wasm (imports and runtime builtins) go to a single entry
+//! point, a direct `call rel32` that the runtime points at its entry when it
+//! places the code ([`Symbol::HostCall`]; [`vmctx::HOSTCALL`] records the
+//! same entry for tools), with the "array call" shape
 //! `extern "C" fn(vmctx, index: u32, args: *mut u64)`. Arguments are stored one
 //! per 8-byte slot (i32/f32 in the low 32 bits, zero-extended; i64/f64 and
 //! references as 64 bits); results are written back from slot 0. A runtime
@@ -39,7 +41,9 @@ pub mod vmctx {
     /// `u64`: bits of the polled word that make compiled code call
     /// [`super::Builtin::Safepoint`].
     pub const SAFEPOINT_MASK: i32 = 24;
-    /// `extern "C" fn(vmctx: *mut u8, index: u32, args: *mut u64)`.
+    /// `extern "C" fn(vmctx: *mut u8, index: u32, args: *mut u64)`: the
+    /// host-call entry. Compiled code calls it directly
+    /// ([`super::Symbol::HostCall`]); the field records it for tools.
     pub const HOSTCALL: i32 = 32;
     /// `*mut VMFuncRef`: one per function index, imported functions first.
     pub const FUNCS: i32 = 40;
@@ -143,7 +147,7 @@ pub const CODE_ALIGN: usize = 32;
 /// are imported function indices.
 pub const BUILTIN_BASE: u32 = 0x8000_0000;
 
-/// Runtime services that compiled code calls through [`vmctx::HOSTCALL`]
+/// Runtime services that compiled code calls through the host-call entry
 /// with index `BUILTIN_BASE + builtin as u32`. Argument slots in order;
 /// the result (if any) is written to slot 0.
 #[repr(u32)]
