@@ -194,7 +194,7 @@ dmesg >"$tmp/dmesg" 2>/dev/null
 count_reports() {
 	awk -v list="${2:-}" '
 	/kwasm: [^ ]*\.wasm: |WARNING: See https:/ { next }
-	/Oops|BUG:|kernel BUG at|WARNING:|Kernel panic|KASAN|UBSAN|kmemleak: [0-9]+ new suspected|possible circular|circular locking|possible recursive locking|inconsistent lock|general protection fault|Unable to handle|soft lockup|hard LOCKUP|blocked for more than|rcu_.*stall|rcu: INFO|panicked at|stack-protector|refcount_t:|list_add corruption|list_del corruption/ {
+	/not a trap site|Oops|BUG:|kernel BUG at|WARNING:|Kernel panic|KASAN|UBSAN|kmemleak: [0-9]+ new suspected|possible circular|circular locking|possible recursive locking|inconsistent lock|general protection fault|Unable to handle|soft lockup|hard LOCKUP|blocked for more than|rcu_.*stall|rcu: INFO|panicked at|stack-protector|refcount_t:|list_add corruption|list_del corruption/ {
 		n++; last = NR; if (list) print; next
 	}
 	/Call Trace:/ {

@@ -11,7 +11,7 @@ die() {
 
 APT_PACKAGES="clang lld llvm bison flex bc cpio kmod libelf-dev libssl-dev
 libclang-dev busybox-static qemu-system-x86 linux-source-6.12 xz-utils
-rsync python3 wabt"
+rsync python3 wabt patch"
 BINDGEN_VERSION=0.73
 
 # Runs a long command with its output in a log; prints the log's tail on failure.
@@ -404,10 +404,10 @@ kwasm_vm() {
 	# choices the test made, not problems.)
 	local problems
 	problems=$(grep -hv 'Spectre V2 : WARNING:' "$ctl/console" "$ctl/dmesg" 2>/dev/null |
-		grep -E 'Oops|BUG:|WARNING:|Kernel panic|possible recursive locking|circular locking|KASAN|kmemleak: [1-9]|UBSAN|Call Trace' || true)
+		grep -E 'Oops|BUG:|WARNING:|Kernel panic|possible recursive locking|circular locking|KASAN|kmemleak: [1-9]|UBSAN|Call Trace|not a trap site' || true)
 	if [ -n "$problems" ]; then
 		say "vm: the kernel log shows a problem:"
-		grep -E -B5 -A30 'Oops|BUG:|WARNING:|Kernel panic|recursive locking|circular locking|KASAN|kmemleak|UBSAN|Call Trace' \
+		grep -E -B5 -A30 'Oops|BUG:|WARNING:|Kernel panic|recursive locking|circular locking|KASAN|kmemleak|UBSAN|Call Trace|not a trap site' \
 			"$ctl/dmesg" "$ctl/console" 2>/dev/null | head -80 >&2
 		rm -rf "$ctl"
 		return 125
@@ -520,8 +520,9 @@ kwasm_test_nostd() {
 }
 
 kwasm_spec() {
-	cargo_ws build --release --locked -q -p kwasm-host --bin kwasm-spec
-	"$KWASM_CACHE/target/release/kwasm-spec" "$@"
+	# (Callers use `|| rc=$?`, which turns errexit off in here.)
+	cargo_ws build --release --locked -q -p kwasm-host --bin kwasm-spec || return
+	"${CARGO_TARGET_DIR:-$KWASM_CACHE/target}/release/kwasm-spec" "$@"
 }
 
 kwasm_bench_codegen() { "$KWASM_SRC/scripts/kwasm-bench-codegen.sh" "$@"; }
@@ -569,16 +570,26 @@ kwasm_test_vm() {
 '"${KWASM_VM_EXTRA:-}"'
 exit $rc') >"$log" 2>&1 || rc=$?
 	cat "$log"
-	local line n=0
-	while IFS= read -r line; do
-		case "$line" in
-		"ok "*) record 0 "kselftest: ${line#ok * }"; n=$((n + 1)) ;;
-		"not ok "*) record 1 "kselftest: ${line#not ok * }"; n=$((n + 1)) ;;
-		esac
-	done < <(grep -E '^(not )?ok [0-9]+ ' "$log")
-	[ $n -gt 0 ] || record 1 "kselftest: the VM ran the tests"
+	kwasm_record_tap "kselftest" "$log"
+	[ "$KWASM_TAP_COUNT" -gt 0 ] || record 1 "kselftest: the VM ran the tests"
 	[ $rc -eq 0 ] || record 1 "kselftest: the tests exit 0 and the kernel log is clean"
 	kwasm_test_modes "$out"
+}
+
+# Records every TAP result line of LOG as "PREFIX: name" and sets
+# KWASM_TAP_COUNT to how many there were. (Not in a subshell: record()
+# appends to KWASM_RESULTS.)
+kwasm_record_tap() {
+	local prefix=$1 log=$2 line
+	KWASM_TAP_COUNT=0
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*) record 0 "$prefix: ${line#ok * }" ;;
+		"not ok "*) record 1 "$prefix: ${line#not ok * }" ;;
+		*) continue ;;
+		esac
+		KWASM_TAP_COUNT=$((KWASM_TAP_COUNT + 1))
+	done < <(grep -E '^(not )?ok [0-9]+ ' "$log")
 }
 
 # Spectre v2 modes other than the default boot's (retpolines under TCG):
@@ -588,7 +599,7 @@ exit $rc') >"$log" 2>&1 || rc=$?
 KWASM_MODES="spectre_v2=retpoline,lfence mitigations=off"
 
 kwasm_test_modes() {
-	local out=$1 mode log rc line n
+	local out=$1 mode log rc
 	for mode in $KWASM_MODES; do
 		say "test: kselftests in the VM booted with $mode"
 		log="$KWASM_CACHE/log/kselftest-${mode//[=,]/-}.log"
@@ -596,14 +607,8 @@ kwasm_test_modes() {
 		(cd "$out" && KWASM_VM_CMDLINE="$mode" kwasm_vm 'rc=0
 for t in ./kwasm_branch_test ./kwasm_exec_test ./kwasm_trap_test ./kwasm_wasi_test; do "$t" || rc=1; done
 exit $rc') >"$log" 2>&1 || rc=$?
-		n=0
-		while IFS= read -r line; do
-			case "$line" in
-			"ok "*) record 0 "kselftest [$mode]: ${line#ok * }"; n=$((n + 1)) ;;
-			"not ok "*) record 1 "kselftest [$mode]: ${line#not ok * }"; n=$((n + 1)) ;;
-			esac
-		done < <(grep -E '^(not )?ok [0-9]+ ' "$log")
-		if [ $n -eq 0 ] || [ $rc -ne 0 ]; then
+		kwasm_record_tap "kselftest [$mode]" "$log"
+		if [ "$KWASM_TAP_COUNT" -eq 0 ] || [ $rc -ne 0 ]; then
 			grep -E 'not ok|#  |Oops|BUG|WARNING' "$log" | head -20 || true
 			record 1 "kselftest [$mode]: the tests exit 0 and the kernel log is clean"
 		fi

@@ -47,6 +47,8 @@ SYM_FUNC_START(kwasm_enter)
 	mov	%r9, %rdx
 	CALL_NOSPEC rax
 	mov	KWASM_RUN_TASK_SP(%r12), %rsp
+	/* Wasm chose the branches before this return (as in hostcall entry). */
+	CLEAR_BRANCH_HISTORY
 	xor	%eax, %eax
 	pop	%r15
 	pop	%r14
@@ -82,7 +84,7 @@ STACK_FRAME_NON_STANDARD kwasm_unwind
  * The VMContext's HOSTCALL pointer. Called by compiled code on the wasm
  * stack with a kernel FPU section open; runs the host call on the task
  * stack (below the frame kwasm_enter saved) outside the FPU section.
- * Reached by an indirect call: SYM_FUNC_START gives it its ENDBR.
+ * Compiled code calls it directly (a relocation filled at placement).
  */
 SYM_FUNC_START(kwasm_hostcall_entry)
 	push	%rbp
@@ -123,6 +125,8 @@ STACK_FRAME_NON_STANDARD kwasm_hostcall_entry
  * inside the FPU section, on the CPU that faulted.
  */
 SYM_FUNC_START(kwasm_trap_landing)
+	/* Wasm chose the branches before the fault (as in hostcall entry). */
+	CLEAR_BRANCH_HISTORY
 	mov	PER_CPU_VAR(kwasm_cur_run), %rdi
 	mov	$KWASM_UNWIND_FAULT, %esi
 	jmp	kwasm_unwind

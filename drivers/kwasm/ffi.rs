@@ -59,7 +59,7 @@ extern "C" {
         file: *const c_char,
     ) -> *mut KwasmImage;
     fn kwasm_image_code(image: *mut KwasmImage) -> *mut u8;
-    fn kwasm_image_set_site(image: *mut KwasmImage, i: u32, offset: u32) -> c_int;
+    fn kwasm_image_set_site(image: *mut KwasmImage, offset: u32) -> c_int;
     fn kwasm_image_set_func(image: *mut KwasmImage, i: u32, start: u32, len: u32) -> c_int;
     fn kwasm_image_seal(image: *mut KwasmImage) -> c_int;
     fn kwasm_image_free(image: *mut KwasmImage);
@@ -232,9 +232,9 @@ impl CodeMem {
             return Err(CodeError::NoMem);
         }
         let guard = Unsealed(image);
-        for (i, site) in (0u32..).zip(&module.trap_sites) {
-            // SAFETY: `image` is live; the function checks `i` and the offset.
-            if unsafe { kwasm_image_set_site(image, i, site.offset) } != 0 {
+        for site in &module.trap_sites {
+            // SAFETY: `image` is live; the function checks the count, the offset and the order.
+            if unsafe { kwasm_image_set_site(image, site.offset) } != 0 {
                 return Err(CodeError::Layout);
             }
         }

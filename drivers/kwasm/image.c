@@ -20,6 +20,7 @@
 #include <linux/set_memory.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/workqueue.h>
 #include <asm/extable_fixup_types.h>
 
 #include "kwasm.h"
@@ -52,10 +53,11 @@ atomic_long_t kwasm_code_bytes = ATOMIC_LONG_INIT(0);
  *	address, then one for any other address in the code.
  * @nex: number of entries of @ex.
  * @listed: on kwasm_images.
+ * @nsites: trap-site entries set so far (they must come in address order).
+ * @free_work: frees the code after an RCU grace period.
  * @first_func: function index of @funcs[0] (the module's imports come first).
  * @nfuncs: number of @funcs.
  * @name: file name with every byte but [A-Za-z0-9_] replaced, for symbols.
- * @rcu: frees the structure after lookups are done with it.
  * @funcs: code offset and length of each defined function.
  */
 struct kwasm_image {
@@ -66,11 +68,12 @@ struct kwasm_image {
 	unsigned long end;
 	struct exception_table_entry *ex;
 	u32 nex;
+	u32 nsites;
 	bool listed;
+	struct rcu_work free_work;
 	u32 first_func;
 	u32 nfuncs;
 	char name[KWASM_IMAGE_NAME];
-	struct rcu_head rcu;
 	struct {
 		u32 start;
 		u32 len;
@@ -86,9 +89,19 @@ static void kwasm_image_set_name(struct kwasm_image *img, const char *file)
 	size_t i;
 
 	base = base ? base + 1 : file;
+	/* ASCII only: the kernel's isalnum() takes Latin-1 letters too. */
 	for (i = 0; i < KWASM_IMAGE_NAME - 1 && base[i]; i++)
-		img->name[i] = isalnum(base[i]) ? base[i] : '_';
+		img->name[i] = isascii(base[i]) && isalnum(base[i]) ?
+			       base[i] : '_';
 	img->name[i] = '\0';
+}
+
+/* Frees the code (execmem memory is VM_FLUSH_RESET_PERMS) and @img. */
+static void kwasm_image_release(struct kwasm_image *img)
+{
+	execmem_free(img->mem);
+	atomic_long_sub(img->size, &kwasm_code_bytes);
+	kvfree(img);
 }
 
 /*
@@ -131,10 +144,10 @@ struct kwasm_image *kwasm_image_alloc(const void *code, size_t len,
 	img->nfuncs = nfuncs;
 	kwasm_image_set_name(img, file);
 	/* The last entry answers for every address that is not a site. */
-	img->ex[nsites - 1].insn = (long)img->start - (long)&img->ex[nsites - 1].insn;
-	img->ex[nsites - 1].fixup = (long)kwasm_trap_landing -
-				    (long)&img->ex[nsites - 1].fixup;
-	img->ex[nsites - 1].data = EX_TYPE_DEFAULT;
+	if (!kwasm_set_entry(&img->ex[nsites - 1], img->start)) {
+		kwasm_image_release(img);
+		return NULL;
+	}
 	return img;
 
 uncharge:
@@ -149,19 +162,37 @@ void *kwasm_image_code(struct kwasm_image *img)
 	return img->mem;
 }
 
-/*
- * Sets exception-table entry @i for the trap site at code offset @offset:
- * a fault there resumes at kwasm_trap_landing. Sites come in address order.
- */
-int kwasm_image_set_site(struct kwasm_image *img, u32 i, u32 offset)
+/* Points @e at @insn with the trap landing as fixup; false if out of reach. */
+static bool kwasm_set_entry(struct exception_table_entry *e, unsigned long insn)
 {
-	struct exception_table_entry *e = &img->ex[i];
+	long to_insn = (long)insn - (long)&e->insn;
+	long to_fixup = (long)kwasm_trap_landing - (long)&e->fixup;
 
-	if (i >= img->nex || offset >= img->end - img->start)
-		return -EINVAL;
-	e->insn = (long)(img->start + offset) - (long)&e->insn;
-	e->fixup = (long)kwasm_trap_landing - (long)&e->fixup;
+	if (to_insn != (s32)to_insn || to_fixup != (s32)to_fixup)
+		return false;
+	e->insn = to_insn;
+	e->fixup = to_fixup;
 	e->data = EX_TYPE_DEFAULT;
+	return true;
+}
+
+/*
+ * Sets the next exception-table entry, for the trap site at code offset
+ * @offset: a fault there resumes at kwasm_trap_landing. Sites must come in
+ * increasing address order (search_extable() bisects).
+ */
+int kwasm_image_set_site(struct kwasm_image *img, u32 offset)
+{
+	const struct exception_table_entry *prev;
+
+	if (img->nsites >= img->nex - 1 || offset >= img->end - img->start)
+		return -EINVAL;
+	prev = img->nsites ? &img->ex[img->nsites - 1] : NULL;
+	if (prev && img->start + offset <= ex_to_insn(prev))
+		return -EINVAL;
+	if (!kwasm_set_entry(&img->ex[img->nsites], img->start + offset))
+		return -ERANGE;
+	img->nsites++;
 	return 0;
 }
 
@@ -178,6 +209,9 @@ int kwasm_image_set_func(struct kwasm_image *img, u32 i, u32 start, u32 len)
 /* Makes the image read-only and executable and names its functions. */
 int kwasm_image_seal(struct kwasm_image *img)
 {
+	if (img->nsites != img->nex - 1)
+		return -EINVAL;
+
 	int ret = set_memory_rox((unsigned long)img->mem,
 				 img->size >> PAGE_SHIFT);
 
@@ -190,20 +224,28 @@ int kwasm_image_seal(struct kwasm_image *img)
 	return 0;
 }
 
+static void kwasm_image_free_work(struct work_struct *work)
+{
+	kwasm_image_release(container_of(to_rcu_work(work), struct kwasm_image,
+					 free_work));
+}
+
+/*
+ * Unlists @img and frees it once RCU readers (kallsyms, the unwinders, perf
+ * reading instruction bytes of what kernel_text_address() accepted, in
+ * NMI) can no longer see it, from a workqueue: execmem_free() sleeps.
+ */
 void kwasm_image_free(struct kwasm_image *img)
 {
-	if (img->listed) {
-		spin_lock(&kwasm_images_lock);
-		list_del_rcu(&img->node);
-		spin_unlock(&kwasm_images_lock);
+	if (!img->listed) {
+		kwasm_image_release(img);
+		return;
 	}
-	/*
-	 * Lookups read the structure, never the code: the code can go now.
-	 * execmem memory is VM_FLUSH_RESET_PERMS: vfree restores the mapping.
-	 */
-	execmem_free(img->mem);
-	atomic_long_sub(img->size, &kwasm_code_bytes);
-	kvfree_rcu(img, rcu);
+	spin_lock(&kwasm_images_lock);
+	list_del_rcu(&img->node);
+	spin_unlock(&kwasm_images_lock);
+	INIT_RCU_WORK(&img->free_work, kwasm_image_free_work);
+	queue_rcu_work(system_wq, &img->free_work);
 }
 
 bool kwasm_image_contains(const struct kwasm_image *img, unsigned long addr)
@@ -246,15 +288,20 @@ static int kwasm_image_symbol(const struct kwasm_image *img,
 		else if (at - img->funcs[mid].start >= img->funcs[mid].len)
 			lo = mid + 1;
 		else {
-			*size = img->funcs[mid].len;
-			*off = at - img->funcs[mid].start;
+			/* kprobes and ftrace pass NULL for what they skip. */
+			if (size)
+				*size = img->funcs[mid].len;
+			if (off)
+				*off = at - img->funcs[mid].start;
 			return snprintf(sym, KSYM_NAME_LEN, "kwasm_%s_f%u",
 					img->name, img->first_func + mid);
 		}
 	}
 	/* Trampolines, adapters, the safepoint stub. */
-	*size = img->end - img->start;
-	*off = at;
+	if (size)
+		*size = img->end - img->start;
+	if (off)
+		*off = at;
 	return snprintf(sym, KSYM_NAME_LEN, "kwasm_%s", img->name);
 }
 

@@ -72,7 +72,7 @@ struct kwasm_image *kwasm_image_alloc(const void *code, size_t len,
 				      u32 nsites, u32 first_func, u32 nfuncs,
 				      const char *file);
 void *kwasm_image_code(struct kwasm_image *img);
-int kwasm_image_set_site(struct kwasm_image *img, u32 i, u32 offset);
+int kwasm_image_set_site(struct kwasm_image *img, u32 offset);
 int kwasm_image_set_func(struct kwasm_image *img, u32 i, u32 start, u32 len);
 int kwasm_image_seal(struct kwasm_image *img);
 void kwasm_image_free(struct kwasm_image *img);

@@ -267,26 +267,14 @@ fn smith_module(seed: u64) -> Option<Vec<u8>> {
         x ^= x << 17;
         data.push(x as u8);
     }
-    // WebAssembly 2.0 without SIMD, as kwasm compiles it.
     let config = wasm_smith::Config {
-        simd_enabled: false,
-        relaxed_simd_enabled: false,
-        threads_enabled: false,
-        tail_call_enabled: false,
-        memory64_enabled: false,
-        exceptions_enabled: false,
-        gc_enabled: false,
-        wide_arithmetic_enabled: false,
-        extended_const_enabled: false,
-        compact_imports_enabled: false,
-        custom_page_sizes_enabled: false,
         min_funcs: 1,
         max_funcs: 20,
         max_instructions: 400,
         max_memories: 1,
         max_tables: 3,
         max_imports: 5,
-        ..wasm_smith::Config::default()
+        ..common::wasm2_smith_config()
     };
     let m = wasm_smith::Module::new(config, &mut Unstructured::new(&data)).ok()?;
     Some(m.to_bytes())
@@ -328,7 +316,10 @@ fn every_branch_takes_the_form_the_kernel_asks_for() {
                 // wasm-smith modules the compiler refuses (limits) are
                 // refused in every form alike.
                 Err(e) if name.starts_with("wasm-smith") => {
-                    assert!(compile_in(&wasm, BranchForms::default()).is_err(), "{name}: {e}");
+                    assert!(
+                        compile_in(&wasm, BranchForms::default()).is_err(),
+                        "{name}: {e}"
+                    );
                     continue;
                 }
                 Err(e) => panic!("{name} in {form_name}: {e}"),
@@ -344,7 +335,12 @@ fn every_branch_takes_the_form_the_kernel_asks_for() {
         failures.is_empty(),
         "expected every branch in its form, got {} violations:\n{}",
         failures.len(),
-        failures.iter().take(40).cloned().collect::<Vec<_>>().join("\n")
+        failures
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 
@@ -369,8 +365,14 @@ fn thunk_forms_leave_no_ret_or_indirect_branch_and_record_each_thunk() {
     // Every function, trampoline and adapter returns; call_indirect, the
     // host calls and the trampolines call through a register.
     let pieces = m.funcs.len() + m.trampolines.len() + m.import_adapters.len();
-    assert!(returns >= pieces, "expected >= {pieces} return thunks, got {returns}");
-    assert!(indirect >= 3, "expected indirect thunk calls, got {indirect}");
+    assert!(
+        returns >= pieces,
+        "expected >= {pieces} return thunks, got {returns}"
+    );
+    assert!(
+        indirect >= 3,
+        "expected indirect thunk calls, got {indirect}"
+    );
 }
 
 #[test]
@@ -384,7 +386,10 @@ fn host_calls_are_direct_calls_in_every_form() {
             .filter(|r| r.symbol == Symbol::HostCall)
             .count();
         // memory.grow, the import adapter and the safepoint stub at least.
-        assert!(host_calls >= 3, "{name}: expected >= 3 host calls, got {host_calls}");
+        assert!(
+            host_calls >= 3,
+            "{name}: expected >= 3 host calls, got {host_calls}"
+        );
     }
 }
 
@@ -412,8 +417,15 @@ fn checker_reports_a_bare_ret_under_the_return_thunk() {
     let wasm = wat::parse_str(CORPUS[0]).expect("wat");
     let m = compile_in(&wasm, BranchForms::default()).expect("compile");
     let bad = check(&m, &BranchForms::hardened());
-    assert!(bad.iter().any(|b| b.contains("ret under return_thunk")), "{bad:?}");
-    assert!(bad.iter().any(|b| b.contains("does not start with endbr64")), "{bad:?}");
+    assert!(
+        bad.iter().any(|b| b.contains("ret under return_thunk")),
+        "{bad:?}"
+    );
+    assert!(
+        bad.iter()
+            .any(|b| b.contains("does not start with endbr64")),
+        "{bad:?}"
+    );
     assert!(bad.iter().any(|b| b.contains("indirect branch")), "{bad:?}");
 }
 

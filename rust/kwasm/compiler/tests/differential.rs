@@ -46,17 +46,6 @@ fn scale() -> usize {
 fn smith_config(disallow_traps: bool) -> wasm_smith::Config {
     wasm_smith::Config {
         disallow_traps,
-        simd_enabled: false,
-        relaxed_simd_enabled: false,
-        threads_enabled: false,
-        tail_call_enabled: false,
-        memory64_enabled: false,
-        exceptions_enabled: false,
-        gc_enabled: false,
-        wide_arithmetic_enabled: false,
-        extended_const_enabled: false,
-        compact_imports_enabled: false,
-        custom_page_sizes_enabled: false,
         canonicalize_nans: true,
         export_everything: true,
         max_imports: 0,
@@ -70,7 +59,7 @@ fn smith_config(disallow_traps: bool) -> wasm_smith::Config {
         max_instructions: 1000,
         max_memory32_bytes: MEM_CAP_PAGES * 65536,
         max_table_elements: 1000,
-        ..Default::default()
+        ..common::wasm2_smith_config()
     }
 }
 

@@ -11,6 +11,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use kwasm_compiler::{compile, CompileError, Config, IsaFeatures};
 
+mod common;
+
 /// xorshift64*: small, deterministic.
 struct Rng(u64);
 
@@ -71,23 +73,12 @@ fn compile_no_panic_with(wasm: &[u8], what: &str, config: &Config) -> Result<(),
 
 fn smith_config() -> wasm_smith::Config {
     wasm_smith::Config {
-        simd_enabled: false,
-        relaxed_simd_enabled: false,
-        threads_enabled: false,
-        tail_call_enabled: false,
-        memory64_enabled: false,
-        exceptions_enabled: false,
-        gc_enabled: false,
-        wide_arithmetic_enabled: false,
-        extended_const_enabled: false,
-        compact_imports_enabled: false,
-        custom_page_sizes_enabled: false,
         max_memories: 1,
         max_tables: 3,
         max_funcs: 30,
         max_imports: 10,
         min_funcs: 1,
-        ..Default::default()
+        ..common::wasm2_smith_config()
     }
 }
 

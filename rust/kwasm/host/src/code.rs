@@ -72,7 +72,9 @@ impl CodeMemory {
         mem[ret_at..ret_at + 2].copy_from_slice(&[0xc3, 0xcc]);
         let relocated = module.relocate(&mut mem[..code.len()], ptr as usize, |s| match s {
             Symbol::HostCall => Some(veneer),
-            Symbol::IndirectThunk(r) if r < 16 => Some(veneer + THUNKS + usize::from(r) * THUNK_SIZE),
+            Symbol::IndirectThunk(r) if r < 16 => {
+                Some(veneer + THUNKS + usize::from(r) * THUNK_SIZE)
+            }
             Symbol::IndirectThunk(_) => None,
             Symbol::ReturnThunk => Some(veneer + THUNKS + 16 * THUNK_SIZE),
         });

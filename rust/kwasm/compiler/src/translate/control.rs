@@ -261,10 +261,10 @@ impl Translator<'_, '_> {
         if !runs.is_empty() {
             let in_range = self.b.create_block();
             let (blk, vals) = self.branch_target(targets.default())?;
-            let out = self
-                .b
-                .ins()
-                .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, index, i64::from(len));
+            let out =
+                self.b
+                    .ins()
+                    .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, index, i64::from(len));
             self.b.ins().brif(out, blk, &args(&vals), in_range, &[]);
             self.b.switch_to_block(in_range);
             self.b.seal_block(in_range);

@@ -22,6 +22,25 @@ pub fn wat_module(src: &str) -> CompiledModule {
     compile(&wasm, &config()).unwrap_or_else(|e| panic!("compile: {e}"))
 }
 
+/// wasm-smith settings for WebAssembly 2.0 without SIMD, what kwasm
+/// compiles; callers add their own sizes.
+pub fn wasm2_smith_config() -> wasm_smith::Config {
+    wasm_smith::Config {
+        simd_enabled: false,
+        relaxed_simd_enabled: false,
+        threads_enabled: false,
+        tail_call_enabled: false,
+        memory64_enabled: false,
+        exceptions_enabled: false,
+        gc_enabled: false,
+        wide_arithmetic_enabled: false,
+        extended_const_enabled: false,
+        compact_imports_enabled: false,
+        custom_page_sizes_enabled: false,
+        ..Default::default()
+    }
+}
+
 pub fn config() -> Config {
     Config {
         features: IsaFeatures::baseline(),
