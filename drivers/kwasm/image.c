@@ -54,6 +54,7 @@ atomic_long_t kwasm_code_bytes = ATOMIC_LONG_INIT(0);
  * @nex: number of entries of @ex.
  * @listed: on kwasm_images.
  * @nsites: trap-site entries set so far (they must come in address order).
+ * @last_site: code offset of the last of them.
  * @free_work: frees the code after an RCU grace period.
  * @first_func: function index of @funcs[0] (the module's imports come first).
  * @nfuncs: number of @funcs.
@@ -69,6 +70,7 @@ struct kwasm_image {
 	struct exception_table_entry *ex;
 	u32 nex;
 	u32 nsites;
+	u32 last_site;
 	bool listed;
 	struct rcu_work free_work;
 	u32 first_func;
@@ -94,6 +96,20 @@ static void kwasm_image_set_name(struct kwasm_image *img, const char *file)
 		img->name[i] = isascii(base[i]) && isalnum(base[i]) ?
 			       base[i] : '_';
 	img->name[i] = '\0';
+}
+
+/* Points @e at @insn with the trap landing as fixup; false if out of reach. */
+static bool kwasm_set_entry(struct exception_table_entry *e, unsigned long insn)
+{
+	long to_insn = (long)insn - (long)&e->insn;
+	long to_fixup = (long)kwasm_trap_landing - (long)&e->fixup;
+
+	if (to_insn != (s32)to_insn || to_fixup != (s32)to_fixup)
+		return false;
+	e->insn = to_insn;
+	e->fixup = to_fixup;
+	e->data = EX_TYPE_DEFAULT;
+	return true;
 }
 
 /* Frees the code (execmem memory is VM_FLUSH_RESET_PERMS) and @img. */
@@ -162,20 +178,6 @@ void *kwasm_image_code(struct kwasm_image *img)
 	return img->mem;
 }
 
-/* Points @e at @insn with the trap landing as fixup; false if out of reach. */
-static bool kwasm_set_entry(struct exception_table_entry *e, unsigned long insn)
-{
-	long to_insn = (long)insn - (long)&e->insn;
-	long to_fixup = (long)kwasm_trap_landing - (long)&e->fixup;
-
-	if (to_insn != (s32)to_insn || to_fixup != (s32)to_fixup)
-		return false;
-	e->insn = to_insn;
-	e->fixup = to_fixup;
-	e->data = EX_TYPE_DEFAULT;
-	return true;
-}
-
 /*
  * Sets the next exception-table entry, for the trap site at code offset
  * @offset: a fault there resumes at kwasm_trap_landing. Sites must come in
@@ -183,15 +185,13 @@ static bool kwasm_set_entry(struct exception_table_entry *e, unsigned long insn)
  */
 int kwasm_image_set_site(struct kwasm_image *img, u32 offset)
 {
-	const struct exception_table_entry *prev;
-
 	if (img->nsites >= img->nex - 1 || offset >= img->end - img->start)
 		return -EINVAL;
-	prev = img->nsites ? &img->ex[img->nsites - 1] : NULL;
-	if (prev && img->start + offset <= ex_to_insn(prev))
+	if (img->nsites && offset <= img->last_site)
 		return -EINVAL;
 	if (!kwasm_set_entry(&img->ex[img->nsites], img->start + offset))
 		return -ERANGE;
+	img->last_site = offset;
 	img->nsites++;
 	return 0;
 }
