@@ -9,9 +9,14 @@ die() {
 	exit 1
 }
 
-APT_PACKAGES="clang lld llvm bison flex bc cpio kmod libelf-dev libssl-dev
-libclang-dev busybox-static qemu-system-x86 linux-source-6.12 xz-utils
-rsync python3 wabt patch"
+APT_PACKAGES="clang-16 lld-16 llvm-16 libclang-16-dev bison flex bc cpio kmod
+libelf-dev libssl-dev busybox-static qemu-system-x86 linux-source-6.12
+xz-utils rsync python3 wabt patch"
+# The kernel's LLVM toolchain: clang 16 builds the return-thunk and SLS
+# mitigations (-mfunction-return=thunk-extern, -mharden-sls), which
+# Debian 12's default clang 14 lacks. bindgen uses the same libclang.
+KWASM_LLVM=-16
+export LIBCLANG_PATH=/usr/lib/llvm-16/lib
 BINDGEN_VERSION=0.73
 
 # Runs a long command with its output in a log; prints the log's tail on failure.
@@ -115,15 +120,16 @@ kwasm_prepare_tree() {
 
 kwasm_config() {
 	local want
-	want=$(cat "$KWASM_SRC"/configs/kwasm.config "$KTREE/.kwasm-patches" ${KWASM_EXTRA_CONFIG:-} | sha256sum | cut -c1-16)
+	want=$({ echo "$KWASM_LLVM"; cat "$KWASM_SRC"/configs/kwasm.config "$KTREE/.kwasm-patches" ${KWASM_EXTRA_CONFIG:-}; } |
+		sha256sum | cut -c1-16)
 	[ -f "$KTREE/.config" ] && [ "$(cat "$KTREE/.kwasm-config" 2>/dev/null)" = "$want" ] && return 0
 	say "build: configuring (tinyconfig + configs/kwasm.config)"
 	(
 		cd "$KTREE"
-		logged "$KWASM_CACHE/log/config.log" make LLVM=1 tinyconfig
+		logged "$KWASM_CACHE/log/config.log" make LLVM=$KWASM_LLVM tinyconfig
 		logged "$KWASM_CACHE/log/config.log" scripts/kconfig/merge_config.sh -m .config \
 			"$KWASM_SRC/configs/kwasm.config" ${KWASM_EXTRA_CONFIG:-}
-		logged "$KWASM_CACHE/log/config.log" make LLVM=1 olddefconfig
+		logged "$KWASM_CACHE/log/config.log" make LLVM=$KWASM_LLVM olddefconfig
 	)
 	local opt missing=
 	while IFS= read -r opt; do
@@ -144,11 +150,11 @@ kwasm_build() {
 	kwasm_prepare_tree
 	kwasm_crates
 	kwasm_config
-	[ -n "$quiet" ] || say "build: make LLVM=1 -j$(nproc) (log: $KWASM_CACHE/log/kernel.log)"
+	[ -n "$quiet" ] || say "build: make LLVM=$KWASM_LLVM -j$(nproc) (log: $KWASM_CACHE/log/kernel.log)"
 	local start=$SECONDS
 	(
 		cd "$KTREE"
-		make LLVM=1 -j"$(nproc)" KRUSTFLAGS= bzImage >"$KWASM_CACHE/log/kernel.log" 2>&1
+		make LLVM=$KWASM_LLVM -j"$(nproc)" KRUSTFLAGS= bzImage >"$KWASM_CACHE/log/kernel.log" 2>&1
 	) &
 	local pid=$!
 	if [ -t 2 ] && [ -z "$quiet" ]; then
@@ -592,11 +598,13 @@ kwasm_record_tap() {
 	done < <(grep -E '^(not )?ok [0-9]+ ' "$log")
 }
 
-# Spectre v2 modes other than the default boot's (retpolines under TCG):
-# compiled code must take each mode's branch form. One boot per mode runs
+# Mitigation modes other than the default boot's (retpolines under TCG):
+# lfence instead of retpolines, the return thunk (retbleed=force makes the
+# AMD TCG CPU take the untrained-return mitigation), none at all. Compiled
+# code must take each mode's branch form. One boot per mode runs
 # the tests that compile and run code with indirect calls, br_tables, traps
 # and host calls.
-KWASM_MODES="spectre_v2=retpoline,lfence mitigations=off"
+KWASM_MODES="spectre_v2=retpoline,lfence retbleed=force mitigations=off"
 
 kwasm_test_modes() {
 	local out=$1 mode log rc

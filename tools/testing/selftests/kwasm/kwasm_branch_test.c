@@ -92,4 +92,184 @@ TEST(indirect_calls_br_tables_and_host_calls_run_in_this_form)
 	EXPECT_STREQ("branches\n", r.out);
 }
 
+/* Address of kernel symbol @name in /proc/kallsyms (root sees them), or 0. */
+static unsigned long ksym(const char *name)
+{
+	static char line[512];
+	unsigned long addr = 0;
+	size_t n = strlen(name);
+	FILE *f = fopen("/proc/kallsyms", "r");
+	char *sym;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		sym = strrchr(line, ' ');
+		if (sym && !strncmp(sym + 1, name, n) &&
+		    (sym[n + 1] == '\n' || sym[n + 1] == '\t')) {
+			addr = strtoul(line, NULL, 16);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return addr;
+}
+
+/* One placed image as debugfs kwasm/images shows it. */
+struct image {
+	unsigned long start;
+	unsigned int len, nfuncs, nrelocs;
+	unsigned int funcs[64];
+	unsigned int relocs[256][2];
+	unsigned char code[65536];
+};
+
+/* Parses the image named @name from debugfs kwasm/images; 0 if found. */
+static int read_image(const char *name, struct image *img)
+{
+	static char buf[1 << 20];
+	char want[96], *line, *save;
+	int fd = open("/sys/kernel/debug/kwasm/images", O_RDONLY);
+	ssize_t n, got = 0;
+	int in = 0;
+	unsigned int off, a, b;
+
+	if (fd < 0)
+		return -1;
+	while ((n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += n;
+	close(fd);
+	buf[got] = '\0';
+	snprintf(want, sizeof(want), "image %s ", name);
+	memset(img, 0, sizeof(*img));
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (!in) {
+			in = !strncmp(line, want, strlen(want)) &&
+			     sscanf(line + strlen(want), "start %lx len %u",
+				    &img->start, &img->len) == 2;
+			continue;
+		}
+		if (!strcmp(line, "end"))
+			return 0;
+		if (sscanf(line, "func %u %u", &a, &b) == 2 && img->nfuncs < 64)
+			img->funcs[img->nfuncs++] = a;
+		else if (sscanf(line, "reloc %u %u", &a, &b) == 2 &&
+			 img->nrelocs < 256) {
+			img->relocs[img->nrelocs][0] = a;
+			img->relocs[img->nrelocs++][1] = b;
+		} else if (sscanf(line, "code %u %n", &off, &a) == 1) {
+			for (line += a; off < sizeof(img->code); line += 2) {
+				if (sscanf(line, "%2hhx", &img->code[off]) != 1)
+					break;
+				off++;
+			}
+		}
+	}
+	return -1;
+}
+
+/* Whether @addr is one of the kernel's return thunks. */
+static int is_return_thunk(unsigned long addr)
+{
+	static const char *const names[] = {
+		"__x86_return_thunk", "retbleed_return_thunk",
+		"srso_return_thunk", "srso_alias_return_thunk",
+		"its_return_thunk", "call_depth_return_thunk",
+	};
+	static unsigned long addrs[6];
+	static int known;
+	int i;
+
+	for (i = 0; !known && i < 6; i++)
+		addrs[i] = ksym(names[i]);
+	known = 1;
+	for (i = 0; i < 6; i++)
+		if (addrs[i] && addrs[i] == addr)
+			return 1;
+	return 0;
+}
+
+static const char *const regs[16] = {
+	"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+	"r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+};
+
+/*
+ * The code the kernel placed, not only what the host compiler tests see:
+ * every entry has its endbr64 under IBT, every relocated branch is a call
+ * or jmp rel32 that lands on the kernel's own thunk or host-call entry.
+ */
+TEST(placed_code_has_landing_pads_and_branches_to_the_kernels_thunks)
+{
+	static struct image img;
+	static const unsigned char endbr[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	char forms[256], thunk[48];
+	char *const argv[] = { "./branches_spin.wasm", NULL };
+	unsigned long hostcall = ksym("kwasm_hostcall_entry");
+	unsigned int i, off, sym, thunks = 0, hostcalls = 0, returns = 0;
+	unsigned long target, want;
+	int ibt, thunk_form, return_thunk;
+	int32_t rel;
+	pid_t pid;
+
+	ASSERT_EQ(0, read_forms(forms, sizeof(forms)));
+	ibt = !!strstr(forms, "ibt=1");
+	thunk_form = !!strstr(forms, "indirect=thunk");
+	return_thunk = !!strstr(forms, "return=thunk");
+	ASSERT_NE(0, hostcall) TH_LOG("no kwasm_hostcall_entry in /proc/kallsyms");
+	pid = fork();
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	ASSERT_EQ(0, wait_exec(pid));
+	EXPECT_EQ(0, read_image("branches_spin_wasm", &img))
+		TH_LOG("no image branches_spin_wasm in debugfs kwasm/images");
+	stop_and_reap(pid);
+	ASSERT_LT(0, img.len);
+	ASSERT_LE(img.len, sizeof(img.code));
+	ASSERT_LT(0, img.nfuncs);
+	for (i = 0; ibt && i < img.nfuncs; i++)
+		EXPECT_EQ(0, memcmp(img.code + img.funcs[i], endbr, 4))
+			TH_LOG("function at %#x: expected endbr64, got %02x %02x %02x %02x",
+			       img.funcs[i], img.code[img.funcs[i]],
+			       img.code[img.funcs[i] + 1], img.code[img.funcs[i] + 2],
+			       img.code[img.funcs[i] + 3]);
+	for (i = 0; i < img.nrelocs; i++) {
+		off = img.relocs[i][0];
+		sym = img.relocs[i][1];
+		ASSERT_LE(off + 4, img.len);
+		ASSERT_LT(0, off);
+		memcpy(&rel, img.code + off, 4);
+		target = img.start + off + 4 + (long)rel;
+		if (sym == 17) {
+			want = hostcall;
+			hostcalls++;
+			EXPECT_EQ(0xe8, img.code[off - 1]) TH_LOG("host call at %#x", off);
+		} else if (sym < 16) {
+			snprintf(thunk, sizeof(thunk), "__x86_indirect_thunk_%s", regs[sym]);
+			want = ksym(thunk);
+			thunks++;
+			EXPECT_TRUE(img.code[off - 1] == 0xe8 || img.code[off - 1] == 0xe9)
+				TH_LOG("thunk branch at %#x: opcode %#x", off, img.code[off - 1]);
+		} else {
+			returns++;
+			EXPECT_EQ(0xe9, img.code[off - 1]) TH_LOG("return at %#x", off);
+			EXPECT_TRUE(is_return_thunk(target))
+				TH_LOG("return at %#x goes to %#lx, not a return thunk",
+				       off, target);
+			continue;
+		}
+		EXPECT_EQ(want, target)
+			TH_LOG("relocation %u at %#x (symbol %u): expected %#lx, got %#lx",
+			       i, off, sym, want, target);
+	}
+	EXPECT_LT(0, hostcalls) TH_LOG("expected direct host calls");
+	/* Thunk branches exactly when the kernel uses them. */
+	EXPECT_EQ(thunk_form, thunks > 0)
+		TH_LOG("%u thunk branches with %s", thunks, forms);
+	EXPECT_EQ(return_thunk, returns > 0)
+		TH_LOG("%u return-thunk branches with %s", returns, forms);
+}
+
 TEST_HARNESS_MAIN

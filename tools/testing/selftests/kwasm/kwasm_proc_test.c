@@ -24,35 +24,6 @@ static pid_t start_spin(void)
 	return pid;
 }
 
-static ssize_t read_proc(pid_t pid, const char *name, char *buf, size_t len);
-
-/*
- * Waits up to 30 s for the program to run: its [kwasm] mapping appears once
- * execve() has returned (compile included). Attaching earlier would see
- * the exec's SIGTRAP, as for any traced exec.
- */
-static int wait_exec(pid_t pid)
-{
-	static char buf[4096];
-	int i;
-
-	for (i = 0; i < 3000; i++) {
-		if (read_proc(pid, "maps", buf, sizeof(buf)) > 0 &&
-		    strstr(buf, "[kwasm]"))
-			return 0;
-		usleep(10 * 1000);
-	}
-	return -1;
-}
-
-static void stop_and_reap(pid_t pid)
-{
-	int status;
-
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-}
-
 /* Waits up to 10 s for a state change matching flags; 0 on success. */
 static int wait_state(pid_t pid, int *status, int flags)
 {
@@ -64,23 +35,6 @@ static int wait_state(pid_t pid, int *status, int flags)
 		usleep(10 * 1000);
 	}
 	return -1;
-}
-
-static ssize_t read_proc(pid_t pid, const char *name, char *buf, size_t len)
-{
-	char path[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n >= 0)
-		buf[n] = 0;
-	return n;
 }
 
 TEST(proc_shows_cmdline_status_and_stack)
@@ -104,6 +58,42 @@ TEST(proc_shows_cmdline_status_and_stack)
 	ASSERT_LT(0, read_proc(pid, "stack", buf, sizeof(buf)));
 	EXPECT_NE(NULL, strstr(buf, "do_signal_stop")) TH_LOG("stack:\n%s", buf);
 	stop_and_reap(pid);
+}
+
+/* The /proc/kallsyms line of a function of spin.wasm, or NULL. */
+static char *kallsyms_line(char *line, size_t len)
+{
+	FILE *f = fopen("/proc/kallsyms", "r");
+	char *found = NULL;
+
+	if (!f)
+		return NULL;
+	while (fgets(line, len, f))
+		if (strstr(line, " kwasm_spin_wasm_f0\t[kwasm]")) {
+			found = line;
+			break;
+		}
+	fclose(f);
+	return found;
+}
+
+/* image.c and patches/0006: placed functions are kernel symbols. */
+TEST(running_program_functions_are_listed_in_proc_kallsyms)
+{
+	static char line[512];
+	pid_t pid = start_spin();
+	unsigned long addr = 0;
+
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, wait_exec(pid));
+	ASSERT_NE(NULL, kallsyms_line(line, sizeof(line)))
+		TH_LOG("expected kwasm_spin_wasm_f0 [kwasm] in /proc/kallsyms");
+	addr = strtoul(line, NULL, 16);
+	EXPECT_NE(0, addr) TH_LOG("root sees no address: %s", line);
+	EXPECT_NE(NULL, strstr(line, " t kwasm_spin_wasm_f0")) TH_LOG("%s", line);
+	stop_and_reap(pid);
+	/* Unlisted when the program is gone. */
+	EXPECT_EQ(NULL, kallsyms_line(line, sizeof(line))) TH_LOG("%s", line);
 }
 
 TEST(ptrace_attach_stops_and_detach_resumes)

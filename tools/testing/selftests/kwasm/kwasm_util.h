@@ -196,4 +196,49 @@ static inline int copy_unique(const char *src, const char *dst,
 	return 0;
 }
 
+/* Reads /proc/PID/NAME into buf (NUL-terminated); bytes read or -1. */
+static inline ssize_t read_proc(pid_t pid, const char *name, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n >= 0)
+		buf[n] = 0;
+	return n;
+}
+
+/*
+ * Waits up to 30 s for the program to run: its [kwasm] mapping appears once
+ * execve() has returned (compile included). Attaching earlier would see
+ * the exec's SIGTRAP, as for any traced exec.
+ */
+static inline int wait_exec(pid_t pid)
+{
+	static char buf[4096];
+	int i;
+
+	for (i = 0; i < 3000; i++) {
+		if (read_proc(pid, "maps", buf, sizeof(buf)) > 0 &&
+		    strstr(buf, "[kwasm]"))
+			return 0;
+		usleep(10 * 1000);
+	}
+	return -1;
+}
+
+static inline void stop_and_reap(pid_t pid)
+{
+	int status;
+
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+}
+
 #endif /* KWASM_UTIL_H */
