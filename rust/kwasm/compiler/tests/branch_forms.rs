@@ -322,7 +322,10 @@ fn spec_modules() -> Vec<(String, Vec<u8>)> {
 
 /// The kselftests' WAT programs (tools/testing/selftests/kwasm/progs).
 fn selftest_programs() -> Vec<(String, Vec<u8>)> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../tools/testing/selftests/kwasm/progs");
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../tools/testing/selftests/kwasm/progs"
+    );
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).expect("selftest programs") {
         let path = e.expect("dir entry").path();
