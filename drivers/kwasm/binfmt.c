@@ -370,6 +370,7 @@ static int kwasm_load_binary(struct linux_binprm *bprm)
 	static const u8 magic[8] = { 0, 'a', 's', 'm', 1, 0, 0, 0 };
 	struct kwasm_exec *ex;
 	void *module;
+	u32 forms;
 	char *err;
 	int ret;
 
@@ -378,6 +379,13 @@ static int kwasm_load_binary(struct linux_binprm *bprm)
 	ret = kwasm_exec_allowed();
 	if (ret)
 		return ret;
+	/* A mitigation compiled code cannot follow refuses every module. */
+	ret = kwasm_branch_forms(&forms);
+	if (ret) {
+		kwasm_log_refusal(bprm->filename,
+				  "call depth tracking (retbleed=stuff) is not supported");
+		return ret;
+	}
 
 	err = kzalloc(KWASM_ERR_LEN, GFP_KERNEL);
 	ex = kzalloc(sizeof(*ex), GFP_KERNEL_ACCOUNT);

@@ -54,10 +54,39 @@ static const char *expected_indirect(void)
 	return "native";
 }
 
+/*
+ * Whether the kernel runs a mitigation compiled code cannot follow:
+ * debugfs says "branches unsupported".
+ */
+static int unsupported(void)
+{
+	char forms[256];
+
+	return !read_forms(forms, sizeof(forms)) &&
+	       !strncmp(forms, "branches un", 11);
+}
+
+/* retbleed=stuff: call depth accounting is not emitted; execs are refused. */
+TEST(exec_is_refused_under_call_depth_tracking)
+{
+	char *const argv[] = { "./branches.wasm", NULL };
+	static struct result r;
+
+	if (!unsupported())
+		SKIP(return, "the kernel does not track call depth");
+	run(argv[0], argv, &r);
+	EXPECT_EQ(EOPNOTSUPP, r.exec_errno)
+		TH_LOG("expected exec to fail with EOPNOTSUPP, got errno %d status %#x",
+		       r.exec_errno, r.status);
+	EXPECT_TRUE(klog_has("branches.wasm", "call depth tracking"));
+}
+
 TEST(indirect_branch_form_follows_the_kernels_spectre_v2_mitigation)
 {
 	char forms[256], want[64];
 
+	if (unsupported())
+		SKIP(return, "call depth tracking: every exec is refused");
 	ASSERT_EQ(0, read_forms(forms, sizeof(forms)))
 		TH_LOG("no branches line in %s", CODE_STATS);
 	snprintf(want, sizeof(want), "indirect=%s ", expected_indirect());
@@ -72,6 +101,8 @@ TEST(indirect_calls_br_tables_and_host_calls_run_in_this_form)
 	static struct result r;
 	uint32_t acc = 7, i;
 
+	if (unsupported())
+		SKIP(return, "call depth tracking: every exec is refused");
 	for (i = 0; i < 300; i++) {
 		switch ((i / 3) % 3) {
 		case 0:
@@ -212,6 +243,8 @@ TEST(placed_code_has_landing_pads_and_branches_to_the_kernels_thunks)
 	int32_t rel;
 	pid_t pid;
 
+	if (unsupported())
+		SKIP(return, "call depth tracking: every exec is refused");
 	ASSERT_EQ(0, read_forms(forms, sizeof(forms)));
 	ibt = !!strstr(forms, "ibt=1");
 	thunk_form = !!strstr(forms, "indirect=thunk");
