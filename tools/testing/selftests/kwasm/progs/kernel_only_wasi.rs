@@ -154,13 +154,20 @@ fn cpu_clocks() {
         check("resolution > 0", res > 0);
         // SAFETY: valid out pointer.
         errno_ok("clock_time_get", unsafe { clock_time_get(id, 1, &mut t0) });
+        // The clock may count in ticks (jiffies-based sched_clock under
+        // TCG): work until it moves, for up to ~100 rounds of 2M steps.
         let mut x = 1u64;
-        for i in 0..2_000_000u64 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(i);
+        for _ in 0..100 {
+            for i in 0..2_000_000u64 {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(i);
+            }
+            // SAFETY: valid out pointer.
+            errno_ok("clock_time_get", unsafe { clock_time_get(id, 1, &mut t1) });
+            if t1 != t0 {
+                break;
+            }
         }
         check("work", x != 0);
-        // SAFETY: valid out pointer.
-        errno_ok("clock_time_get", unsafe { clock_time_get(id, 1, &mut t1) });
         check(
             &format!("CPU clock {id} advances: {t0} -> {t1}"),
             t1 > t0 && t0 > 0,
