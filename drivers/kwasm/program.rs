@@ -158,7 +158,7 @@ impl Program {
         let code = match CodeMem::new(&module, filename) {
             Ok(code) => code,
             Err(CodeError::NoMem) => {
-                let _ = write!(err, "out of memory for code");
+                let _ = write!(err, "out of memory for code, or over kwasm.code_limit_mb");
                 return Err(NewError::NoMem);
             }
             Err(CodeError::Reloc(e)) => {

@@ -17,6 +17,7 @@
 #define NOBODY 65534
 #define COMPILE_STATS "/sys/kernel/debug/kwasm/compile"
 #define BUDGET_PARAM "/sys/module/kwasm/parameters/compile_memory_mb"
+#define CODE_LIMIT_PARAM "/sys/module/kwasm/parameters/code_limit_mb"
 
 static long now_ms(void)
 {
@@ -83,6 +84,22 @@ TEST_F_TIMEOUT(hostile, compile_over_its_memory_budget_is_abandoned_with_enomem,
 	EXPECT_TRUE(klog_has("over_budget.wasm", "compile_memory_mb"))
 		TH_LOG("no kernel log line naming the file and the budget");
 	EXPECT_EQ(0, stat_of(COMPILE_STATS, "running"));
+	ASSERT_TRUE(hello_runs()) TH_LOG("hello.wasm no longer runs");
+}
+
+/* Module space for placed code is bounded (image.c, like bpf_jit_limit). */
+TEST_F(hostile, code_over_the_code_space_limit_is_refused_with_enomem)
+{
+	char *const argv[] = { "./hello.wasm", "limit", NULL };
+
+	ASSERT_EQ(0, write_str(CODE_LIMIT_PARAM, "0"));
+	run_as(argv[0], argv, NOBODY, &self->r);
+	ASSERT_EQ(0, write_str(CODE_LIMIT_PARAM, "256"));
+	EXPECT_EQ(ENOMEM, self->r.exec_errno)
+		TH_LOG("expected execve to fail with ENOMEM with no code space, got errno %d (status %#x)",
+		       self->r.exec_errno, self->r.status);
+	EXPECT_TRUE(klog_has("hello.wasm", "code_limit_mb"))
+		TH_LOG("no kernel log line naming the file and the limit");
 	ASSERT_TRUE(hello_runs()) TH_LOG("hello.wasm no longer runs");
 }
 
