@@ -255,7 +255,7 @@ TEST(placed_code_has_landing_pads_and_branches_to_the_kernels_thunks)
 		execv(argv[0], argv);
 		_exit(127);
 	}
-	ASSERT_EQ(0, wait_exec(pid));
+	ASSERT_EQ(0, wait_running(pid));
 	EXPECT_EQ(0, read_image("branches_spin_wasm", &img))
 		TH_LOG("no image branches_spin_wasm in debugfs kwasm/images");
 	stop_and_reap(pid);

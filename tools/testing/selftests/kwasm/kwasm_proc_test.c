@@ -46,7 +46,7 @@ TEST(proc_shows_cmdline_status_and_stack)
 	ssize_t n;
 
 	ASSERT_LT(0, pid);
-	ASSERT_EQ(0, wait_exec(pid));
+	ASSERT_EQ(0, wait_running(pid));
 	n = read_proc(pid, "cmdline", buf, sizeof(buf));
 	EXPECT_EQ((ssize_t)sizeof(cmdline), n);
 	EXPECT_EQ(0, memcmp(buf, cmdline, sizeof(cmdline)));
@@ -85,7 +85,7 @@ TEST(running_program_functions_are_listed_in_proc_kallsyms)
 	unsigned long addr = 0;
 
 	ASSERT_LT(0, pid);
-	ASSERT_EQ(0, wait_exec(pid));
+	ASSERT_EQ(0, wait_running(pid));
 	ASSERT_NE(NULL, kallsyms_line(line, sizeof(line)))
 		TH_LOG("expected kwasm_spin_wasm_f0 [kwasm] in /proc/kallsyms");
 	addr = strtoul(line, NULL, 16);
@@ -102,7 +102,7 @@ TEST(ptrace_attach_stops_and_detach_resumes)
 	pid_t pid = start_spin();
 
 	ASSERT_LT(0, pid);
-	ASSERT_EQ(0, wait_exec(pid));
+	ASSERT_EQ(0, wait_running(pid));
 	ASSERT_EQ(0, ptrace(PTRACE_ATTACH, pid, NULL, NULL));
 	ASSERT_EQ(0, wait_state(pid, &status, 0)) TH_LOG("no ptrace stop");
 	ASSERT_TRUE(WIFSTOPPED(status)) TH_LOG("status %#x", status);

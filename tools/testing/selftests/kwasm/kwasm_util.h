@@ -219,7 +219,7 @@ static inline ssize_t read_proc(pid_t pid, const char *name, char *buf, size_t l
  * execve() has returned (compile included). Attaching earlier would see
  * the exec's SIGTRAP, as for any traced exec.
  */
-static inline int wait_exec(pid_t pid)
+static inline int wait_running(pid_t pid)
 {
 	static char buf[4096];
 	int i;

@@ -325,29 +325,6 @@ TEST(sock_accept_takes_a_connection)
 		TH_LOG("status %#x, output: %s", status, buf);
 }
 
-/* Waits up to 30 s for the program to run (its [kwasm] mapping). */
-static int wait_running(pid_t pid)
-{
-	char path[64], buf[4096];
-	int i, fd;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	for (i = 0; i < 3000; i++) {
-		fd = open(path, O_RDONLY);
-		n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-		if (fd >= 0)
-			close(fd);
-		if (n > 0) {
-			buf[n] = 0;
-			if (strstr(buf, "[kwasm]"))
-				return 0;
-		}
-		usleep(10 * 1000);
-	}
-	return -1;
-}
-
 TEST(blocked_fd_read_is_restarted_after_stop_and_continue)
 {
 	static char buf[OUT_MAX];
