@@ -59,26 +59,14 @@ TEST(memory_grow_past_rlimit_as_returns_minus_one)
 
 #define LIMIT_PARAM "/sys/module/kwasm/parameters/memory_limit_mb"
 
-static int set_limit_mb(const char *mb)
-{
-	int fd = open(LIMIT_PARAM, O_WRONLY);
-	int ok;
-
-	if (fd < 0)
-		return -1;
-	ok = write(fd, mb, strlen(mb)) == (ssize_t)strlen(mb);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
 TEST(memory_grow_past_system_wide_cap_returns_minus_one)
 {
 	int status;
 
 	/* 32 MiB for all programs: the 64 MiB grow is refused. */
-	ASSERT_EQ(0, set_limit_mb("32")) TH_LOG("cannot write %s", LIMIT_PARAM);
+	ASSERT_EQ(0, write_str(LIMIT_PARAM, "32")) TH_LOG("cannot write %s", LIMIT_PARAM);
 	status = run_limited("./memory_grow_big.wasm", 0);
-	ASSERT_EQ(0, set_limit_mb("0"));
+	ASSERT_EQ(0, write_str(LIMIT_PARAM, "0"));
 	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("status %#x", status);
 	EXPECT_EQ(12, WEXITSTATUS(status));
 }
