@@ -476,11 +476,32 @@ record() {
 	fi
 }
 
+# The samples and the kselftests' Rust programs as wasm, in one directory
+# ($KWASM_CACHE/samples/wasm), for the compiler's static branch-form checks
+# (KWASM_SAMPLE_WASM in rust/kwasm/compiler/tests/branch_forms.rs).
+kwasm_build_sample_corpus() {
+	local dir="$KWASM_CACHE/samples" f
+	mkdir -p "$dir/wasm"
+	kwasm_build_net_samples "$KWASM_CACHE/bench-net" || return 1
+	cp -p "$KWASM_CACHE"/bench-net/*.wasm "$dir/wasm/"
+	for f in "$KWASM_SRC"/samples/kwasm/*.rs "$KWASM_SRC"/samples/kwasm/bench/*.rs \
+		"$KWASM_SRC"/tools/testing/selftests/kwasm/progs/*.rs; do
+		[ -e "$f" ] || continue
+		grep -q 'kwasm_net' "$f" && continue
+		(kwasm_build_rust_wasm "$f" "$dir/wasm/$(basename "${f%.rs}").wasm") || return 1
+	done
+}
+
 # Host cargo tests: each test of each crate counts.
 kwasm_test_host() {
 	local log="$KWASM_CACHE/log/cargo-test.log" rc=0
 	say "test: host cargo tests (log: $log)"
-	cargo_ws test --workspace --release --locked >"$log" 2>&1 || rc=$?
+	kwasm_build_sample_corpus >"$KWASM_CACHE/log/samples.log" 2>&1 || {
+		tail -n 20 "$KWASM_CACHE/log/samples.log"
+		record 1 "host: the samples build to wasm32-wasip1"
+	}
+	KWASM_SAMPLE_WASM="$KWASM_CACHE/samples/wasm" \
+		cargo_ws test --workspace --release --locked >"$log" 2>&1 || rc=$?
 	local line
 	while IFS= read -r line; do
 		case "$line" in

@@ -56,10 +56,53 @@ fn entries(m: &CompiledModule) -> Vec<u32> {
     e
 }
 
+/// The targets of the jump table that the `jmp *reg` at `ip` goes through,
+/// if it ends Cranelift's table sequence (`lea table(%rip), r1; movslq
+/// (r1,idx,4), r2; add r2, r1; jmp *r1`, the table of i32 offsets from its
+/// own start right after the jmp). The table's length is not in the code:
+/// entries are read up to the nearest target past the table, and an entry
+/// must land inside the function; a misread shows up as a bad decode.
+fn jump_table_targets(m: &CompiledModule, w: &Walk, ip: u64, fn_end: u64) -> Vec<u64> {
+    let lea = w.insns.range(..ip).rev().take(3).find_map(|(_, i)| {
+        (i.mnemonic() == Mnemonic::Lea && i.is_ip_rel_memory_operand())
+            .then(|| i.ip_rel_memory_address())
+    });
+    let Some(table) = lea else {
+        return Vec::new();
+    };
+    let fn_start = entries(m)
+        .into_iter()
+        .map(u64::from)
+        .filter(|&e| e <= ip)
+        .max()
+        .unwrap_or(0);
+    let mut targets = Vec::new();
+    let mut limit = fn_end;
+    let mut at = table;
+    while at + 4 <= limit {
+        let word = &m.code[at as usize..at as usize + 4];
+        let off = i64::from(i32::from_le_bytes(word.try_into().expect("4 bytes")));
+        let target = (table as i64 + off) as u64;
+        if target < fn_start || target >= fn_end {
+            break;
+        }
+        if target > table {
+            limit = limit.min(target);
+        }
+        targets.push(target);
+        at += 4;
+    }
+    targets
+}
+
 /// Decodes everything reachable from the entry points through direct
-/// branches and fall-through.
+/// branches, jump tables and fall-through.
 fn walk(m: &CompiledModule) -> Walk {
     let mut w = Walk::default();
+    let mut ends: Vec<u64> = entries(m).into_iter().map(u64::from).collect();
+    ends.push(m.code.len() as u64);
+    ends.sort_unstable();
+    let fn_end = |ip: u64| ends.iter().copied().find(|&e| e > ip).unwrap_or(ip);
     let mut todo: Vec<u64> = entries(m).into_iter().map(u64::from).collect();
     // Thunk branches are still rel32 0 here: their "target" is the next
     // instruction, which must not be mistaken for a real edge.
@@ -93,6 +136,10 @@ fn walk(m: &CompiledModule) -> Walk {
                     if !thunk {
                         todo.push(ins.near_branch_target());
                     }
+                    break;
+                }
+                FlowControl::IndirectBranch => {
+                    todo.extend(jump_table_targets(m, &w, ip, fn_end(ip)));
                     break;
                 }
                 _ => break,
@@ -337,6 +384,31 @@ fn selftest_programs() -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// The samples and the kselftests' Rust programs, built to wasm32-wasip1 by
+/// `scripts/kwasm test` into the directory named by `KWASM_SAMPLE_WASM`
+/// (cargo alone cannot cross-build them). Without the variable the corpus
+/// has no samples and says so; with it, an empty directory is an error.
+fn sample_programs() -> Vec<(String, Vec<u8>)> {
+    let Some(dir) = std::env::var_os("KWASM_SAMPLE_WASM") else {
+        eprintln!("KWASM_SAMPLE_WASM not set: the corpus has no samples");
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(&dir).expect("KWASM_SAMPLE_WASM is a directory") {
+        let path = e.expect("dir entry").path();
+        if path.extension().is_some_and(|x| x == "wasm") {
+            let wasm = std::fs::read(&path).expect("sample");
+            out.push((format!("sample {}", path.display()), wasm));
+        }
+    }
+    assert!(
+        out.len() >= 10,
+        "expected the built samples in {dir:?}, got {} .wasm files",
+        out.len()
+    );
+    out
+}
+
 fn corpus() -> Vec<(String, Vec<u8>)> {
     let mut c: Vec<(String, Vec<u8>)> = CORPUS
         .iter()
@@ -350,6 +422,7 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
         }
     }
     c.extend(selftest_programs());
+    c.extend(sample_programs());
     c.extend(spec_modules());
     c
 }
@@ -364,7 +437,11 @@ fn every_branch_takes_the_form_the_kernel_asks_for() {
                 Ok(m) => m,
                 // wasm-smith and spec modules the compiler refuses (limits,
                 // invalid on purpose) are refused in every form alike.
-                Err(e) if !name.starts_with("corpus") && name != "large" => {
+                Err(e)
+                    if !name.starts_with("corpus")
+                        && !name.starts_with("sample")
+                        && name != "large" =>
+                {
                     assert!(
                         compile_in(&wasm, BranchForms::default()).is_err(),
                         "{name}: {e}"
