@@ -382,7 +382,7 @@ kwasm_vm() {
 	local rc=0
 	timeout --foreground "${KWASM_VM_TIMEOUT:-600}" qemu-system-x86_64 \
 		-nodefaults -display none -no-reboot \
-		-machine pc -cpu max -smp "${KWASM_VM_CPUS:-2}" -m "${KWASM_VM_MEM:-2G}" \
+		-machine pc -cpu "${KWASM_VM_CPU_MODEL:-max}" -smp "${KWASM_VM_CPUS:-2}" -m "${KWASM_VM_MEM:-2G}" \
 		-kernel "$bz" -initrd "$KWASM_CACHE/initramfs.cpio.gz" \
 		-append "console=ttyS0 panic=-1 oops=panic loglevel=4 ${KWASM_VM_CMDLINE:-}" \
 		-serial "file:$ctl/console" -serial "file:$ctl/stdout" -serial "file:$ctl/stderr" \

@@ -8,6 +8,7 @@
 
 #include "kwasm_util.h"
 
+#include <sched.h>
 #include <signal.h>
 
 #include "../kselftest_harness.h"
@@ -68,6 +69,44 @@ TEST_F_TIMEOUT(slow, float_results_are_bit_exact_under_concurrency, 300)
 		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 		EXPECT_STREQ(alone, got[i]);
 	}
+}
+
+/*
+ * A program moved between CPUs every 2 ms while it runs: it leaves compiled
+ * code at safepoints (preemption, the migration) and host calls, and comes
+ * back on the other CPU, where the per-CPU pointer to the running program
+ * and its FPU state must follow it.
+ */
+TEST_F_TIMEOUT(slow, program_migrated_between_cpus_keeps_bit_exact_results, 300)
+{
+	static char alone[OUT_MAX], got[OUT_MAX];
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int fd, status, moves = 0;
+	cpu_set_t set;
+	pid_t pid;
+
+	ASSERT_LE(2, ncpu) TH_LOG("the machine has %ld CPU online; this test needs 2",
+				  ncpu);
+	pid = spawn("./float_mix.wasm", "300000", &fd);
+	ASSERT_LT(0, pid);
+	collect(pid, fd, alone, &status);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	pid = spawn("./float_mix.wasm", "300000", &fd);
+	ASSERT_LT(0, pid);
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		CPU_ZERO(&set);
+		CPU_SET(moves++ % 2, &set);
+		sched_setaffinity(pid, sizeof(set), &set);
+		usleep(2000);
+	}
+	drain(fd, got);
+	close(fd);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("status %#x after %d moves", status, moves);
+	EXPECT_STREQ(alone, got);
+	EXPECT_LE(10, moves) TH_LOG("only %d moves while it ran", moves);
+	TH_LOG("%d moves between CPUs 0 and 1", moves);
 }
 
 TEST_F_TIMEOUT(slow, sixty_four_instances_of_one_module_run_at_once, 300)
