@@ -25,6 +25,7 @@
 extern crate alloc;
 
 pub mod module;
+pub mod nospec;
 pub mod trap;
 
 pub use module::*;

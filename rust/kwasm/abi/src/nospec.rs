@@ -1,19 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Speculation guards for builtins that index Rust memory with wasm values.
+//! Speculation guards for Rust code that indexes memory with wasm values:
+//! the runtime's builtins and WASI's guest-memory accessors.
 //!
 //! A bounds check in Rust is a branch, and a mispredicted branch lets the
 //! CPU run the in-bounds path with an out-of-bounds range: `table.fill`,
 //! `table.copy`, `table.init` and `memory.init` would read or write table
 //! elements or segment bytes up to 32 GiB past their array, and a copy puts
-//! what it read where wasm can read it back. After the architectural
-//! check, these builtins pass the range through [`range`], which makes it
-//! empty without a branch when it is out of bounds, like the kernel's
+//! what it read where wasm can read it back; a WASI call would hand the
+//! kernel a buffer reaching past linear memory. After the architectural
+//! check, these pass the range through [`range`], which makes it empty
+//! without a branch when it is out of bounds, like the kernel's
 //! `array_index_nospec()`.
 //!
-//! Linear memory needs none of this: every builtin address is `base` plus a
-//! 32-bit offset, inside the 4 GiB reservation, and no speculation window
-//! is long enough to copy through the 2 GiB guard that follows it.
+//! The builtins' linear-memory addresses need none of this: each is `base`
+//! plus a 32-bit offset, inside the 4 GiB reservation, and no speculation
+//! window is long enough to copy through the 2 GiB guard that follows it.
 
 /// All ones if `start + len <= bound` (without wrapping), else 0, computed
 /// without a branch.

@@ -7,9 +7,9 @@
 
 use kwasm_abi::{Builtin, Trap};
 
-use crate::nospec;
 use crate::platform::Platform;
 use crate::Instance;
+use kwasm_abi::nospec;
 
 /// Number of argument/result slots of a builtin (what the host-call entry
 /// must expose as `args`).

@@ -43,7 +43,6 @@ mod global;
 mod imports;
 mod instance;
 mod memory;
-mod nospec;
 mod platform;
 mod table;
 mod types;

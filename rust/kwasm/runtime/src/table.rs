@@ -8,7 +8,7 @@ use core::cell::UnsafeCell;
 
 use kwasm_abi::{Limits, RefType, VMTable};
 
-use crate::nospec;
+use kwasm_abi::nospec;
 
 /// Table elements are `u32`-indexed.
 pub const MAX_ELEMS: u64 = u32::MAX as u64;

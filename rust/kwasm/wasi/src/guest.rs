@@ -12,9 +12,16 @@
 //! Results are written through [`Out`] tokens that are checked *before* a
 //! call has side effects, so that data read from a pipe or an fd just opened
 //! is never lost to a bad result pointer.
+//!
+//! Speculation: every checked range is also masked without a branch
+//! (`kwasm_abi::nospec`), so that a mispredicted bounds check yields an empty
+//! range at offset 0 instead of an address past the memory (the rule for
+//! every access in design.rst, "Speculation").
 
 use alloc::vec::Vec;
 use core::ffi::CStr;
+
+use kwasm_abi::nospec;
 
 use crate::errno::Errno;
 pub use crate::small_list::SmallList;
@@ -70,12 +77,7 @@ impl<'a> Guest<'a> {
 
     /// `[ptr, ptr + len)` as indices, if inside the memory.
     fn range(&self, ptr: u32, len: u64) -> Result<core::ops::Range<usize>, Errno> {
-        let start = u64::from(ptr);
-        let end = start.checked_add(len).ok_or(Errno::FAULT)?;
-        if end > self.mem.len() as u64 {
-            return Err(Errno::FAULT);
-        }
-        Ok(start as usize..end as usize)
+        checked_range(self.mem.len(), ptr, len)
     }
 
     /// Checks bounds and alignment of an array of `count` elements of
@@ -262,11 +264,20 @@ impl<'a> Guest<'a> {
 
 /// [`Guest::path`] on a shared view of the memory.
 pub fn read_path(mem: &[u8], ptr: u32, len: u32) -> Result<PathBuf, Errno> {
-    let end = u64::from(ptr) + u64::from(len);
-    if end > mem.len() as u64 {
+    let r = checked_range(mem.len(), ptr, len.into())?;
+    PathBuf::new(&mem[r])
+}
+
+/// `[ptr, ptr + len)` as indices into a memory of `size` bytes, if inside
+/// it; masked so that it is `0..0` even under a mispredicted check.
+fn checked_range(size: usize, ptr: u32, len: u64) -> Result<core::ops::Range<usize>, Errno> {
+    let start = u64::from(ptr);
+    let end = start.checked_add(len).ok_or(Errno::FAULT)?;
+    if end > size as u64 {
         return Err(Errno::FAULT);
     }
-    PathBuf::new(&mem[ptr as usize..end as usize])
+    let (start, len) = nospec::range(start, len, size as u64);
+    Ok(start..start + len)
 }
 
 /// A checked, NUL-terminated copy of a guest path.
@@ -316,6 +327,16 @@ mod tests {
             m[8 * i + 4..8 * i + 8].copy_from_slice(&n.to_le_bytes());
         }
         m
+    }
+
+    #[test]
+    fn out_of_bounds_ranges_fail_and_are_masked_empty() {
+        let mut mem = [0u8; 64];
+        let g = Guest::new(&mut mem);
+        assert_eq!(g.range(60, 4), Ok(60..64));
+        assert_eq!(g.range(61, 4), Err(Errno::FAULT));
+        assert_eq!(checked_range(64, 64, 0), Ok(64..64));
+        assert_eq!(checked_range(64, u32::MAX, u64::MAX), Err(Errno::FAULT));
     }
 
     #[test]
