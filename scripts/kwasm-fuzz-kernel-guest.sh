@@ -4,16 +4,18 @@
 # The guest half of `scripts/kwasm fuzz-kernel`: runs in the VM (busybox sh,
 # as root) in the corpus directory written by kwasm-fuzzgen, which also holds
 # the exec harness kwasm-fuzz-exec (scripts/kwasm-fuzz-exec.c).
-# Usage: kwasm-fuzz-kernel-guest.sh [TIMEOUT]
+# Usage: kwasm-fuzz-kernel-guest.sh [TIMEOUT [JOBS]]
 #
 # Execs control.wasm (it must exit 0, or the harness is broken) and
 # control-spin.wasm (the timeout must kill it), then every gen-*.wasm and
-# mut-*.wasm as uid/gid 65534, each with TIMEOUT seconds (default 5) from
-# fork to exit, stdio on /dev/null, and a scratch tmpfs as its working
-# directory; every fourth one also under RLIMIT_AS = 256 MiB. Appends
-# "NAME OUTCOME ms=N" to results.txt (the running module's name is in
-# ./current meanwhile, for the host if the VM dies). Then: a table of the
-# outcomes, the slowest modules, kwasm's resource counters (which must be
+# mut-*.wasm, each with TIMEOUT seconds (default 5) from fork to exit, stdio
+# on /dev/null, and a scratch tmpfs as its working directory; every fourth
+# one also under RLIMIT_AS = 256 MiB. JOBS workers (default: one per CPU)
+# take every JOBS-th module each, as a user of their own (uid/gid 65534 - W,
+# so that kwasm's per-user shares let them compile at once) with a tmpfs of
+# their own. Each appends "NAME OUTCOME ms=N" to results.txt (the module a
+# worker runs is in ./current.W meanwhile, for the host if the VM dies).
+# Then: a table of the outcomes, the slowest modules, kwasm's resource counters (which must be
 # back to zero), a kmemleak scan if the kernel has kmemleak, and a scan of
 # the kernel log for reports. The last line is "fuzz-kernel: N modules, R
 # kernel reports"; the exit status is non-zero if R > 0 or anything else
@@ -23,22 +25,30 @@
 # /proc/kmsg (to try this script outside the VM).
 
 T=${1:-5}
+jobs=${2:-$(grep -c '^processor' /proc/cpuinfo)}
+[ "$jobs" -ge 1 ] 2>/dev/null || jobs=1
 dir=$(pwd)
 exe=$dir/kwasm-fuzz-exec
 results=$dir/results.txt
 tmp=/tmp/fuzz-kernel
-sandbox=$tmp/sandbox
 start=$(date +%s)
 status=0
 
-mkdir -p "$sandbox" || exit 1
-# The programs' "." (the WASI preopen): small, so that no program can fill
-# the VM's memory with files.
-mount -t tmpfs -o size=16m,mode=1777 fuzz-sandbox "$sandbox" || exit 1
+# The programs' "." (the WASI preopen), one per worker: small, so that no
+# program can fill the VM's memory with files.
+w=0
+while [ $w -lt "$jobs" ]; do
+	mkdir -p "$tmp/sandbox.$w" || exit 1
+	mount -t tmpfs -o size=16m,mode=1777 fuzz-sandbox "$tmp/sandbox.$w" || exit 1
+	w=$((w + 1))
+done
+sandbox=$tmp/sandbox.0
 klog_pid=
 cleanup() {
 	[ -z "$klog_pid" ] || kill "$klog_pid" 2>/dev/null
-	umount "$sandbox" 2>/dev/null
+	for d in "$tmp"/sandbox.*; do
+		umount "$d" 2>/dev/null
+	done
 }
 trap cleanup EXIT
 
@@ -75,33 +85,59 @@ case "$r" in
 esac
 
 : >"$results"
-n=0
-for f in "$dir"/gen-*.wasm "$dir"/mut-*.wasm; do
-	[ -e "$f" ] || continue
-	name=${f##*/}
-	n=$((n + 1))
-	lim=
-	[ $((n % 4)) -eq 0 ] && lim="-m 256"
-	echo "$name" >"$dir/current"
-	rm -rf "$sandbox"/* "$sandbox"/.[!.]* 2>/dev/null
-	# shellcheck disable=SC2086
-	r=$("$exe" -t "$T" -d "$sandbox" $lim "$f")
-	rc=$?
-	[ -n "$r" ] || r="harness status $rc"
-	echo "$name $r" >>"$results"
-	case "$r" in
-	stuck*)
-		echo "fuzz-kernel: $name: still alive 30 s after SIGKILL" >&2
-		status=1
-		;;
-	harness*)
-		echo "fuzz-kernel: $name: $r" >&2
-		status=1
-		;;
-	esac
+# worker W: every module whose position in the list is W modulo $jobs; its
+# lines go to results.W, its problems to fail.W.
+worker() {
+	wid=$1 i=0 sb=$tmp/sandbox.$1
+	: >"$results.$wid"
+	for f in "$dir"/gen-*.wasm "$dir"/mut-*.wasm; do
+		[ -e "$f" ] || continue
+		i=$((i + 1))
+		[ $(((i - 1) % jobs)) -eq "$wid" ] || continue
+		name=${f##*/}
+		lim=
+		[ $((i % 4)) -eq 0 ] && lim="-m 256"
+		echo "$name" >"$dir/current.$wid"
+		rm -rf "$sb"/* "$sb"/.[!.]* 2>/dev/null
+		# shellcheck disable=SC2086
+		r=$("$exe" -t "$T" -u $((65534 - wid)) -d "$sb" $lim "$f")
+		rc=$?
+		[ -n "$r" ] || r="harness status $rc"
+		echo "$name $r" >>"$results.$wid"
+		case "$r" in
+		stuck*)
+			echo "fuzz-kernel: $name: still alive 30 s after SIGKILL" >&2
+			: >"$dir/fail.$wid"
+			;;
+		harness*)
+			echo "fuzz-kernel: $name: $r" >&2
+			: >"$dir/fail.$wid"
+			;;
+		esac
+	done
+	rm -f "$dir/current.$wid"
+}
+rm -f "$dir"/fail.* "$dir"/current.*
+w=0
+pids=
+while [ $w -lt "$jobs" ]; do
+	worker $w &
+	pids="$pids $!"
+	w=$((w + 1))
 done
-rm -f "$dir/current"
-echo "fuzz-kernel: $n modules in $(($(date +%s) - start)) s, ${T} s timeout each"
+# shellcheck disable=SC2086
+wait $pids
+w=0
+while [ $w -lt "$jobs" ]; do
+	cat "$results.$w" >>"$results"
+	rm -f "$results.$w"
+	[ ! -e "$dir/fail.$w" ] || status=1
+	rm -f "$dir/fail.$w"
+	w=$((w + 1))
+done
+sort -o "$results" "$results"
+n=$(wc -l <"$results")
+echo "fuzz-kernel: $n modules in $(($(date +%s) - start)) s, ${T} s timeout each, $jobs workers"
 
 # The table: one row per outcome, generated and mutated modules apart.
 awk '

@@ -15,7 +15,9 @@
 # SIGKILL, kwasm's counters did not return to zero, or the VM died.
 #
 # KWASM_FUZZ_SEED fixes the seed (default: random, printed; `test` uses 1),
-# KWASM_FUZZ_TIMEOUT the seconds each program may take (default 5).
+# KWASM_FUZZ_TIMEOUT the seconds each program may take (default 5),
+# KWASM_FUZZ_JOBS how many programs run at once in the VM (default: one per
+# VM CPU, KWASM_VM_CPUS).
 
 KWASM_FUZZ_DIR="$KWASM_CACHE/fuzz-kernel"
 
@@ -94,6 +96,7 @@ kwasm_fuzz_kernel_tools() {
 # kwasm_fuzz_kernel_run SCALE: the campaign on the kernel already built.
 kwasm_fuzz_kernel_run() {
 	local scale=$1 seed=${KWASM_FUZZ_SEED:-} timeout=${KWASM_FUZZ_TIMEOUT:-5}
+	local jobs=${KWASM_FUZZ_JOBS:-${KWASM_VM_CPUS:-2}}
 	[ -n "$seed" ] || seed=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
 	kwasm_fuzz_kernel_tools || die "fuzz-kernel: cannot build the generator, harness or seeds"
 	# A fresh directory per run; the five newest runs are kept.
@@ -112,14 +115,15 @@ kwasm_fuzz_kernel_run() {
 	cp "$KWASM_FUZZ_DIR/kwasm-fuzz-exec" "$KWASM_SRC/scripts/kwasm-fuzz-kernel-guest.sh" "$run/"
 	local rc=0 start=$SECONDS
 	(cd "$run" && KWASM_VM_TIMEOUT=${KWASM_VM_TIMEOUT:-$((900 + scale * 600))} \
-		kwasm_vm "sh ./kwasm-fuzz-kernel-guest.sh $timeout") 2>&1 | tee "$run/vm.log" || rc=${PIPESTATUS[0]}
+		kwasm_vm "sh ./kwasm-fuzz-kernel-guest.sh $timeout $jobs") 2>&1 | tee "$run/vm.log" || rc=${PIPESTATUS[0]}
 	say "fuzz-kernel: $((SECONDS - start)) s in the VM; corpus, results.txt and vm.log in $run"
 	if [ $rc -ne 0 ]; then
-		if [ -f "$run/current" ]; then
-			local cur
-			cur=$(cat "$run/current")
+		local f cur
+		for f in "$run"/current.*; do
+			[ -f "$f" ] || continue
+			cur=$(cat "$f")
 			say "fuzz-kernel: the VM stopped while running $cur: $(grep "^$cur " "$run/corpus.txt")"
-		fi
+		done
 		say "fuzz-kernel: failed (status $rc); reproduce with: KWASM_FUZZ_SEED=$seed scripts/kwasm fuzz-kernel $scale"
 		return 1
 	fi
