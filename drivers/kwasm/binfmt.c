@@ -11,9 +11,11 @@
  * on the way back to user mode, which it never reaches: it ends with
  * do_group_exit().
  *
- * Until it starts, the program belongs to its queued task work; then to the
- * new mm: a one-page inaccessible mapping, "[kwasm]" in /proc/PID/maps, frees
- * it when it is closed. Every way the task can end tears its mm down,
+ * One object owns everything of an exec: the Rust program (program.rs), which
+ * this file holds as its struct kwasm_run. Until it starts, the program
+ * belongs to its queued task work; then to the new mm: a one-page
+ * inaccessible mapping, "[kwasm]" in /proc/PID/maps, frees it when it is
+ * closed. Every way the task can end tears its mm down,
  * including get_signal() exiting from under a stopped program when SIGKILL
  * arrives.
  */
@@ -41,15 +43,6 @@
 /* Largest module accepted; the compiler applies finer limits. */
 #define KWASM_MAX_MODULE_BYTES	(64 << 20)
 #define KWASM_ERR_LEN		160
-
-struct kwasm_exec {
-	struct callback_head work;
-	/* Queues work again after execve() has returned (kwasm_task_start). */
-	struct work_struct defer;
-	struct task_struct *task;
-	struct vm_special_mapping owner;
-	struct kwasm_run run;
-};
 
 /* Reads the whole module; NULL with *err set on failure. */
 static u8 *kwasm_read_module(struct linux_binprm *bprm, size_t *len, int *err)
@@ -112,16 +105,16 @@ static int kwasm_record_strings(struct linux_binprm *bprm)
 }
 
 /*
- * Compiles wasm[0..len), the module of bprm, on stack. Returns 0 and the
+ * Compiles wasm[0..len), the module of bprm, for run. Returns 0 and the
  * module, or a -errno with the reason logged: ENOEXEC (invalid, or the
  * compiler failed), ENOMEM (out of memory, or over the compile's memory
- * budget), EINTR (killed).
+ * budget), ETIME (over its time), EINTR (killed).
  */
-static int kwasm_compile_file(struct linux_binprm *bprm, const u8 *wasm,
-			      size_t len, void *stack, char *err,
+static int kwasm_compile_file(struct linux_binprm *bprm, struct kwasm_run *run,
+			      const u8 *wasm, size_t len, char *err,
 			      void **module)
 {
-	int ret = kwasm_compile(wasm, len, stack, err, KWASM_ERR_LEN, module);
+	int ret = kwasm_compile(run, wasm, len, err, KWASM_ERR_LEN, module);
 
 	switch (ret) {
 	case 0:
@@ -131,6 +124,10 @@ static int kwasm_compile_file(struct linux_binprm *bprm, const u8 *wasm,
 		snprintf(err, KWASM_ERR_LEN,
 			 "compile needs more than kwasm.compile_memory_mb");
 		ret = -ENOMEM;
+		break;
+	case -ETIME:
+		snprintf(err, KWASM_ERR_LEN,
+			 "compile takes longer than kwasm.compile_seconds");
 		break;
 	case -ENOMEM:
 		snprintf(err, KWASM_ERR_LEN, "out of memory while compiling");
@@ -149,7 +146,7 @@ static int kwasm_compile_file(struct linux_binprm *bprm, const u8 *wasm,
  * (concurrent execs of the same bytes wait for one compile). NULL with
  * *ret set on failure.
  */
-static void *kwasm_module_of(struct linux_binprm *bprm, void *stack,
+static void *kwasm_module_of(struct linux_binprm *bprm, struct kwasm_run *run,
 			     char *err, int *ret)
 {
 	struct kwasm_cache_claim claim;
@@ -168,7 +165,7 @@ static void *kwasm_module_of(struct linux_binprm *bprm, void *stack,
 		*ret = PTR_ERR(module);
 		module = NULL;
 	} else if (!module) {
-		*ret = kwasm_compile_file(bprm, wasm, len, stack, err, &module);
+		*ret = kwasm_compile_file(bprm, run, wasm, len, err, &module);
 		if (!*ret)
 			kwasm_cache_insert(&key, module,
 					   kwasm_rs_module_bytes(module));
@@ -176,14 +173,6 @@ static void *kwasm_module_of(struct linux_binprm *bprm, void *stack,
 	}
 	kvfree(wasm);
 	return module;
-}
-
-static void kwasm_exec_free(struct kwasm_exec *ex)
-{
-	if (ex->run.program)
-		kwasm_rs_program_free(ex->run.program);
-	vfree(ex->run.stack);
-	kfree(ex);
 }
 
 static vm_fault_t kwasm_owner_fault(const struct vm_special_mapping *sm,
@@ -203,20 +192,20 @@ static int kwasm_owner_mremap(const struct vm_special_mapping *sm,
 static void kwasm_owner_close(const struct vm_special_mapping *sm,
 			      struct vm_area_struct *vma)
 {
-	kwasm_exec_free(container_of(sm, struct kwasm_exec, owner));
+	kwasm_rs_program_free(container_of(sm, struct kwasm_run, owner));
 }
 
-/* Hands ex over to the current (new) mm; on success the mm frees it. */
-static int kwasm_give_to_mm(struct kwasm_exec *ex)
+/* Hands run over to the current (new) mm; on success the mm frees it. */
+static int kwasm_give_to_mm(struct kwasm_run *run)
 {
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
 	unsigned long addr;
 
-	ex->owner.name = "[kwasm]";
-	ex->owner.fault = kwasm_owner_fault;
-	ex->owner.mremap = kwasm_owner_mremap;
-	ex->owner.close = kwasm_owner_close;
+	run->owner.name = "[kwasm]";
+	run->owner.fault = kwasm_owner_fault;
+	run->owner.mremap = kwasm_owner_mremap;
+	run->owner.close = kwasm_owner_close;
 	if (mmap_write_lock_killable(mm))
 		return -EINTR;
 	addr = get_unmapped_area(NULL, 0, PAGE_SIZE, 0, 0);
@@ -226,7 +215,7 @@ static int kwasm_give_to_mm(struct kwasm_exec *ex)
 	}
 	/* No VM_READ/VM_MAY*: not even ptrace or /proc/PID/mem can touch it. */
 	vma = _install_special_mapping(mm, addr, PAGE_SIZE,
-				       VM_DONTCOPY | VM_DONTDUMP, &ex->owner);
+				       VM_DONTCOPY | VM_DONTDUMP, &run->owner);
 	mmap_write_unlock(mm);
 	return PTR_ERR_OR_ZERO(vma);
 }
@@ -273,13 +262,13 @@ static int kwasm_secure_stdio(void)
  */
 static void kwasm_task_run(struct callback_head *head)
 {
-	struct kwasm_exec *ex = container_of(head, struct kwasm_exec, work);
+	struct kwasm_run *run = container_of(head, struct kwasm_run, work);
 	struct callback_head *next = head->next, *n;
 	int status;
 
 	/* Run by exit_task_work(), or the task dies on its way out. */
 	if ((current->flags & PF_EXITING) || fatal_signal_pending(current)) {
-		kwasm_exec_free(ex);
+		kwasm_rs_program_free(run);
 		return;
 	}
 	head->next = NULL;
@@ -289,16 +278,16 @@ static void kwasm_task_run(struct callback_head *head)
 		next = n;
 	}
 	task_work_run();
-	if (kwasm_give_to_mm(ex)) {
-		kwasm_exec_free(ex);
+	if (kwasm_give_to_mm(run)) {
+		kwasm_rs_program_free(run);
 		kwasm_log_refusal(current->comm, "out of memory");
 		do_group_exit(SIGKILL);
 	}
-	if (ex->run.secureexec && kwasm_secure_stdio()) {
+	if (run->secureexec && kwasm_secure_stdio()) {
 		kwasm_log_refusal(current->comm, "cannot open /dev/null for stdio");
 		do_group_exit(126 << 8);
 	}
-	status = kwasm_rs_program_run(ex->run.program);
+	status = kwasm_rs_program_run(run);
 	/*
 	 * A signal that stopped the program and whose default action dumps
 	 * core is delivered now, outside the program: get_signal() dumps core
@@ -322,21 +311,21 @@ static void kwasm_task_start(struct callback_head *head);
  */
 static void kwasm_task_requeue(struct work_struct *w)
 {
-	struct kwasm_exec *ex = container_of(w, struct kwasm_exec, defer);
-	struct task_struct *task = ex->task;
+	struct kwasm_run *run = container_of(w, struct kwasm_run, defer);
+	struct task_struct *task = run->task;
 
-	init_task_work(&ex->work, kwasm_task_start);
-	if (task_work_add(task, &ex->work, TWA_RESUME))
-		kwasm_exec_free(ex);
+	init_task_work(&run->work, kwasm_task_start);
+	if (task_work_add(task, &run->work, TWA_RESUME))
+		kwasm_rs_program_free(run);
 	put_task_struct(task);
 }
 
 static void kwasm_task_start(struct callback_head *head)
 {
-	struct kwasm_exec *ex = container_of(head, struct kwasm_exec, work);
+	struct kwasm_run *run = container_of(head, struct kwasm_run, work);
 
 	if (current->flags & PF_EXITING) {
-		kwasm_exec_free(ex);
+		kwasm_rs_program_free(run);
 		return;
 	}
 	/*
@@ -347,20 +336,15 @@ static void kwasm_task_start(struct callback_head *head)
 	 * would run work queued from here at once.
 	 */
 	if (current->in_execve) {
-		ex->task = get_task_struct(current);
-		INIT_WORK(&ex->defer, kwasm_task_requeue);
-		schedule_work(&ex->defer);
+		run->task = get_task_struct(current);
+		INIT_WORK(&run->defer, kwasm_task_requeue);
+		schedule_work(&run->defer);
 		return;
 	}
-	init_task_work(&ex->work, kwasm_task_run);
+	init_task_work(&run->work, kwasm_task_run);
 	/* Only fails for an exiting task. */
-	if (task_work_add(current, &ex->work, TWA_RESUME))
-		kwasm_exec_free(ex);
-}
-
-bool kwasm_run_secureexec(struct kwasm_run *run)
-{
-	return run->secureexec;
+	if (task_work_add(current, &run->work, TWA_RESUME))
+		kwasm_rs_program_free(run);
 }
 
 static struct linux_binfmt kwasm_format;
@@ -368,7 +352,7 @@ static struct linux_binfmt kwasm_format;
 static int kwasm_load_binary(struct linux_binprm *bprm)
 {
 	static const u8 magic[8] = { 0, 'a', 's', 'm', 1, 0, 0, 0 };
-	struct kwasm_exec *ex;
+	struct kwasm_run *run = NULL;
 	void *module;
 	u32 forms;
 	char *err;
@@ -388,22 +372,17 @@ static int kwasm_load_binary(struct linux_binprm *bprm)
 	}
 
 	err = kzalloc(KWASM_ERR_LEN, GFP_KERNEL);
-	ex = kzalloc(sizeof(*ex), GFP_KERNEL_ACCOUNT);
-	if (!err || !ex) {
+	run = kwasm_rs_program_alloc();
+	if (!err || !run) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	ex->run.stack = __vmalloc(KWASM_STACK_SIZE, GFP_KERNEL_ACCOUNT);
-	if (!ex->run.stack) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	module = kwasm_module_of(bprm, ex->run.stack, err, &ret);
+	module = kwasm_module_of(bprm, run, err, &ret);
 	if (!module)
 		goto out;
 	/* Takes over the module reference. */
-	ret = kwasm_rs_program_new(module, &ex->run, bprm->filename, err,
-				   KWASM_ERR_LEN, &ex->run.program);
+	ret = kwasm_rs_program_load(run, module, bprm->filename, err,
+				    KWASM_ERR_LEN);
 	if (ret) {
 		kwasm_log_refusal(bprm->filename, err);
 		goto out;
@@ -412,7 +391,7 @@ static int kwasm_load_binary(struct linux_binprm *bprm)
 	ret = begin_new_exec(bprm);
 	if (ret)
 		goto out;
-	ex->run.secureexec = bprm->secureexec;
+	run->secureexec = bprm->secureexec;
 	/* Point of no return: failures from here kill the task. */
 	set_personality_64bit();
 	setup_new_exec(bprm);
@@ -426,16 +405,16 @@ static int kwasm_load_binary(struct linux_binprm *bprm)
 	set_binfmt(&kwasm_format);
 	finalize_exec(bprm);
 
-	init_task_work(&ex->work, kwasm_task_start);
-	ret = task_work_add(current, &ex->work, TWA_RESUME);
+	init_task_work(&run->work, kwasm_task_start);
+	ret = task_work_add(current, &run->work, TWA_RESUME);
 	if (ret)
 		goto out;
 	kfree(err);
 	return 0;
 
 out:
-	if (ex)
-		kwasm_exec_free(ex);
+	if (run)
+		kwasm_rs_program_free(run);
 	kfree(err);
 	return ret;
 }

@@ -177,7 +177,7 @@ pub(crate) unsafe extern "C" fn kwasm_rs_module_bytes(module: *mut c_void) -> us
 /// module triggers) abandons that compile and refuses the module instead.
 /// Returns if the current task is not compiling.
 #[no_mangle]
-pub fn kwasm_compile_panic(info: &core::panic::PanicInfo<'_>) {
+pub(crate) fn kwasm_compile_panic(info: &core::panic::PanicInfo<'_>) {
     let mut msg = [0u8; 128];
     // SAFETY: `msg` is writable for its whole length, which is >= 1.
     let mut w = unsafe { ErrBuf::new(msg.as_mut_ptr().cast(), msg.len()) };

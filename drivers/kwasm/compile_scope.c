@@ -7,17 +7,20 @@
  * much memory it needs depends on the module in ways no up-front limit
  * captures exactly. So every compile runs in a scope:
  *
- *  - at most kwasm.max_compiles compiles run at once; an exec waits
- *    (killably) for a free slot;
+ *  - at most kwasm.max_compiles compiles run at once, and one user's at
+ *    most its share of them (user_share.c); an exec waits (killably) for a
+ *    free slot;
  *  - every Rust allocation made by the compiling task is recorded in the
  *    scope, charged to the task's memory cgroup and counted against a
  *    per-compile budget (kwasm.compile_memory_mb);
- *  - the allocator checks for a fatal signal and lets other tasks run;
- *  - on allocation failure, budget exhaustion, a fatal signal or a panic
- *    inside the compiler (rust/kernel/lib.rs calls kwasm_compile_panic()),
- *    the scope is abandoned: the compile's own stack is dropped without
- *    unwinding (kwasm_unwind() back to kwasm_enter()) and everything it
- *    allocated is freed from the record.
+ *  - the allocator checks for a fatal signal and lets other tasks run, and
+ *    every 256 allocations for the compile's deadline
+ *    (kwasm.compile_seconds);
+ *  - on allocation failure, budget exhaustion, the deadline, a fatal
+ *    signal or a panic inside the compiler (rust/kernel/lib.rs calls
+ *    kwasm_compile_panic()), the scope is abandoned: the compile's own
+ *    stack is dropped without unwinding (kwasm_unwind() back to
+ *    kwasm_enter()) and everything it allocated is freed from the record.
  *
  * Abandoning is sound because a compile touches nothing but its input, its
  * own allocations and its own stack: it takes no locks and publishes
@@ -30,6 +33,7 @@
  */
 
 #include <linux/atomic.h>
+#include <linux/jiffies.h>
 #include <linux/list.h>
 #include <linux/minmax.h>
 #include <linux/moduleparam.h>
@@ -52,6 +56,15 @@ module_param(max_compiles, uint, 0644);
 MODULE_PARM_DESC(max_compiles,
 		 "Compiles running at once (0: one per online CPU, at most 32)");
 
+/*
+ * Seconds one compile may take. Execs of the same bytes wait for one
+ * compile (code_cache.c), so this also bounds how long one user's compile
+ * can keep another user's exec waiting.
+ */
+static unsigned int compile_seconds = 300;
+module_param(compile_seconds, uint, 0644);
+MODULE_PARM_DESC(compile_seconds, "Seconds one compile may take");
+
 /* Memory one compile may allocate, MiB. */
 static unsigned long compile_memory_mb = 256;
 module_param(compile_memory_mb, ulong, 0644);
@@ -65,7 +78,11 @@ struct kwasm_compile {
 	struct list_head allocs;
 	size_t bytes, peak, budget;
 	unsigned long count;
+	/* jiffies after which the compile is abandoned (compile_seconds). */
+	unsigned long deadline;
 	int slot;
+	/* The user whose share of the slots this compile takes. */
+	struct kwasm_user *user;
 	/* The stack the compile runs on, KWASM_STACK_SIZE bytes. */
 	void *stack;
 	/* Why the scope was abandoned (a -errno), or 0. */
@@ -103,6 +120,8 @@ static bool kwasm_slot_claim(struct kwasm_compile *c)
 {
 	unsigned int i, n = kwasm_max_compiles();
 
+	if (!kwasm_user_charge(c->user, KWASM_SHARE_COMPILES, 1, n))
+		return false;
 	for (i = 0; i < n; i++) {
 		if (cmpxchg(&kwasm_slot_task[i], NULL, current) == NULL) {
 			WRITE_ONCE(kwasm_slot_scope[i], c);
@@ -111,6 +130,7 @@ static bool kwasm_slot_claim(struct kwasm_compile *c)
 			return true;
 		}
 	}
+	kwasm_user_uncharge(c->user, KWASM_SHARE_COMPILES, 1);
 	return false;
 }
 
@@ -118,6 +138,7 @@ static void kwasm_slot_release(struct kwasm_compile *c)
 {
 	WRITE_ONCE(kwasm_slot_scope[c->slot], NULL);
 	atomic_dec(&kwasm_compiles_running);
+	kwasm_user_uncharge(c->user, KWASM_SHARE_COMPILES, 1);
 	/* Orders the stores above before the slot can be claimed again. */
 	smp_store_release(&kwasm_slot_task[c->slot], NULL);
 	wake_up(&kwasm_slot_wait);
@@ -197,8 +218,11 @@ void *kwasm_alloc(size_t size, size_t align, bool zero)
 	if (c) {
 		if (fatal_signal_pending(current))
 			kwasm_compile_abandon(c, -EINTR);
-		if (!(++c->count & 255))
+		if (!(++c->count & 255)) {
 			cond_resched();
+			if (time_after(jiffies, c->deadline))
+				kwasm_compile_abandon(c, -ETIME);
+		}
 		if (kwasm_alloc_cost(total) > c->budget - c->bytes)
 			kwasm_compile_abandon(c, -E2BIG);
 	}
@@ -323,17 +347,21 @@ static unsigned long kwasm_compile_on_stack(void *p)
 }
 
 /*
- * Compiles wasm[0..len) on stack (KWASM_STACK_SIZE bytes). Returns 0 and
+ * Compiles wasm[0..len) on run's stack, in a slot of run's user's share.
+ * Returns 0 and
  * the module, -ENOEXEC with the reason in err, or the -errno that ended it
- * early: -EINTR (fatal signal), -ENOMEM, -E2BIG (memory budget), -EFAULT
+ * early: -EINTR (fatal signal), -ENOMEM, -E2BIG (memory budget), -ETIME
+ * (kwasm.compile_seconds), -EFAULT
  * (the compiler panicked; err has the message).
  */
-int kwasm_compile(const u8 *wasm, size_t len, void *stack, char *err,
-		  size_t errlen, void **module)
+int kwasm_compile(struct kwasm_run *run, const u8 *wasm, size_t len,
+		  char *err, size_t errlen, void **module)
 {
+	void *stack = run->stack;
 	struct kwasm_compile c = {
 		.allocs = LIST_HEAD_INIT(c.allocs),
 		.budget = (size_t)READ_ONCE(compile_memory_mb) << 20,
+		.user = run->user,
 		.stack = stack,
 		.wasm = wasm,
 		.len = len,
@@ -344,6 +372,7 @@ int kwasm_compile(const u8 *wasm, size_t len, void *stack, char *err,
 	*module = NULL;
 	if (wait_event_killable(kwasm_slot_wait, kwasm_slot_claim(&c)))
 		return -EINTR;
+	c.deadline = jiffies + READ_ONCE(compile_seconds) * HZ;
 	/*
 	 * Compiling stays preemptible, but on this CPU: code walking the stack
 	 * (lockdep, KASAN, kmemleak) checks the per-CPU IRQ and entry stacks

@@ -17,6 +17,7 @@
 #include <asm/percpu.h>
 #include <asm/nospec-branch.h>
 #include "kwasm.h"
+#include "kwasm_offsets.h"
 
 	.text
 
@@ -38,7 +39,7 @@ SYM_FUNC_START(kwasm_enter)
 	push	%r13
 	push	%r14
 	push	%r15
-	mov	%rsp, KWASM_RUN_TASK_SP(%rdi)
+	mov	%rsp, (%rdi)
 	mov	%rdi, %r12
 	mov	%rdx, %rax
 	mov	%rsi, %rsp
@@ -46,7 +47,7 @@ SYM_FUNC_START(kwasm_enter)
 	mov	%r8, %rsi
 	mov	%r9, %rdx
 	CALL_NOSPEC rax
-	mov	KWASM_RUN_TASK_SP(%r12), %rsp
+	mov	(%r12), %rsp
 	/* Wasm chose the branches before this return (as in hostcall entry). */
 	CLEAR_BRANCH_HISTORY
 	xor	%eax, %eax
@@ -66,7 +67,7 @@ STACK_FRAME_NON_STANDARD kwasm_enter
  * every frame above it.
  */
 SYM_FUNC_START(kwasm_unwind)
-	mov	KWASM_RUN_TASK_SP(%rdi), %rsp
+	mov	(%rdi), %rsp
 	mov	%rsi, %rax
 	pop	%r15
 	pop	%r14
@@ -128,6 +129,7 @@ SYM_FUNC_START(kwasm_trap_landing)
 	/* Wasm chose the branches before the fault (as in hostcall entry). */
 	CLEAR_BRANCH_HISTORY
 	mov	PER_CPU_VAR(kwasm_cur_run), %rdi
+	lea	KWASM_RUN_TASK_SP(%rdi), %rdi
 	mov	$KWASM_UNWIND_FAULT, %esi
 	jmp	kwasm_unwind
 SYM_FUNC_END(kwasm_trap_landing)

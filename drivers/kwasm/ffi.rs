@@ -5,15 +5,168 @@
 
 use core::ffi::{c_char, c_int, c_void, CStr};
 
-/// `struct kwasm_run` (drivers/kwasm/kwasm.h); only its address is used here.
+use kernel::bindings;
+
+/// `struct kwasm_run` (kwasm.h): the part of a program that C and entry.S
+/// use, first in [`crate::program::Program`]. Mirrored field by field; the
+/// offsets and the size are checked at compile time (below) against
+/// `kwasm_offsets.rs`, which the build generates from the C definition
+/// (kwasm_offsets.c), so the two cannot drift apart.
 #[repr(C)]
 pub(crate) struct KwasmRun {
-    _private: [u8; 0],
+    /// Task stack pointer saved by `kwasm_enter()`.
+    task_sp: usize,
+    /// The wasm stack, [`WasmStack`] of the program.
+    pub(crate) stack: *mut u8,
+    /// The placed code, null until the program is loaded.
+    pub(crate) image: *mut KwasmImage,
+    /// Faulting address of the last trap in compiled code (traps.c).
+    pub(crate) trap_ip: usize,
+    // Used by C only (wasi_net.c, run.c, binfmt.c); zeroed here.
+    #[allow(dead_code)]
+    epoll_buf: usize,
+    #[allow(dead_code)]
+    epoll_buf_size: usize,
+    /// The exec's user, [`User`] of the program.
+    pub(crate) user: *mut KwasmUser,
+    #[allow(dead_code)]
+    fpu_on: bool,
+    /// Set by binfmt.c after the exec's point of no return.
+    pub(crate) secureexec: bool,
+    #[allow(dead_code)]
+    work: bindings::callback_head,
+    #[allow(dead_code)]
+    defer: bindings::work_struct,
+    /// `struct task_struct *`, opaque here.
+    #[allow(dead_code)]
+    task: *mut c_void,
+    #[allow(dead_code)]
+    owner: bindings::vm_special_mapping,
+}
+
+/// The layouts of kwasm.h's shared structures as C sees them (generated).
+pub(crate) mod offsets {
+    include!("kwasm_offsets.rs");
+}
+
+const _: () = {
+    use core::mem::{align_of, offset_of, size_of};
+    assert!(size_of::<KwasmRun>() == offsets::KWASM_RUN_SIZE);
+    assert!(align_of::<KwasmRun>() == offsets::KWASM_RUN_ALIGN);
+    assert!(offset_of!(KwasmRun, task_sp) == offsets::KWASM_RUN_TASK_SP);
+    assert!(offset_of!(KwasmRun, stack) == offsets::KWASM_RUN_STACK);
+    assert!(offset_of!(KwasmRun, image) == offsets::KWASM_RUN_IMAGE);
+    assert!(offset_of!(KwasmRun, trap_ip) == offsets::KWASM_RUN_TRAP_IP);
+    assert!(offset_of!(KwasmRun, epoll_buf) == offsets::KWASM_RUN_EPOLL_BUF);
+    assert!(offset_of!(KwasmRun, epoll_buf_size) == offsets::KWASM_RUN_EPOLL_BUF_SIZE);
+    assert!(offset_of!(KwasmRun, user) == offsets::KWASM_RUN_USER);
+    assert!(offset_of!(KwasmRun, fpu_on) == offsets::KWASM_RUN_FPU_ON);
+    assert!(offset_of!(KwasmRun, secureexec) == offsets::KWASM_RUN_SECUREEXEC);
+    assert!(offset_of!(KwasmRun, work) == offsets::KWASM_RUN_WORK);
+    assert!(offset_of!(KwasmRun, defer) == offsets::KWASM_RUN_DEFER);
+    assert!(offset_of!(KwasmRun, task) == offsets::KWASM_RUN_TASK);
+    assert!(offset_of!(KwasmRun, owner) == offsets::KWASM_RUN_OWNER);
+};
+
+impl KwasmRun {
+    /// A run of `user` on `stack` with nothing loaded; C initialises the
+    /// exec plumbing (`work`, `defer`, `task`, `owner`) before it uses it.
+    pub(crate) fn new(stack: &WasmStack, user: &User) -> Self {
+        Self {
+            task_sp: 0,
+            stack: stack.0,
+            user: user.0,
+            image: core::ptr::null_mut(),
+            trap_ip: 0,
+            epoll_buf: 0,
+            epoll_buf_size: 0,
+            fpu_on: false,
+            secureexec: false,
+            // SAFETY: C structs of integers, pointers and optional function pointers, for which all zeroes is a valid value.
+            work: unsafe { core::mem::zeroed() },
+            // SAFETY: as above.
+            defer: unsafe { core::mem::zeroed() },
+            task: core::ptr::null_mut(),
+            // SAFETY: as above.
+            owner: unsafe { core::mem::zeroed() },
+        }
+    }
+}
+
+/// A reference to the current task's user record, whose shares of kwasm's
+/// global limits (user_share.c) the program's code, memories and compiles
+/// take.
+///
+/// # Invariants
+///
+/// The pointer is a live, non-null reference of `kwasm_user_get`.
+pub(crate) struct User(*mut KwasmUser);
+
+impl User {
+    /// The current task's user; `None` without memory.
+    pub(crate) fn current() -> Option<Self> {
+        // SAFETY: no preconditions; returns null on failure.
+        let p = unsafe { kwasm_user_get() };
+        if p.is_null() {
+            None
+        } else {
+            // INVARIANT: a reference from kwasm_user_get.
+            Some(Self(p))
+        }
+    }
+}
+
+impl Drop for User {
+    fn drop(&mut self) {
+        // SAFETY: a reference from kwasm_user_get (type invariant), dropped once.
+        unsafe { kwasm_user_put(self.0) };
+    }
+}
+
+/// The stack compiled code and the compiler run on (`KWASM_STACK_SIZE`
+/// bytes of vmalloc memory, charged to the memory cgroup).
+///
+/// # Invariants
+///
+/// The pointer is a live, non-null allocation of `kwasm_stack_alloc`.
+pub(crate) struct WasmStack(*mut u8);
+
+impl WasmStack {
+    /// Allocates a stack; `None` without memory.
+    pub(crate) fn new() -> Option<Self> {
+        // SAFETY: no preconditions; returns null on failure.
+        let p = unsafe { kwasm_stack_alloc() };
+        if p.is_null() {
+            None
+        } else {
+            // INVARIANT: non-null from kwasm_stack_alloc.
+            Some(Self(p))
+        }
+    }
+
+    /// Lowest address compiled code may use, above the room kept for
+    /// interrupt frames (`KWASM_STACK_RESERVE`).
+    pub(crate) fn limit(&self) -> u64 {
+        self.0 as u64 + offsets::KWASM_STACK_LIMIT_OFFSET as u64
+    }
+}
+
+impl Drop for WasmStack {
+    fn drop(&mut self) {
+        // SAFETY: allocated by kwasm_stack_alloc (type invariant), freed once.
+        unsafe { kwasm_stack_free(self.0) };
+    }
 }
 
 /// `struct kwasm_image` (drivers/kwasm/image.c).
 #[repr(C)]
 pub(crate) struct KwasmImage {
+    _private: [u8; 0],
+}
+
+/// `struct kwasm_user` (drivers/kwasm/user_share.c).
+#[repr(C)]
+pub(crate) struct KwasmUser {
     _private: [u8; 0],
 }
 
@@ -23,10 +176,12 @@ pub(crate) struct KwasmMem {
     _private: [u8; 0],
 }
 
+// `KwasmRun` crosses only by pointer; its kernel-typed plumbing fields (a
+// work_struct holds a lockdep key) make the lint reject even that.
+#[allow(improper_ctypes)]
 extern "C" {
     fn kwasm_binfmt_register() -> c_int;
     fn kwasm_stats_init() -> c_int;
-    fn kwasm_run_secureexec(run: *mut KwasmRun) -> bool;
     fn kwasm_policy_init() -> c_int;
     fn kwasm_cpu_features() -> u32;
     fn kwasm_run_call(
@@ -46,9 +201,10 @@ extern "C" {
         ip: usize,
     );
     fn kwasm_compile_panicked(msg: *const c_char);
-    fn kwasm_run_stack_limit(run: *mut KwasmRun) -> u64;
-    fn kwasm_run_trap_ip(run: *mut KwasmRun) -> usize;
-    fn kwasm_run_set_image(run: *mut KwasmRun, image: *mut KwasmImage);
+    fn kwasm_stack_alloc() -> *mut u8;
+    fn kwasm_user_get() -> *mut KwasmUser;
+    fn kwasm_user_put(user: *mut KwasmUser);
+    fn kwasm_stack_free(stack: *mut u8);
     pub(crate) fn kwasm_hostcall_entry(vmctx: *mut u8, index: u32, args: *mut u64);
     fn kwasm_image_alloc(
         code: *const u8,
@@ -58,6 +214,7 @@ extern "C" {
         nfuncs: u32,
         nrelocs: u32,
         file: *const c_char,
+        user: *mut KwasmUser,
     ) -> *mut KwasmImage;
     fn kwasm_image_set_reloc(image: *mut KwasmImage, i: u32, offset: u32, sym: u32) -> c_int;
     fn kwasm_image_code(image: *mut KwasmImage) -> *mut u8;
@@ -67,7 +224,7 @@ extern "C" {
     fn kwasm_image_free(image: *mut KwasmImage);
     fn kwasm_code_symbol(sym: u32) -> usize;
     fn kwasm_branch_forms(forms: *mut u32) -> c_int;
-    fn kwasm_mem_reserve(bytes: u64) -> *mut KwasmMem;
+    fn kwasm_mem_reserve(bytes: u64, user: *mut KwasmUser) -> *mut KwasmMem;
     fn kwasm_mem_base(mem: *mut KwasmMem) -> *mut u8;
     fn kwasm_mem_grow(mem: *mut KwasmMem, old: u64, new: u64) -> c_int;
     fn kwasm_mem_free(mem: *mut KwasmMem);
@@ -128,34 +285,8 @@ pub(crate) unsafe fn run_call(
 /// entered, on the current task, with nothing on the stack that needs
 /// dropping.
 pub(crate) unsafe fn unwind(run: *mut KwasmRun, code: u64) -> ! {
-    // SAFETY: forwarded from the caller; `task_sp`, the stack pointer kwasm_enter() saved, is the first field of `struct kwasm_run` (KWASM_RUN_TASK_SP, asserted in run.c).
-    unsafe { kwasm_unwind(run.cast(), code) }
-}
-
-/// Whether the exec that created `run` changed credentials (setuid,
-/// setgid, file capabilities).
-pub(crate) fn secureexec(run: *mut KwasmRun) -> bool {
-    // SAFETY: `run` outlives the program (see `stack_limit`); plain read.
-    unsafe { kwasm_run_secureexec(run) }
-}
-
-/// Lowest stack address compiled code may use on `run`'s stack.
-pub(crate) fn stack_limit(run: *mut KwasmRun) -> u64 {
-    // SAFETY: `run` is owned by the exec that created the program and outlives it; the function only computes an address from its stack.
-    unsafe { kwasm_run_stack_limit(run) }
-}
-
-/// Address of the instruction whose fault ended the last [`run_call`] with
-/// [`UNWIND_FAULT`].
-pub(crate) fn trap_ip(run: *mut KwasmRun) -> usize {
-    // SAFETY: `run` outlives the program (see `stack_limit`); plain read.
-    unsafe { kwasm_run_trap_ip(run) }
-}
-
-/// Tells the fault handler where `run`'s code is (traps.c).
-pub(crate) fn set_image(run: *mut KwasmRun, code: &CodeMem) {
-    // SAFETY: `run` outlives the program; the image stays placed while the program exists (the program owns `code`), and the fault handler only reads it while this run's code runs.
-    unsafe { kwasm_run_set_image(run, code.image) };
+    // SAFETY: forwarded from the caller; `task_sp` holds the stack pointer kwasm_enter() saved for that run_call.
+    unsafe { kwasm_unwind(core::ptr::addr_of_mut!((*run).task_sp), code) }
 }
 
 /// `kwasm_unwind` code of a fault in compiled code (kwasm.h).
@@ -215,7 +346,12 @@ impl CodeMem {
     /// Places the module's code: copies it, fills its exception table and
     /// function symbols (named after `file`), points its direct calls and
     /// jumps at the host-call entry and the kernel's thunks, and seals it.
-    pub(crate) fn new(module: &kwasm_abi::CompiledModule, file: &CStr) -> Result<Self, CodeError> {
+    /// The code takes `user`'s share of the code space.
+    pub(crate) fn new(
+        module: &kwasm_abi::CompiledModule,
+        file: &CStr,
+        user: *mut KwasmUser,
+    ) -> Result<Self, CodeError> {
         let code = &module.code;
         let nsites = u32::try_from(module.trap_sites.len()).map_err(|_| CodeError::Layout)?;
         let nfuncs = u32::try_from(module.funcs.len()).map_err(|_| CodeError::Layout)?;
@@ -230,6 +366,7 @@ impl CodeMem {
                 nfuncs,
                 nrelocs,
                 file.as_ptr(),
+                user,
             )
         };
         if image.is_null() {
@@ -278,6 +415,11 @@ impl CodeMem {
     pub(crate) fn as_ptr(&self) -> *const u8 {
         self.code
     }
+
+    /// The image, for the fault handler (`KwasmRun::image`).
+    pub(crate) fn image(&self) -> *mut KwasmImage {
+        self.image
+    }
 }
 
 impl Drop for CodeMem {
@@ -295,10 +437,11 @@ impl Drop for CodeMem {
 pub(crate) struct LinearMem(*mut KwasmMem);
 
 impl LinearMem {
-    /// Reserves 6 GiB of address space with `[0, bytes)` mapped and zeroed.
-    pub(crate) fn reserve(bytes: u64) -> Option<Self> {
-        // SAFETY: no preconditions; returns null on failure.
-        let p = unsafe { kwasm_mem_reserve(bytes) };
+    /// Reserves 6 GiB of address space with `[0, bytes)` mapped and zeroed,
+    /// as one of `user`'s share of the reservations.
+    pub(crate) fn reserve(bytes: u64, user: *mut KwasmUser) -> Option<Self> {
+        // SAFETY: `user` is a live user record (callers: a program's run, which holds a reference); returns null on failure.
+        let p = unsafe { kwasm_mem_reserve(bytes, user) };
         // Not `then_some`, which builds its argument eagerly: dropping a
         // `LinearMem(null)` would free a null reservation.
         if p.is_null() {

@@ -83,6 +83,8 @@ struct kwasm_image {
 	u32 first_func;
 	u32 nfuncs;
 	char name[KWASM_IMAGE_NAME];
+	/* Whose share of kwasm.code_limit_mb the code takes (user_share.c). */
+	struct kwasm_user *user;
 	u32 nrelocs;
 	struct {
 		u32 offset;
@@ -129,6 +131,8 @@ static void kwasm_image_release(struct kwasm_image *img)
 {
 	execmem_free(img->mem);
 	atomic_long_sub(img->size, &kwasm_code_bytes);
+	kwasm_user_uncharge(img->user, KWASM_SHARE_CODE, img->size);
+	kwasm_user_put(img->user);
 	kvfree(img->relocs);
 	kvfree(img);
 }
@@ -137,12 +141,15 @@ static void kwasm_image_release(struct kwasm_image *img)
  * Allocates an image for @len bytes of @code with room for @nsites trap
  * sites and @nfuncs functions (the first one being function @first_func),
  * and copies the code. The code stays writable until kwasm_image_seal().
- * NULL if over kwasm.code_limit_mb or out of memory.
+ * NULL if over kwasm.code_limit_mb, over @user's share of it, or out of
+ * memory.
  */
 struct kwasm_image *kwasm_image_alloc(const void *code, size_t len,
 				      u32 nsites, u32 first_func, u32 nfuncs,
-				      u32 nrelocs, const char *file)
+				      u32 nrelocs, const char *file,
+				      struct kwasm_user *user)
 {
+	long limit = READ_ONCE(code_limit_mb) << 20;
 	struct kwasm_image *img;
 	size_t ex_at = ALIGN(len, sizeof(int));
 	size_t size;
@@ -163,13 +170,15 @@ struct kwasm_image *kwasm_image_alloc(const void *code, size_t len,
 		return NULL;
 	}
 	img->nrelocs = nrelocs;
-	if (atomic_long_add_return(size, &kwasm_code_bytes) >
-	    READ_ONCE(code_limit_mb) << 20)
+	if (!kwasm_user_charge(user, KWASM_SHARE_CODE, size, limit))
+		goto free;
+	if (atomic_long_add_return(size, &kwasm_code_bytes) > limit)
 		goto uncharge;
 	img->mem = execmem_alloc(EXECMEM_DEFAULT, size);
 	if (!img->mem)
 		goto uncharge;
 	img->size = size;
+	img->user = kwasm_user_hold(user);
 	memset(img->mem, 0xcc, size);
 	memcpy(img->mem, code, len);
 	img->start = (unsigned long)img->mem;
@@ -188,6 +197,8 @@ struct kwasm_image *kwasm_image_alloc(const void *code, size_t len,
 
 uncharge:
 	atomic_long_sub(size, &kwasm_code_bytes);
+	kwasm_user_uncharge(user, KWASM_SHARE_CODE, size);
+free:
 	kvfree(img->relocs);
 	kvfree(img);
 	return NULL;

@@ -11,9 +11,11 @@
 #include <linux/atomic.h>
 #include <linux/build_bug.h>
 #include <linux/list.h>
+#include <linux/mm_types.h>
 #include <linux/stddef.h>
 #include <linux/time64.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
 
 /* Size of the stack wasm code (and the compiler) runs on. */
 #define KWASM_STACK_SIZE	(512 * 1024)
@@ -24,35 +26,49 @@
 #define KWASM_STACK_RESERVE	(32 * 1024)
 
 /*
- * One running program. Lives for the whole exec; referenced by a per-CPU
- * pointer while its code runs (with preemption off, inside a kernel FPU
- * section), which is how host calls and trap fixups find it.
+ * One exec: the C and assembly part of the program that owns everything the
+ * exec needs. The owner is a Rust `Program` (program.rs), which starts with
+ * this struct and allocates, loads, runs and frees it (kwasm_rs_program_*);
+ * C holds it only as this pointer. Rust mirrors the layout in ffi.rs and
+ * checks every field against the offsets generated from this definition
+ * (kwasm_offsets.c); entry.S uses the same generated offsets.
+ *
+ * While its code runs (preemption off, inside a kernel FPU section) the
+ * per-CPU kwasm_cur_run points at it: that is how host calls and trap
+ * fixups find it.
  */
 struct kwasm_image;
+struct kwasm_user;
 struct exception_table_entry;
 
 struct kwasm_run {
 	/* Task stack pointer saved by kwasm_enter(); read by entry.S. */
 	unsigned long task_sp;
-	/* Stack compiled code runs on (vmalloc, KWASM_STACK_SIZE). */
+	/* Stack compiled code runs on (kwasm_stack_alloc(), KWASM_STACK_SIZE). */
 	void *stack;
-	/* The module's code, placed (image.c). */
+	/* The module's code, placed (image.c); NULL until loaded. */
 	struct kwasm_image *image;
+	/* Fault in compiled code: the faulting address (traps.c). */
+	unsigned long trap_ip;
+	/* User scratch memory for epoll_wait (wasi_net.c), or 0. */
+	unsigned long epoll_buf;
+	size_t epoll_buf_size;
+	/* The exec's user and its shares of kwasm's limits (user_share.c). */
+	struct kwasm_user *user;
 	/* Whether a kernel FPU section is open. */
 	bool fpu_on;
-	/* Trap reported by the fault fixup: code and faulting address. */
-	unsigned int trap;
-	unsigned long trap_ip;
-	/* The Rust-side program state (module, instance, WASI). */
-	void *program;
 	/*
 	 * The exec changed credentials (setuid, setgid, file capabilities):
 	 * the caller controls nothing the program starts with (binfmt.c).
 	 */
 	bool secureexec;
-	/* User scratch memory for epoll_wait (wasi_net.c), or 0. */
-	unsigned long epoll_buf;
-	size_t epoll_buf_size;
+	/* binfmt.c: the task work that starts the program. */
+	struct callback_head work;
+	/* binfmt.c: queues @work again after execve() has returned. */
+	struct work_struct defer;
+	struct task_struct *task;
+	/* binfmt.c: the mapping through which the new mm owns the program. */
+	struct vm_special_mapping owner;
 };
 
 /* entry.S */
@@ -63,14 +79,11 @@ void __noreturn kwasm_unwind(unsigned long *saved_sp, unsigned long code);
 void kwasm_hostcall_entry(void *vmctx, u32 index, u64 *args);
 void kwasm_trap_landing(void);
 
-/* traps.c */
-unsigned long kwasm_run_trap_ip(struct kwasm_run *run);
-void kwasm_run_set_image(struct kwasm_run *run, struct kwasm_image *img);
-
 /* image.c */
 struct kwasm_image *kwasm_image_alloc(const void *code, size_t len,
 				      u32 nsites, u32 first_func, u32 nfuncs,
-				      u32 nrelocs, const char *file);
+				      u32 nrelocs, const char *file,
+				      struct kwasm_user *user);
 int kwasm_image_set_reloc(struct kwasm_image *img, u32 i, u32 offset, u32 sym);
 void *kwasm_image_code(struct kwasm_image *img);
 int kwasm_image_set_site(struct kwasm_image *img, u32 offset);
@@ -90,7 +103,8 @@ void kwasm_hostcall_end(struct kwasm_run *run);
 int kwasm_branch_forms(u32 *forms);
 unsigned long kwasm_code_symbol(u32 sym);
 u32 kwasm_cpu_features(void);
-u64 kwasm_run_stack_limit(struct kwasm_run *run);
+void *kwasm_stack_alloc(void);
+void kwasm_stack_free(void *stack);
 const unsigned long *kwasm_safepoint_word(u64 *mask);
 int kwasm_safepoint(void);
 
@@ -113,8 +127,8 @@ void kwasm_log_trap(const char *file, const char *trap, int func, u32 offset,
 		    unsigned long ip);
 
 /* compile_scope.c */
-int kwasm_compile(const u8 *wasm, size_t len, void *stack, char *err,
-		  size_t errlen, void **module);
+int kwasm_compile(struct kwasm_run *run, const u8 *wasm, size_t len,
+		  char *err, size_t errlen, void **module);
 void *kwasm_alloc(size_t size, size_t align, bool zero);
 void kwasm_free(void *p);
 void *kwasm_realloc(void *p, size_t align, size_t new_size);
@@ -129,9 +143,23 @@ enum kwasm_compile_stat {
 extern atomic_long_t kwasm_compile_stats[KWASM_COMPILE_STAT_NR];
 int kwasm_compile_show(struct seq_file *m, void *v);
 
+/* user_share.c */
+enum kwasm_share {
+	KWASM_SHARE_CODE,	/* bytes of kwasm.code_limit_mb */
+	KWASM_SHARE_MEMORIES,	/* of kwasm.max_memories */
+	KWASM_SHARE_COMPILES,	/* of kwasm.max_compiles */
+	KWASM_SHARE_NR,
+};
+
+struct kwasm_user *kwasm_user_get(void);
+struct kwasm_user *kwasm_user_hold(struct kwasm_user *u);
+void kwasm_user_put(struct kwasm_user *u);
+bool kwasm_user_charge(struct kwasm_user *u, enum kwasm_share r, long n,
+		       long limit);
+void kwasm_user_uncharge(struct kwasm_user *u, enum kwasm_share r, long n);
+
 /* binfmt.c */
 int kwasm_binfmt_register(void);
-bool kwasm_run_secureexec(struct kwasm_run *run);
 
 /* code_cache.c */
 struct file;
@@ -159,7 +187,10 @@ int kwasm_cache_show(struct seq_file *m, void *v);
 struct kvec;
 struct timespec64;
 
-/* What fstat reports that WASI needs (layout shared with wasi_os.rs). */
+/*
+ * What fstat reports that WASI needs. This struct, kwasm_dirent and
+ * kwasm_pollfd are mirrored in wasi_os.rs, checked against kwasm_offsets.c.
+ */
 struct kwasm_stat {
 	u64 dev;
 	u64 ino;
@@ -173,9 +204,6 @@ struct kwasm_stat {
 	u32 ctime_nsec;
 	u32 mode;
 };
-static_assert(sizeof(struct kwasm_stat) == 72);
-static_assert(offsetof(struct kwasm_stat, atime_nsec) == 56);
-static_assert(offsetof(struct kwasm_stat, mode) == 68);
 
 /* A directory entry as kwasm_fd_readdir() stores it, 8-byte aligned. */
 struct kwasm_dirent {
@@ -186,8 +214,6 @@ struct kwasm_dirent {
 	u8 type;
 	char name[];
 };
-/* wasi_os.rs walks the records with this offset (DIRENT_NAME). */
-static_assert(offsetof(struct kwasm_dirent, name) == 19);
 
 size_t kwasm_kvec_len(const struct kvec *vec, unsigned long n);
 long kwasm_fd_rw(unsigned int fd, bool write, struct kvec *vec,
@@ -229,7 +255,6 @@ struct kwasm_pollfd {
 	s16 events;
 	s16 revents;
 };
-static_assert(sizeof(struct kwasm_pollfd) == 8);
 
 void kwasm_strings(bool env, unsigned long *start, unsigned long *end);
 int kwasm_copy_user(void *dst, unsigned long src, size_t len);
@@ -268,7 +293,7 @@ long kwasm_net_epoll_wait(struct kwasm_run *run, unsigned int epfd,
 
 /* linear_memory.c */
 struct kwasm_mem;
-struct kwasm_mem *kwasm_mem_reserve(u64 bytes);
+struct kwasm_mem *kwasm_mem_reserve(u64 bytes, struct kwasm_user *user);
 void *kwasm_mem_base(struct kwasm_mem *mem);
 int kwasm_mem_grow(struct kwasm_mem *mem, u64 old_bytes, u64 new_bytes);
 void kwasm_mem_free(struct kwasm_mem *mem);
@@ -279,17 +304,14 @@ void *kwasm_rs_compile(const u8 *wasm, size_t len, char *err, size_t errlen);
 void *kwasm_rs_module_get(void *module);
 void kwasm_rs_module_put(void *module);
 size_t kwasm_rs_module_bytes(void *module);
-int kwasm_rs_program_new(void *module, struct kwasm_run *run,
-			 const char *filename, char *err, size_t errlen,
-			 void **program);
-int kwasm_rs_program_run(void *program);
-void kwasm_rs_program_free(void *program);
+struct kwasm_run *kwasm_rs_program_alloc(void);
+int kwasm_rs_program_load(struct kwasm_run *run, void *module,
+			  const char *filename, char *err, size_t errlen);
+int kwasm_rs_program_run(struct kwasm_run *run);
+void kwasm_rs_program_free(struct kwasm_run *run);
 void kwasm_rs_hostcall(void *vmctx, u32 index, u64 *args);
 
 #endif /* __ASSEMBLY__ */
-
-/* Offsets in struct kwasm_run used by entry.S. */
-#define KWASM_RUN_TASK_SP	0
 
 /*
  * kwasm_branch_forms(): how generated code must branch (compile.rs,

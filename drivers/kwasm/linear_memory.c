@@ -75,6 +75,8 @@ struct kwasm_mem {
 	struct vm_struct *area;
 	/* Bytes mapped from the start of the area. */
 	u64 mapped;
+	/* Whose share of kwasm.max_memories this is (user_share.c). */
+	struct kwasm_user *user;
 };
 
 /* Unmaps and frees the pages over [from, to), a batch at a time. */
@@ -147,11 +149,14 @@ undo:
 	return err;
 }
 
-struct kwasm_mem *kwasm_mem_reserve(u64 bytes)
+struct kwasm_mem *kwasm_mem_reserve(u64 bytes, struct kwasm_user *user)
 {
+	unsigned int limit = READ_ONCE(max_memories);
 	struct kwasm_mem *mem;
 
-	if (atomic_inc_return(&kwasm_mem_count) > READ_ONCE(max_memories))
+	if (!kwasm_user_charge(user, KWASM_SHARE_MEMORIES, 1, limit))
+		return NULL;
+	if (atomic_inc_return(&kwasm_mem_count) > limit)
 		goto uncount;
 	mem = kzalloc(sizeof(*mem), GFP_KERNEL_ACCOUNT);
 	if (!mem)
@@ -161,6 +166,7 @@ struct kwasm_mem *kwasm_mem_reserve(u64 bytes)
 		kfree(mem);
 		goto uncount;
 	}
+	mem->user = kwasm_user_hold(user);
 	if (kwasm_mem_grow(mem, 0, bytes)) {
 		kwasm_mem_free(mem);
 		return NULL;
@@ -169,6 +175,7 @@ struct kwasm_mem *kwasm_mem_reserve(u64 bytes)
 
 uncount:
 	atomic_dec(&kwasm_mem_count);
+	kwasm_user_uncharge(user, KWASM_SHARE_MEMORIES, 1);
 	return NULL;
 }
 
@@ -182,8 +189,10 @@ void kwasm_mem_free(struct kwasm_mem *mem)
 	kwasm_mem_unmap(mem, 0, mem->mapped);
 	atomic64_sub(mem->mapped, &kwasm_mem_total);
 	free_vm_area(mem->area);
-	kfree(mem);
 	atomic_dec(&kwasm_mem_count);
+	kwasm_user_uncharge(mem->user, KWASM_SHARE_MEMORIES, 1);
+	kwasm_user_put(mem->user);
+	kfree(mem);
 }
 
 /* debugfs kwasm/memory (stats.c): linear memory of all programs, the caps. */

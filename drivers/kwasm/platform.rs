@@ -10,7 +10,7 @@ use kwasm_abi::{HostcallFn, Trap};
 use kwasm_runtime::{Instance, MemoryRegion, Platform};
 use kwasm_wasi::WasiFunc;
 
-use crate::ffi::{self, KwasmRun, LinearMem};
+use crate::ffi::{self, KwasmRun, KwasmUser, LinearMem};
 use crate::wasi::WasiCtx;
 use crate::wasi_os::KernelOs;
 
@@ -35,6 +35,10 @@ const MAX_PROGRAM_TABLE_ELEMS: u64 = 10_000_000;
 pub(crate) struct KernelPlatform {
     /// The C-side run (stacks, FPU state) this program executes on.
     pub(crate) run: *mut KwasmRun,
+    /// The program's user record (held by the program, which outlives this).
+    pub(crate) user: *mut KwasmUser,
+    /// Lowest stack address compiled code may use (its wasm stack's).
+    pub(crate) stack_limit: u64,
     /// WASI state: arguments, environment, preopens.
     pub(crate) wasi: WasiCtx,
     /// Exit code requested by `proc_exit`.
@@ -58,7 +62,7 @@ impl Platform for KernelPlatform {
     type HostFunc = HostFn;
 
     fn reserve_memory(&self, initial_bytes: u64) -> Option<LinearMem> {
-        LinearMem::reserve(initial_bytes)
+        LinearMem::reserve(initial_bytes, self.user)
     }
 
     fn table_growth_allowed(&self, old_len: u64, new_len: u64) -> bool {
@@ -81,7 +85,7 @@ impl Platform for KernelPlatform {
     }
 
     fn stack_limit(&self) -> u64 {
-        ffi::stack_limit(self.run)
+        self.stack_limit
     }
 
     fn safepoint(&self, _instance: &Instance<Self>) -> Result<(), Trap> {

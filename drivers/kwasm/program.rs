@@ -1,12 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A program: a compiled module instantiated for one exec, and running it
-//! from the task work that binfmt.c queues.
+//! A program: the one object that owns everything of one exec (its wasm
+//! stack, placed code, instance, WASI state and the exec plumbing binfmt.c
+//! keeps in its `struct kwasm_run`), and running it from the task work that
+//! binfmt.c queues.
+//!
+//! C sees a program only as its `struct kwasm_run *` and crosses into Rust
+//! four times per exec: [`kwasm_rs_program_alloc`], [`kwasm_rs_program_load`]
+//! (after the compile or cache lookup, which runs on the program's stack),
+//! [`kwasm_rs_program_run`] and [`kwasm_rs_program_free`].
 
 use alloc::rc::Rc;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::cell::Cell;
+use core::cell::{Cell, UnsafeCell};
 use core::ffi::{c_char, c_int, c_void, CStr};
 use core::fmt::Write;
 
@@ -16,7 +23,7 @@ use kwasm_abi::{CompiledModule, ExportKind, ImportKind, Trap};
 use kwasm_runtime::{Extern, Func, Instance, InstantiateError, TypeRegistry};
 
 use crate::compile::ErrBuf;
-use crate::ffi::{self, CodeError, CodeMem, KwasmRun};
+use crate::ffi::{self, CodeError, CodeMem, KwasmRun, User, WasmStack};
 use crate::platform::KernelPlatform;
 use crate::wasi::{self, StartError, WasiCtx};
 
@@ -33,11 +40,33 @@ const SIGFPE: c_int = 8;
 const SIGSEGV: c_int = 11;
 const SIGSYS: c_int = 31;
 
-/// Field order is drop order: the instance goes before the code it runs.
+/// One exec.
+///
+/// # Invariants
+///
+/// `run` is the first field and the program lives in a [`KBox`] that C holds
+/// as a `struct kwasm_run *` from [`kwasm_rs_program_alloc`] to
+/// [`kwasm_rs_program_free`]: it never moves, and C may read and write the
+/// run's fields whenever the program is not borrowed by Rust, and the
+/// fields C owns (`fpu_on`, `task_sp`, `trap_ip`, ...) also during
+/// [`ffi::run_call`]. `run.stack` is `stack`'s memory, `run.user` is
+/// `_user`'s record.
+#[repr(C)]
 pub(crate) struct Program {
+    run: UnsafeCell<KwasmRun>,
+    /// Field order is drop order: the loaded program (whose code may hold
+    /// frames on the stack only while it runs) goes before its stack.
+    loaded: Option<Loaded>,
+    stack: WasmStack,
+    _user: User,
+}
+
+/// A module linked, placed and instantiated on a program's run. Field order
+/// is drop order: the instance goes before the code it runs.
+struct Loaded {
     instance: Rc<Instance<KernelPlatform>>,
     platform: Rc<KernelPlatform>,
-    _code: CodeMem,
+    code: CodeMem,
     module: Arc<CompiledModule>,
     start: u32,
     /// The file name, NUL-terminated (for the log).
@@ -76,23 +105,43 @@ enum NewError {
     NoMem,
 }
 
-/// Creates the program for `module` (a module reference from
-/// `kwasm_rs_compile` or `kwasm_rs_module_get`, consumed) in `*program`.
-/// Returns 0, or -ENOEXEC / -ENOMEM with the reason in `err`.
+/// Allocates a program with its wasm stack, nothing loaded yet. Returns it
+/// as its `struct kwasm_run`, or null without memory.
+#[no_mangle]
+pub(crate) extern "C" fn kwasm_rs_program_alloc() -> *mut KwasmRun {
+    let (Some(stack), Some(user)) = (WasmStack::new(), User::current()) else {
+        return core::ptr::null_mut();
+    };
+    let p = Program {
+        run: UnsafeCell::new(KwasmRun::new(&stack, &user)),
+        loaded: None,
+        stack,
+        _user: user,
+    };
+    match KBox::new(p, GFP_KERNEL_ACCOUNT) {
+        // INVARIANT: boxed, handed to C, `run` first (repr(C)).
+        Ok(p) => KBox::into_raw(p).cast(),
+        Err(_) => core::ptr::null_mut(),
+    }
+}
+
+/// Loads `module` (a module reference from `kwasm_rs_compile` or
+/// `kwasm_rs_module_get`, consumed) into the program `run`: links it,
+/// places its code and instantiates it. Returns 0, or -ENOEXEC / -ENOMEM
+/// with the reason in `err`.
 ///
 /// # Safety
 ///
-/// `module` comes from `kwasm_rs_compile`; `run` outlives the program;
-/// `filename` is a NUL-terminated string; `err` is writable for `errlen >= 1`
-/// bytes; `program` is writable.
+/// `run` comes from [`kwasm_rs_program_alloc`], has nothing loaded and is
+/// not in use elsewhere; `module` is a module reference; `filename` is a
+/// NUL-terminated string; `err` is writable for `errlen >= 1` bytes.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn kwasm_rs_program_new(
-    module: *mut c_void,
+pub(crate) unsafe extern "C" fn kwasm_rs_program_load(
     run: *mut KwasmRun,
+    module: *mut c_void,
     filename: *const c_char,
     err: *mut c_char,
     errlen: usize,
-    program: *mut *mut c_void,
 ) -> c_int {
     // SAFETY: `err` is writable for `errlen` bytes (caller).
     let mut err = unsafe { ErrBuf::new(err, errlen) };
@@ -100,15 +149,14 @@ pub(crate) unsafe extern "C" fn kwasm_rs_program_new(
     let shared = unsafe { Arc::from_raw(module.cast::<CompiledModule>().cast_const()) };
     // SAFETY: `filename` is NUL-terminated (caller).
     let name = unsafe { CStr::from_ptr(filename) };
-    let r = Program::new(shared, run, name, &mut err);
-    match r {
-        Ok(p) => {
-            let Ok(p) = KBox::new(p, GFP_KERNEL) else {
-                let _ = write!(err, "out of memory");
-                return ENOMEM.to_errno();
-            };
-            // SAFETY: `program` is writable (caller).
-            unsafe { *program = KBox::into_raw(p).cast() };
+    // SAFETY: a live program no one else uses now (caller; `run` is its first field).
+    let p = unsafe { &mut *run.cast::<Program>() };
+    let limit = p.stack.limit();
+    match Loaded::new(shared, p.run.get(), limit, name, &mut err) {
+        Ok(l) => {
+            // SAFETY: nothing borrows the run; the image outlives it being set, as `loaded` owns it and C reads `image` only while its code runs.
+            unsafe { (*p.run.get()).image = l.code.image() };
+            p.loaded = Some(l);
             0
         }
         Err(NewError::Invalid) => ENOEXEC.to_errno(),
@@ -116,10 +164,11 @@ pub(crate) unsafe extern "C" fn kwasm_rs_program_new(
     }
 }
 
-impl Program {
+impl Loaded {
     fn new(
         module: Arc<CompiledModule>,
         run: *mut KwasmRun,
+        stack_limit: u64,
         filename: &CStr,
         err: &mut ErrBuf,
     ) -> Result<Self, NewError> {
@@ -155,10 +204,15 @@ impl Program {
         let Some(imports) = link(&module, err) else {
             return Err(NewError::Invalid);
         };
-        let code = match CodeMem::new(&module, filename) {
+        // SAFETY: `run` is live and nothing writes its `user` (set at allocation).
+        let user = unsafe { (*run).user };
+        let code = match CodeMem::new(&module, filename, user) {
             Ok(code) => code,
             Err(CodeError::NoMem) => {
-                let _ = write!(err, "out of memory for code, or over kwasm.code_limit_mb");
+                let _ = write!(
+                    err,
+                    "out of memory for code, or over kwasm.code_limit_mb or this user's share of it"
+                );
                 return Err(NewError::NoMem);
             }
             Err(CodeError::Reloc(e)) => {
@@ -170,15 +224,16 @@ impl Program {
                 return Err(NewError::Invalid);
             }
         };
-        ffi::set_image(run, &code);
         let platform = Rc::new(KernelPlatform {
             run,
+            user,
+            stack_limit,
             wasi: WasiCtx::new(),
             exit_code: Cell::new(None),
             table_elems: Cell::new(0),
         });
         let mut registry = TypeRegistry::new();
-        // SAFETY: `code` holds an executable copy of `module.code` and is dropped after the instance (field order of `Program`).
+        // SAFETY: `code` holds an executable copy of `module.code` and is dropped after the instance (field order of `Loaded`).
         let instance = match unsafe {
             Instance::new(
                 &platform,
@@ -193,8 +248,12 @@ impl Program {
                 let _ = write!(err, "instantiation trapped: {}", t.name());
                 return Err(NewError::Invalid);
             }
-            Err(e @ InstantiateError::Resource(_)) => {
-                let _ = write!(err, "cannot instantiate: {e:?}");
+            Err(InstantiateError::Resource(what)) => {
+                let _ = write!(
+                    err,
+                    "cannot instantiate: no {what}: out of memory, or over a kwasm limit \
+                     (max_memories) or this user's share of it"
+                );
                 return Err(NewError::NoMem);
             }
             Err(e) => {
@@ -205,7 +264,7 @@ impl Program {
         let p = Self {
             instance,
             platform,
-            _code: code,
+            code,
             module,
             start,
             name,
@@ -223,7 +282,7 @@ enum Outcome {
     Trap(Trap, Option<(u32, u32, usize)>),
 }
 
-impl Program {
+impl Loaded {
     fn call(&self, index: u32) -> Outcome {
         let Some(t) = self.instance.call_target(index) else {
             return Outcome::Trap(Trap::HostError, None);
@@ -250,7 +309,8 @@ impl Program {
             0 => Outcome::Returned,
             UNWIND_EXIT => Outcome::Exit(self.platform.exit_code.get().unwrap_or(0)),
             ffi::UNWIND_FAULT => {
-                let ip = ffi::trap_ip(self.platform.run);
+                // SAFETY: the run outlives its program's instance; the fault handler wrote this field during the call that just returned, and nothing writes it now.
+                let ip = unsafe { (*self.platform.run).trap_ip };
                 let off = ip.wrapping_sub(self.instance.code_base() as usize);
                 let at = u32::try_from(off)
                     .ok()
@@ -273,8 +333,8 @@ impl Program {
 
     /// Runs the start function, then `_start`; returns the exit status for
     /// do_group_exit().
-    fn run(&self) -> c_int {
-        if let Err(e) = self.platform.wasi.start(ffi::secureexec(self.platform.run)) {
+    fn run(&self, secureexec: bool) -> c_int {
+        if let Err(e) = self.platform.wasi.start(secureexec) {
             let mut why = [0u8; 96];
             // SAFETY: `why` is writable for its whole length, which is >= 1.
             let mut w = unsafe { ErrBuf::new(why.as_mut_ptr().cast(), why.len()) };
@@ -323,22 +383,28 @@ impl Program {
 ///
 /// # Safety
 ///
-/// `program` comes from `kwasm_rs_program_new` and runs on the task that
+/// `run` comes from [`kwasm_rs_program_alloc`] and runs on the task that
 /// created it.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn kwasm_rs_program_run(program: *mut c_void) -> c_int {
-    // SAFETY: a live `Program` (caller).
-    let p = unsafe { &*program.cast::<Program>() };
-    p.run()
+pub(crate) unsafe extern "C" fn kwasm_rs_program_run(run: *mut KwasmRun) -> c_int {
+    // SAFETY: a live program (caller); only shared borrows from here on, C writes the run's fields through `UnsafeCell`.
+    let p = unsafe { &*run.cast::<Program>() };
+    // SAFETY: binfmt.c set it before queueing the run; no one writes it now.
+    let secureexec = unsafe { (*p.run.get()).secureexec };
+    match &p.loaded {
+        Some(l) => l.run(secureexec),
+        // binfmt.c queues only loaded programs.
+        None => SIGSYS,
+    }
 }
 
-/// Frees a program.
+/// Frees a program and everything it owns.
 ///
 /// # Safety
 ///
-/// `program` comes from `kwasm_rs_program_new` and is not used afterwards.
+/// `run` comes from [`kwasm_rs_program_alloc`] and is not used afterwards.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn kwasm_rs_program_free(program: *mut c_void) {
-    // SAFETY: ownership returns from C, exactly once (caller); it was made by `KBox::into_raw`.
-    drop(unsafe { KBox::from_raw(program.cast::<Program>()) });
+pub(crate) unsafe extern "C" fn kwasm_rs_program_free(run: *mut KwasmRun) {
+    // SAFETY: ownership returns from C, exactly once (caller); it was made by `KBox::into_raw` of a `Program`, whose first field `run` is.
+    drop(unsafe { KBox::from_raw(run.cast::<Program>()) });
 }

@@ -30,9 +30,6 @@
 #undef MODULE_PARAM_PREFIX
 #define MODULE_PARAM_PREFIX "kwasm."
 
-/* entry.S saves and restores the task stack pointer at this offset. */
-static_assert(offsetof(struct kwasm_run, task_sp) == KWASM_RUN_TASK_SP);
-
 /* The program whose code runs on this CPU (valid inside an FPU section). */
 DEFINE_PER_CPU(struct kwasm_run *, kwasm_cur_run);
 
@@ -161,9 +158,15 @@ u32 kwasm_cpu_features(void)
 	return f;
 }
 
-u64 kwasm_run_stack_limit(struct kwasm_run *run)
+/* The stack compiled code (and the compiler) runs on, charged to the memcg. */
+void *kwasm_stack_alloc(void)
 {
-	return (unsigned long)run->stack + KWASM_STACK_RESERVE;
+	return __vmalloc(KWASM_STACK_SIZE, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+}
+
+void kwasm_stack_free(void *stack)
+{
+	vfree(stack);
 }
 
 /*

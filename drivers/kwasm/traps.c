@@ -38,13 +38,3 @@ const struct exception_table_entry *search_kwasm_extables(unsigned long addr)
 	run->trap_ip = addr;
 	return kwasm_image_search(run->image, addr);
 }
-
-unsigned long kwasm_run_trap_ip(struct kwasm_run *run)
-{
-	return run->trap_ip;
-}
-
-void kwasm_run_set_image(struct kwasm_run *run, struct kwasm_image *img)
-{
-	run->image = img;
-}

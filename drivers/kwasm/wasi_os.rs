@@ -7,7 +7,7 @@
 use alloc::vec::Vec;
 use core::ffi::{c_char, c_int, c_long, c_uint, c_void, CStr};
 
-use crate::ffi::KwasmRun;
+use crate::ffi::{offsets, KwasmRun};
 use kernel::bindings as nr;
 use kwasm_wasi::guest::IoList;
 use kwasm_wasi::os::{DirEntry, OpenHow, OsResult, PollFd, SetTime, Stat, Timespec, WasiOs};
@@ -19,7 +19,7 @@ const CLOCK_MONOTONIC: c_int = 1;
 const UTIME_NOW: c_long = (1 << 30) - 1;
 const UTIME_OMIT: c_long = (1 << 30) - 2;
 /// Offset of the name in `struct kwasm_dirent` (kwasm.h).
-const DIRENT_NAME: usize = 19;
+const DIRENT_NAME: usize = offsets::KWASM_DIRENT_NAME;
 /// Bytes of directory entries fetched per call.
 const DIRENT_BUF: usize = 4096;
 
@@ -61,14 +61,27 @@ struct KwasmPollfd {
     revents: i16,
 }
 
-// Layouts shared with C: the same numbers are asserted in kwasm.h (and
-// `struct kvec`, `struct timespec64` are the kernel's).
+// Layouts shared with C, checked against the numbers generated from
+// kwasm.h (kwasm_offsets.c); `struct kvec` and `struct timespec64` are the
+// kernel's bindgen types.
 const _: () = {
     use core::mem::{offset_of, size_of};
-    assert!(size_of::<KwasmStat>() == 72);
-    assert!(offset_of!(KwasmStat, atime_nsec) == 56);
-    assert!(offset_of!(KwasmStat, mode) == 68);
-    assert!(size_of::<KwasmPollfd>() == 8);
+    assert!(size_of::<KwasmStat>() == offsets::KWASM_STAT_SIZE);
+    assert!(offset_of!(KwasmStat, dev) == offsets::KWASM_STAT_DEV);
+    assert!(offset_of!(KwasmStat, ino) == offsets::KWASM_STAT_INO);
+    assert!(offset_of!(KwasmStat, nlink) == offsets::KWASM_STAT_NLINK);
+    assert!(offset_of!(KwasmStat, size) == offsets::KWASM_STAT_SIZE_FIELD);
+    assert!(offset_of!(KwasmStat, atime_sec) == offsets::KWASM_STAT_ATIME_SEC);
+    assert!(offset_of!(KwasmStat, mtime_sec) == offsets::KWASM_STAT_MTIME_SEC);
+    assert!(offset_of!(KwasmStat, ctime_sec) == offsets::KWASM_STAT_CTIME_SEC);
+    assert!(offset_of!(KwasmStat, atime_nsec) == offsets::KWASM_STAT_ATIME_NSEC);
+    assert!(offset_of!(KwasmStat, mtime_nsec) == offsets::KWASM_STAT_MTIME_NSEC);
+    assert!(offset_of!(KwasmStat, ctime_nsec) == offsets::KWASM_STAT_CTIME_NSEC);
+    assert!(offset_of!(KwasmStat, mode) == offsets::KWASM_STAT_MODE);
+    assert!(size_of::<KwasmPollfd>() == offsets::KWASM_POLLFD_SIZE);
+    assert!(offset_of!(KwasmPollfd, fd) == offsets::KWASM_POLLFD_FD);
+    assert!(offset_of!(KwasmPollfd, events) == offsets::KWASM_POLLFD_EVENTS);
+    assert!(offset_of!(KwasmPollfd, revents) == offsets::KWASM_POLLFD_REVENTS);
     assert!(size_of::<Kvec>() == size_of::<kernel::bindings::kvec>());
     assert!(offset_of!(Kvec, len) == offset_of!(kernel::bindings::kvec, iov_len));
     assert!(size_of::<Timespec64>() == size_of::<kernel::bindings::timespec64>());
@@ -579,14 +592,15 @@ impl WasiOs for KernelOs {
                     w.copy_from_slice(&rec[i..i + 8]);
                     u64::from_ne_bytes(w)
                 };
-                let namelen = usize::from(u16::from_ne_bytes([rec[16], rec[17]]));
+                let nl = offsets::KWASM_DIRENT_NAMELEN;
+                let namelen = usize::from(u16::from_ne_bytes([rec[nl], rec[nl + 1]]));
                 let Some(name) = rec.get(DIRENT_NAME..DIRENT_NAME + namelen) else {
                     return Err(EINVAL);
                 };
                 let entry = DirEntry {
-                    ino: word(0),
-                    next: word(8),
-                    d_type: rec[18],
+                    ino: word(offsets::KWASM_DIRENT_INO),
+                    next: word(offsets::KWASM_DIRENT_NEXT),
+                    d_type: rec[offsets::KWASM_DIRENT_TYPE],
                     name,
                 };
                 if !sink(&entry) {

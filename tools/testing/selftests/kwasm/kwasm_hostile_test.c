@@ -17,7 +17,10 @@
 #define NOBODY 65534
 #define COMPILE_STATS "/sys/kernel/debug/kwasm/compile"
 #define BUDGET_PARAM "/sys/module/kwasm/parameters/compile_memory_mb"
+#define SECONDS_PARAM "/sys/module/kwasm/parameters/compile_seconds"
 #define CODE_LIMIT_PARAM "/sys/module/kwasm/parameters/code_limit_mb"
+#define MAX_MEMORIES_PARAM "/sys/module/kwasm/parameters/max_memories"
+#define MEMORY_STATS "/sys/kernel/debug/kwasm/memory"
 
 static long now_ms(void)
 {
@@ -87,6 +90,33 @@ TEST_F_TIMEOUT(hostile, compile_over_its_memory_budget_is_abandoned_with_enomem,
 	ASSERT_TRUE(hello_runs()) TH_LOG("hello.wasm no longer runs");
 }
 
+/*
+ * Execs of the same bytes wait for one compile, so a compile's time is
+ * bounded too (kwasm.compile_seconds).
+ */
+TEST_F_TIMEOUT(hostile, compile_over_its_time_is_abandoned_with_etime, 600)
+{
+	char *const argv[] = { "/tmp/over_time.wasm", NULL };
+	long abandoned = stat_of(COMPILE_STATS, "abandoned");
+	long t0, took;
+
+	ASSERT_LE(0, abandoned) TH_LOG("no %s", COMPILE_STATS);
+	ASSERT_EQ(0, copy_unique("./big_module.wasm", argv[0], "over-time"));
+	ASSERT_EQ(0, write_str(SECONDS_PARAM, "1"));
+	t0 = now_ms();
+	run_as(argv[0], argv, NOBODY, &self->r);
+	took = now_ms() - t0;
+	ASSERT_EQ(0, write_str(SECONDS_PARAM, "300"));
+	ASSERT_EQ(ETIME, self->r.exec_errno)
+		TH_LOG("expected execve to fail with ETIME after 1 s of compiling, got errno %d (status %#x) after %ld ms",
+		       self->r.exec_errno, self->r.status, took);
+	EXPECT_EQ(abandoned + 1, stat_of(COMPILE_STATS, "abandoned"));
+	EXPECT_TRUE(klog_has("over_time.wasm", "compile_seconds"))
+		TH_LOG("no kernel log line naming the file and the limit");
+	EXPECT_EQ(0, stat_of(COMPILE_STATS, "running"));
+	ASSERT_TRUE(hello_runs()) TH_LOG("hello.wasm no longer runs");
+}
+
 /* Module space for placed code is bounded (image.c, like bpf_jit_limit). */
 TEST_F(hostile, code_over_the_code_space_limit_is_refused_with_enomem)
 {
@@ -100,6 +130,59 @@ TEST_F(hostile, code_over_the_code_space_limit_is_refused_with_enomem)
 		       self->r.exec_errno, self->r.status);
 	EXPECT_TRUE(klog_has("hello.wasm", "code_limit_mb"))
 		TH_LOG("no kernel log line naming the file and the limit");
+	ASSERT_TRUE(hello_runs()) TH_LOG("hello.wasm no longer runs");
+}
+
+/* Starts spin.wasm (one linear memory) as @uid; its pid, or -1. */
+static pid_t spin_as(int uid)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		char *const argv[] = { "./spin.wasm", NULL };
+
+		if (setgid(uid) || setuid(uid))
+			_exit(126);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/*
+ * kwasm.max_memories is global; a user may hold at most half of it
+ * (kwasm.user_share_pct), so another user can still run programs.
+ */
+TEST_F(hostile, one_user_cannot_take_another_users_share_of_the_memories)
+{
+	char *const argv[] = { "./hello.wasm", "share", NULL };
+	long max = stat_of(MEMORY_STATS, "max_memories");
+	char old[32];
+	pid_t pid;
+
+	ASSERT_LT(0, max) TH_LOG("no max_memories in %s", MEMORY_STATS);
+	ASSERT_EQ(0, stat_of(MEMORY_STATS, "memories"))
+		TH_LOG("programs still hold linear memories");
+	snprintf(old, sizeof(old), "%ld", max);
+	ASSERT_EQ(0, write_str(MAX_MEMORIES_PARAM, "2"));
+	pid = spin_as(NOBODY);
+	ASSERT_LE(0, pid);
+	ASSERT_EQ(0, wait_running(pid)) TH_LOG("spin.wasm did not start");
+	/* Its second memory would be all of nobody's share (1 of 2). */
+	run_as(argv[0], argv, NOBODY, &self->r);
+	EXPECT_EQ(ENOMEM, self->r.exec_errno)
+		TH_LOG("expected a second program of the same user to fail with ENOMEM, got errno %d (status %#x)",
+		       self->r.exec_errno, self->r.status);
+	EXPECT_TRUE(klog_has("hello.wasm", "share"))
+		TH_LOG("no kernel log line naming the file and the user's share");
+	/* The other memory is another user's to take. */
+	run_as(argv[0], argv, NOBODY - 1, &self->r);
+	EXPECT_EQ(0, self->r.exec_errno)
+		TH_LOG("expected another user's program to run, got errno %d",
+		       self->r.exec_errno);
+	EXPECT_STREQ("Hello, share!\n", self->r.out);
+	stop_and_reap(pid);
+	ASSERT_EQ(0, write_str(MAX_MEMORIES_PARAM, old));
 	ASSERT_TRUE(hello_runs()) TH_LOG("hello.wasm no longer runs");
 }
 
