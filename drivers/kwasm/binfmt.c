@@ -175,6 +175,20 @@ static void *kwasm_module_of(struct linux_binprm *bprm, struct kwasm_run *run,
 	return module;
 }
 
+/*
+ * Frees run and everything its program owns. This may run in another
+ * program's host call (its mmput() of this program's mm, with the mm's
+ * locks held): a panic in here must not be contained there.
+ */
+static void kwasm_program_free(struct kwasm_run *run)
+{
+	struct kwasm_run *caller = kwasm_contain_block();
+
+	kwasm_run_unlisted(run);
+	kwasm_rs_program_free(run);
+	kwasm_contain_unblock(caller);
+}
+
 static vm_fault_t kwasm_owner_fault(const struct vm_special_mapping *sm,
 				    struct vm_area_struct *vma,
 				    struct vm_fault *vmf)
@@ -192,7 +206,7 @@ static int kwasm_owner_mremap(const struct vm_special_mapping *sm,
 static void kwasm_owner_close(const struct vm_special_mapping *sm,
 			      struct vm_area_struct *vma)
 {
-	kwasm_rs_program_free(container_of(sm, struct kwasm_run, owner));
+	kwasm_program_free(container_of(sm, struct kwasm_run, owner));
 }
 
 /* Hands run over to the current (new) mm; on success the mm frees it. */
@@ -268,7 +282,7 @@ static void kwasm_task_run(struct callback_head *head)
 
 	/* Run by exit_task_work(), or the task dies on its way out. */
 	if ((current->flags & PF_EXITING) || fatal_signal_pending(current)) {
-		kwasm_rs_program_free(run);
+		kwasm_program_free(run);
 		return;
 	}
 	head->next = NULL;
@@ -279,7 +293,7 @@ static void kwasm_task_run(struct callback_head *head)
 	}
 	task_work_run();
 	if (kwasm_give_to_mm(run)) {
-		kwasm_rs_program_free(run);
+		kwasm_program_free(run);
 		kwasm_log_refusal(current->comm, "out of memory");
 		do_group_exit(SIGKILL);
 	}
@@ -287,6 +301,7 @@ static void kwasm_task_run(struct callback_head *head)
 		kwasm_log_refusal(current->comm, "cannot open /dev/null for stdio");
 		do_group_exit(126 << 8);
 	}
+	kwasm_run_listed(run);
 	status = kwasm_rs_program_run(run);
 	/*
 	 * A signal that stopped the program and whose default action dumps
@@ -316,7 +331,7 @@ static void kwasm_task_requeue(struct work_struct *w)
 
 	init_task_work(&run->work, kwasm_task_start);
 	if (task_work_add(task, &run->work, TWA_RESUME))
-		kwasm_rs_program_free(run);
+		kwasm_program_free(run);
 	put_task_struct(task);
 }
 
@@ -325,7 +340,7 @@ static void kwasm_task_start(struct callback_head *head)
 	struct kwasm_run *run = container_of(head, struct kwasm_run, work);
 
 	if (current->flags & PF_EXITING) {
-		kwasm_rs_program_free(run);
+		kwasm_program_free(run);
 		return;
 	}
 	/*
@@ -344,7 +359,7 @@ static void kwasm_task_start(struct callback_head *head)
 	init_task_work(&run->work, kwasm_task_run);
 	/* Only fails for an exiting task. */
 	if (task_work_add(current, &run->work, TWA_RESUME))
-		kwasm_rs_program_free(run);
+		kwasm_program_free(run);
 }
 
 static struct linux_binfmt kwasm_format;
@@ -414,7 +429,7 @@ static int kwasm_load_binary(struct linux_binprm *bprm)
 
 out:
 	if (run)
-		kwasm_rs_program_free(run);
+		kwasm_program_free(run);
 	kfree(err);
 	return ret;
 }

@@ -171,16 +171,3 @@ pub(crate) unsafe extern "C" fn kwasm_rs_module_bytes(module: *mut c_void) -> us
     let elems: usize = m.elements.iter().map(|e| e.items.len() * 16).sum();
     m.code.len() + m.trap_sites.len() * 8 + data + elems + 4096
 }
-
-/// Called by the kernel's panic handler (patches/0005) before it reports the
-/// panic and calls `BUG()`: a panic inside a compile (a compiler bug that a
-/// module triggers) abandons that compile and refuses the module instead.
-/// Returns if the current task is not compiling.
-#[no_mangle]
-pub(crate) fn kwasm_compile_panic(info: &core::panic::PanicInfo<'_>) {
-    let mut msg = [0u8; 128];
-    // SAFETY: `msg` is writable for its whole length, which is >= 1.
-    let mut w = unsafe { ErrBuf::new(msg.as_mut_ptr().cast(), msg.len()) };
-    let _ = write!(w, "{}", info.message());
-    ffi::compile_panicked(w.as_cstr());
-}

@@ -131,6 +131,8 @@ static bool kwasm_slot_claim(struct kwasm_compile *c)
 		}
 	}
 	kwasm_user_uncharge(c->user, KWASM_SHARE_COMPILES, 1);
+	/* Another compile of this user may have seen the charge and waited. */
+	wake_up(&kwasm_slot_wait);
 	return false;
 }
 
@@ -348,9 +350,8 @@ static unsigned long kwasm_compile_on_stack(void *p)
 
 /*
  * Compiles wasm[0..len) on run's stack, in a slot of run's user's share.
- * Returns 0 and
- * the module, -ENOEXEC with the reason in err, or the -errno that ended it
- * early: -EINTR (fatal signal), -ENOMEM, -E2BIG (memory budget), -ETIME
+ * Returns 0 and the module, -ENOEXEC with the reason in err, or the -errno
+ * that ended it early: -EINTR (fatal signal), -ENOMEM, -E2BIG (memory budget), -ETIME
  * (kwasm.compile_seconds), -EFAULT
  * (the compiler panicked; err has the message).
  */
@@ -358,6 +359,7 @@ int kwasm_compile(struct kwasm_run *run, const u8 *wasm, size_t len,
 		  char *err, size_t errlen, void **module)
 {
 	void *stack = run->stack;
+	long left;
 	struct kwasm_compile c = {
 		.allocs = LIST_HEAD_INIT(c.allocs),
 		.budget = (size_t)READ_ONCE(compile_memory_mb) << 20,
@@ -370,9 +372,17 @@ int kwasm_compile(struct kwasm_run *run, const u8 *wasm, size_t len,
 	};
 
 	*module = NULL;
-	if (wait_event_killable(kwasm_slot_wait, kwasm_slot_claim(&c)))
+	/*
+	 * The deadline counts from the claim on these bytes (code_cache.c),
+	 * which other execs of them wait on: waiting for a slot counts too.
+	 */
+	c.deadline = jiffies + clamp_val(READ_ONCE(compile_seconds), 1U, 86400U) * HZ;
+	left = wait_event_killable_timeout(kwasm_slot_wait, kwasm_slot_claim(&c),
+					   c.deadline - jiffies);
+	if (left < 0)
 		return -EINTR;
-	c.deadline = jiffies + READ_ONCE(compile_seconds) * HZ;
+	if (!left)
+		return -ETIME;
 	/*
 	 * Compiling stays preemptible, but on this CPU: code walking the stack
 	 * (lockdep, KASAN, kmemleak) checks the per-CPU IRQ and entry stacks

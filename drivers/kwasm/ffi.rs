@@ -3,7 +3,7 @@
 //! The C side of kwasm (binfmt.c, run.c, linear_memory.c, wasi_io.c,
 //! entry.S), declared once and wrapped in small safe functions.
 
-use core::ffi::{c_char, c_int, c_void, CStr};
+use core::ffi::{c_char, c_int, c_uint, c_void, CStr};
 
 use kernel::bindings;
 
@@ -31,6 +31,8 @@ pub(crate) struct KwasmRun {
     pub(crate) user: *mut KwasmUser,
     #[allow(dead_code)]
     fpu_on: bool,
+    #[allow(dead_code)]
+    in_hostcall: bool,
     /// Set by binfmt.c after the exec's point of no return.
     pub(crate) secureexec: bool,
     #[allow(dead_code)]
@@ -42,6 +44,16 @@ pub(crate) struct KwasmRun {
     task: *mut c_void,
     #[allow(dead_code)]
     owner: bindings::vm_special_mapping,
+    #[allow(dead_code)]
+    running: bindings::list_head,
+    /// `struct task_struct *`, opaque here.
+    #[allow(dead_code)]
+    runner: *mut c_void,
+    /// `struct mm_struct *`, opaque here.
+    #[allow(dead_code)]
+    runner_mm: *mut c_void,
+    #[allow(dead_code)]
+    no_contain: c_uint,
 }
 
 /// The layouts of kwasm.h's shared structures as C sees them (generated).
@@ -61,11 +73,16 @@ const _: () = {
     assert!(offset_of!(KwasmRun, epoll_buf_size) == offsets::KWASM_RUN_EPOLL_BUF_SIZE);
     assert!(offset_of!(KwasmRun, user) == offsets::KWASM_RUN_USER);
     assert!(offset_of!(KwasmRun, fpu_on) == offsets::KWASM_RUN_FPU_ON);
+    assert!(offset_of!(KwasmRun, in_hostcall) == offsets::KWASM_RUN_IN_HOSTCALL);
     assert!(offset_of!(KwasmRun, secureexec) == offsets::KWASM_RUN_SECUREEXEC);
     assert!(offset_of!(KwasmRun, work) == offsets::KWASM_RUN_WORK);
     assert!(offset_of!(KwasmRun, defer) == offsets::KWASM_RUN_DEFER);
     assert!(offset_of!(KwasmRun, task) == offsets::KWASM_RUN_TASK);
     assert!(offset_of!(KwasmRun, owner) == offsets::KWASM_RUN_OWNER);
+    assert!(offset_of!(KwasmRun, running) == offsets::KWASM_RUN_RUNNING);
+    assert!(offset_of!(KwasmRun, runner) == offsets::KWASM_RUN_RUNNER);
+    assert!(offset_of!(KwasmRun, runner_mm) == offsets::KWASM_RUN_RUNNER_MM);
+    assert!(offset_of!(KwasmRun, no_contain) == offsets::KWASM_RUN_NO_CONTAIN);
 };
 
 impl KwasmRun {
@@ -81,6 +98,7 @@ impl KwasmRun {
             epoll_buf: 0,
             epoll_buf_size: 0,
             fpu_on: false,
+            in_hostcall: false,
             secureexec: false,
             // SAFETY: C structs of integers, pointers and optional function pointers, for which all zeroes is a valid value.
             work: unsafe { core::mem::zeroed() },
@@ -89,6 +107,11 @@ impl KwasmRun {
             task: core::ptr::null_mut(),
             // SAFETY: as above.
             owner: unsafe { core::mem::zeroed() },
+            // SAFETY: as above; C initialises it before listing the run.
+            running: unsafe { core::mem::zeroed() },
+            runner: core::ptr::null_mut(),
+            runner_mm: core::ptr::null_mut(),
+            no_contain: 0,
         }
     }
 }
@@ -201,6 +224,9 @@ extern "C" {
         ip: usize,
     );
     fn kwasm_compile_panicked(msg: *const c_char);
+    fn kwasm_hostcall_panicked(msg: *const c_char);
+    #[cfg(CONFIG_KWASM_FAULT_INJECTION)]
+    fn kwasm_inject_hostcall_panic() -> bool;
     fn kwasm_stack_alloc() -> *mut u8;
     fn kwasm_user_get() -> *mut KwasmUser;
     fn kwasm_user_put(user: *mut KwasmUser);
@@ -290,7 +316,10 @@ pub(crate) unsafe fn unwind(run: *mut KwasmRun, code: u64) -> ! {
 }
 
 /// `kwasm_unwind` code of a fault in compiled code (kwasm.h).
-pub(crate) const UNWIND_FAULT: u64 = 0x200;
+pub(crate) const UNWIND_FAULT: u64 = offsets::KWASM_UNWIND_FAULT_CODE as u64;
+
+/// `kwasm_unwind` code of a host call that panicked (kwasm.h).
+pub(crate) const UNWIND_PANIC: u64 = offsets::KWASM_UNWIND_PANIC_CODE as u64;
 
 /// `kwasm_branch_forms()` bits (kwasm.h `KWASM_BRANCH_*`).
 pub(crate) mod branch {
@@ -535,4 +564,19 @@ pub(crate) fn log_trap(file: &[u8], trap: &'static str, at: Option<(u32, u32, us
 pub(crate) fn compile_panicked(msg: &CStr) {
     // SAFETY: `msg` is NUL-terminated; the C side either returns or unwinds to the compile's entry, abandoning only the compile's own frames, which own nothing outside the compile scope.
     unsafe { kwasm_compile_panicked(msg.as_ptr()) };
+}
+
+/// Ends the current task's host call, if it is in one, because Rust code
+/// in it panicked with `msg` (see run.c); returns otherwise.
+pub(crate) fn hostcall_panicked(msg: &CStr) {
+    // SAFETY: `msg` is NUL-terminated; the C side either returns or unwinds to the run's kwasm_enter(), abandoning only the host call's frames, which hold no locks (C helpers return before Rust continues).
+    unsafe { kwasm_hostcall_panicked(msg.as_ptr()) };
+}
+
+/// Whether root asked (kwasm.hostcall_panic_pid) for this host call to
+/// panic, to test that a panic ends only the program.
+#[cfg(CONFIG_KWASM_FAULT_INJECTION)]
+pub(crate) fn inject_hostcall_panic() -> bool {
+    // SAFETY: reads and clears a module parameter; no preconditions.
+    unsafe { kwasm_inject_hostcall_panic() }
 }

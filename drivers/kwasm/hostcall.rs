@@ -35,6 +35,10 @@ fn dispatch(inst: &Instance<KernelPlatform>, index: u32, args: *mut u64) -> Resu
 /// passed: `vmctx` of a live kernel instance, an index and its slot array.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn kwasm_rs_hostcall(vmctx: *mut u8, index: u32, args: *mut u64) {
+    #[cfg(CONFIG_KWASM_FAULT_INJECTION)]
+    if ffi::inject_hostcall_panic() {
+        panic!("injected by kwasm.hostcall_panic_pid");
+    }
     // SAFETY: `vmctx` belongs to a live `Instance<KernelPlatform>` (the only kind the kernel creates); it outlives the call.
     let inst = unsafe { Instance::<KernelPlatform>::from_vmctx(vmctx) };
     if let Err(stop) = dispatch(inst, index, args) {

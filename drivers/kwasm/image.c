@@ -149,7 +149,7 @@ struct kwasm_image *kwasm_image_alloc(const void *code, size_t len,
 				      u32 nrelocs, const char *file,
 				      struct kwasm_user *user)
 {
-	long limit = READ_ONCE(code_limit_mb) << 20;
+	long limit = min(READ_ONCE(code_limit_mb), LONG_MAX >> 20) << 20;
 	struct kwasm_image *img;
 	size_t ex_at = ALIGN(len, sizeof(int));
 	size_t size;

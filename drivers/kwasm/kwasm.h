@@ -57,6 +57,8 @@ struct kwasm_run {
 	struct kwasm_user *user;
 	/* Whether a kernel FPU section is open. */
 	bool fpu_on;
+	/* Whether a host call runs (between hostcall_begin and _end). */
+	bool in_hostcall;
 	/*
 	 * The exec changed credentials (setuid, setgid, file capabilities):
 	 * the caller controls nothing the program starts with (binfmt.c).
@@ -69,6 +71,12 @@ struct kwasm_run {
 	struct task_struct *task;
 	/* binfmt.c: the mapping through which the new mm owns the program. */
 	struct vm_special_mapping owner;
+	/* run.c: in the list of running programs, while runner runs it. */
+	struct list_head running;
+	struct task_struct *runner;
+	struct mm_struct *runner_mm;
+	/* run.c: while non-zero, a panic in a host call is not contained. */
+	unsigned int no_contain;
 };
 
 /* entry.S */
@@ -100,6 +108,12 @@ unsigned long kwasm_run_call(struct kwasm_run *run, void *trampoline,
 			     void *vmctx, const void *code, u64 *args);
 void kwasm_hostcall_begin(struct kwasm_run *run);
 void kwasm_hostcall_end(struct kwasm_run *run);
+void kwasm_run_listed(struct kwasm_run *run);
+void kwasm_run_unlisted(struct kwasm_run *run);
+struct kwasm_run *kwasm_contain_block(void);
+void kwasm_contain_unblock(struct kwasm_run *run);
+void kwasm_hostcall_panicked(const char *msg);
+bool kwasm_inject_hostcall_panic(void);
 int kwasm_branch_forms(u32 *forms);
 unsigned long kwasm_code_symbol(u32 sym);
 u32 kwasm_cpu_features(void);
@@ -329,5 +343,7 @@ void kwasm_rs_hostcall(void *vmctx, u32 index, u64 *args);
 
 /* kwasm_unwind() code of a fault in compiled code (see traps.c). */
 #define KWASM_UNWIND_FAULT	0x200
+/* kwasm_unwind() code of a host call that panicked (run.c). */
+#define KWASM_UNWIND_PANIC	0x300
 
 #endif /* _DRIVERS_KWASM_KWASM_H */

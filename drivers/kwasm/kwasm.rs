@@ -12,6 +12,7 @@ mod compile;
 mod ffi;
 mod hostcall;
 mod net_os;
+mod panic;
 mod platform;
 mod program;
 mod wasi;

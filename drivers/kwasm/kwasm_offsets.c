@@ -25,11 +25,18 @@ int main(void)
 	OFFSET(KWASM_RUN_EPOLL_BUF_SIZE, kwasm_run, epoll_buf_size);
 	OFFSET(KWASM_RUN_USER, kwasm_run, user);
 	OFFSET(KWASM_RUN_FPU_ON, kwasm_run, fpu_on);
+	OFFSET(KWASM_RUN_IN_HOSTCALL, kwasm_run, in_hostcall);
 	OFFSET(KWASM_RUN_SECUREEXEC, kwasm_run, secureexec);
 	OFFSET(KWASM_RUN_WORK, kwasm_run, work);
 	OFFSET(KWASM_RUN_DEFER, kwasm_run, defer);
 	OFFSET(KWASM_RUN_TASK, kwasm_run, task);
 	OFFSET(KWASM_RUN_OWNER, kwasm_run, owner);
+	OFFSET(KWASM_RUN_RUNNING, kwasm_run, running);
+	OFFSET(KWASM_RUN_RUNNER, kwasm_run, runner);
+	OFFSET(KWASM_RUN_RUNNER_MM, kwasm_run, runner_mm);
+	OFFSET(KWASM_RUN_NO_CONTAIN, kwasm_run, no_contain);
+	DEFINE(KWASM_UNWIND_PANIC_CODE, KWASM_UNWIND_PANIC);
+	DEFINE(KWASM_UNWIND_FAULT_CODE, KWASM_UNWIND_FAULT);
 
 	DEFINE(KWASM_STAT_SIZE, sizeof(struct kwasm_stat));
 	OFFSET(KWASM_STAT_DEV, kwasm_stat, dev);

@@ -24,8 +24,8 @@ void kwasm_log_refusal(const char *file, const char *reason)
 			(int)strlen(reason), reason);
 }
 
-/* A program trapped; func < 0 if the trap has no place in compiled code. */
 /*
+ * A program trapped; func < 0 if the trap has no place in compiled code.
  * The program's code is still placed: %pS names the faulting instruction's
  * function through kallsyms (image.c), as an oops would.
  */

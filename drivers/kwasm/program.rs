@@ -308,6 +308,13 @@ impl Loaded {
         match r {
             0 => Outcome::Returned,
             UNWIND_EXIT => Outcome::Exit(self.platform.exit_code.get().unwrap_or(0)),
+            ffi::UNWIND_PANIC => {
+                // Logged by run.c. The abandoned host call may have left
+                // the platform's state (WASI) half-changed, with no drop
+                // guard run: never drop it, leak it.
+                core::mem::forget(Rc::clone(&self.platform));
+                Outcome::Trap(Trap::HostError, None)
+            }
             ffi::UNWIND_FAULT => {
                 // SAFETY: the run outlives its program's instance; the fault handler wrote this field during the call that just returned, and nothing writes it now.
                 let ip = unsafe { (*self.platform.run).trap_ip };

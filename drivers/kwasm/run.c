@@ -17,6 +17,7 @@
 #include <linux/sched/task_stack.h>
 #include <linux/task_work.h>
 #include <linux/percpu.h>
+#include <linux/rcupdate.h>
 #include <linux/resume_user_mode.h>
 #include <asm/alternative.h>
 #include <asm/nospec-branch.h>
@@ -59,6 +60,8 @@ unsigned long kwasm_run_call(struct kwasm_run *run, void *trampoline,
 	kwasm_fpu_begin(run);
 	ret = kwasm_enter(&run->task_sp, run->stack + KWASM_STACK_SIZE,
 			  trampoline, vmctx, code, args);
+	/* A host call that ended the program (exit, trap) did not end itself. */
+	WRITE_ONCE(run->in_hostcall, false);
 	if (run->fpu_on)
 		kwasm_fpu_end(run);
 	return ret;
@@ -68,13 +71,140 @@ unsigned long kwasm_run_call(struct kwasm_run *run, void *trampoline,
 void kwasm_hostcall_begin(struct kwasm_run *run)
 {
 	kwasm_fpu_end(run);
+	WRITE_ONCE(run->in_hostcall, true);
 }
 
 void kwasm_hostcall_end(struct kwasm_run *run)
 {
+	WRITE_ONCE(run->in_hostcall, false);
 	/* The task may run on another CPU now: this sets that CPU's pointer. */
 	kwasm_fpu_begin(run);
 }
+
+/*
+ * Programs running now, each with the task that runs it: how a panic in a
+ * host call finds its program (the task may have moved to any CPU).
+ */
+static LIST_HEAD(kwasm_running);
+static DEFINE_SPINLOCK(kwasm_running_lock);
+
+/* The current task starts running run (binfmt.c). */
+void kwasm_run_listed(struct kwasm_run *run)
+{
+	run->runner = current;
+	run->runner_mm = current->mm;
+	spin_lock(&kwasm_running_lock);
+	list_add(&run->running, &kwasm_running);
+	spin_unlock(&kwasm_running_lock);
+}
+
+/* run is about to be freed; it may never have been listed. */
+void kwasm_run_unlisted(struct kwasm_run *run)
+{
+	if (!run->runner)
+		return;
+	spin_lock(&kwasm_running_lock);
+	list_del(&run->running);
+	spin_unlock(&kwasm_running_lock);
+	run->runner = NULL;
+}
+
+/*
+ * The current task's run if the task runs a program, is not exiting and
+ * runs in its program's mm: then the mm, which owns the run, stays alive
+ * while the task uses it. Called with kwasm_running_lock held.
+ */
+static struct kwasm_run *kwasm_current_run(void)
+{
+	struct kwasm_run *run;
+
+	if (current->flags & PF_EXITING)
+		return NULL;
+	list_for_each_entry(run, &kwasm_running, running)
+		if (run->runner == current && run->runner_mm == current->mm)
+			return run;
+	return NULL;
+}
+
+/*
+ * kwasm code that runs with kernel state held on behalf of another program
+ * (freeing it from an mmput() with its mm's locks held) must not be
+ * abandoned by a panic: brackets such code. Returns what to pass to
+ * kwasm_contain_unblock().
+ */
+struct kwasm_run *kwasm_contain_block(void)
+{
+	struct kwasm_run *run;
+
+	if (!in_task())
+		return NULL;
+	spin_lock(&kwasm_running_lock);
+	run = kwasm_current_run();
+	if (run)
+		run->no_contain++;
+	spin_unlock(&kwasm_running_lock);
+	return run;
+}
+
+void kwasm_contain_unblock(struct kwasm_run *run)
+{
+	if (run)
+		run->no_contain--;
+}
+
+/*
+ * Rust code panicked with msg (panic.rs). If the current task is in a host
+ * call of its program, in plain task context with nothing held (no
+ * spinlock, RCU, interrupts off or lock lockdep knows of), and not inside
+ * a bracket of kwasm_contain_block(), the frames above the program's entry
+ * are the host call's own Rust code and the C helpers it called have
+ * returned. Abandon them, as a trap does, and end only that program;
+ * whatever they owned is leaked. Returns otherwise (the panic BUG()s).
+ */
+void kwasm_hostcall_panicked(const char *msg)
+{
+	unsigned long sp = current_stack_pointer;
+	struct kwasm_run *run;
+
+	if (!in_task() || !preemptible() || irqs_disabled() ||
+	    rcu_preempt_depth())
+		return;
+#ifdef CONFIG_LOCKDEP
+	if (current->lockdep_depth)
+		return;
+#endif
+	spin_lock(&kwasm_running_lock);
+	run = kwasm_current_run();
+	if (run && (!READ_ONCE(run->in_hostcall) || run->no_contain ||
+		    !object_is_on_stack((void *)sp) || sp >= run->task_sp))
+		run = NULL;
+	spin_unlock(&kwasm_running_lock);
+	if (!run)
+		return;
+	pr_err_ratelimited("kwasm: %s[%d]: host call panicked, program ended, its allocations leaked: %s\n",
+			   current->comm, task_pid_nr(current), msg);
+	run->in_hostcall = false;
+	kwasm_unwind(&run->task_sp, KWASM_UNWIND_PANIC);
+}
+
+#ifdef CONFIG_KWASM_FAULT_INJECTION
+/*
+ * Fault injection for the test of the above: the next host call of the
+ * process with this pid panics (root only; 0: none).
+ */
+static int hostcall_panic_pid;
+module_param(hostcall_panic_pid, int, 0600);
+MODULE_PARM_DESC(hostcall_panic_pid,
+		 "Make the next host call of this process panic (testing)");
+
+bool kwasm_inject_hostcall_panic(void)
+{
+	int pid = READ_ONCE(hostcall_panic_pid);
+
+	return pid && pid == task_tgid_nr(current) &&
+	       cmpxchg(&hostcall_panic_pid, pid, 0) == pid;
+}
+#endif
 
 /*
  * How generated code must branch, following what the running kernel does

@@ -9,7 +9,10 @@
  * as RLIMIT_NPROC counts processes) may hold at most kwasm.user_share_pct
  * percent of each limit, and at least one unit of it: an exec that would
  * go over fails with ENOMEM (a compile waits for the user's own compiles
- * instead). 100 turns the shares off.
+ * instead). 100 turns the shares off; 0 counts as 1. Where a limit is a
+ * single unit (max_compiles on a one-CPU machine), a share is all of it.
+ * Users are uids: a user with a range of subordinate uids (user
+ * namespaces) has a share per uid.
  *
  * A user's record lives while something holds it: each program takes a
  * reference at exec, each image and memory one of its own (they may
@@ -92,13 +95,19 @@ void kwasm_user_put(struct kwasm_user *u)
 bool kwasm_user_charge(struct kwasm_user *u, enum kwasm_share r, long n,
 		       long limit)
 {
-	unsigned int pct = min(READ_ONCE(user_share_pct), 100U);
+	unsigned int pct = clamp(READ_ONCE(user_share_pct), 1U, 100U);
 	long share = max(limit / 100 * pct + limit % 100 * pct / 100, 1L);
+	long held = atomic_long_read(&u->held[r]);
 
-	if (atomic_long_add_return(n, &u->held[r]) > share && pct < 100) {
-		atomic_long_sub(n, &u->held[r]);
-		return false;
+	if (pct == 100) {
+		atomic_long_add(n, &u->held[r]);
+		return true;
 	}
+	/* Never over the share, not even for a moment: others read it. */
+	do {
+		if (held + n > share)
+			return false;
+	} while (!atomic_long_try_cmpxchg(&u->held[r], &held, held + n));
 	return true;
 }
 

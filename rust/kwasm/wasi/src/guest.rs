@@ -167,8 +167,9 @@ impl<'a> Guest<'a> {
                 break;
             }
             let at = base + 8 * i;
-            let (p, n) = (self.u32_at(at), self.u32_at(at + 4));
-            self.range(p, n.into())?;
+            let r = self.range(self.u32_at(at), self.u32_at(at + 4).into())?;
+            // The masked range (empty under a mispredicted check).
+            let (p, n) = (r.start as u32, (r.end - r.start) as u32);
             // Keep the total within one Linux read/write, so the count
             // transferred always fits the u32 result.
             let n = n.min(MAX_RW - total);

@@ -21,6 +21,7 @@
 #define CODE_LIMIT_PARAM "/sys/module/kwasm/parameters/code_limit_mb"
 #define MAX_MEMORIES_PARAM "/sys/module/kwasm/parameters/max_memories"
 #define MEMORY_STATS "/sys/kernel/debug/kwasm/memory"
+#define PANIC_PARAM "/sys/module/kwasm/parameters/hostcall_panic_pid"
 
 static long now_ms(void)
 {
@@ -183,6 +184,48 @@ TEST_F(hostile, one_user_cannot_take_another_users_share_of_the_memories)
 	EXPECT_STREQ("Hello, share!\n", self->r.out);
 	stop_and_reap(pid);
 	ASSERT_EQ(0, write_str(MAX_MEMORIES_PARAM, old));
+	ASSERT_TRUE(hello_runs()) TH_LOG("hello.wasm no longer runs");
+}
+
+/*
+ * A panic in kwasm's Rust code during a host call (a kwasm bug a program
+ * could trigger; injected here with CONFIG_KWASM_FAULT_INJECTION) ends
+ * that program with SIGSYS instead of BUG()ing the kernel.
+ */
+TEST_F(hostile, panic_in_a_host_call_ends_only_that_program)
+{
+	char *const argv[] = { "./hello.wasm", "panic", NULL };
+	char pid_str[16], c = 'x';
+	int go[2], status;
+	pid_t pid;
+
+	if (access(PANIC_PARAM, W_OK))
+		SKIP(return, "no %s (CONFIG_KWASM_FAULT_INJECTION)", PANIC_PARAM);
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(125);
+		if (setgid(NOBODY) || setuid(NOBODY))
+			_exit(126);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(go[0]);
+	snprintf(pid_str, sizeof(pid_str), "%d", pid);
+	ASSERT_EQ(0, write_str(PANIC_PARAM, pid_str));
+	ASSERT_EQ(1, write(go[1], &c, 1));
+	close(go[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+		TH_LOG("expected the program to end with SIGSYS, got status %#x",
+		       status);
+	EXPECT_TRUE(klog_has("host call panicked", "injected by kwasm.hostcall_panic_pid"))
+		TH_LOG("no kernel log line about the panic");
+	EXPECT_EQ(0, stat_of(MEMORY_STATS, "memories"))
+		TH_LOG("the program's memory was not freed");
 	ASSERT_TRUE(hello_runs()) TH_LOG("hello.wasm no longer runs");
 }
 
