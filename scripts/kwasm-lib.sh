@@ -384,7 +384,7 @@ kwasm_vm() {
 		-nodefaults -display none -no-reboot \
 		-machine pc -cpu "${KWASM_VM_CPU_MODEL:-max}" -smp "${KWASM_VM_CPUS:-2}" -m "${KWASM_VM_MEM:-2G}" \
 		-kernel "$bz" -initrd "$KWASM_CACHE/initramfs.cpio.gz" \
-		-append "console=ttyS0 panic=-1 oops=panic loglevel=4 ${KWASM_VM_CMDLINE:-}" \
+		-append "console=ttyS0 panic=-1 oops=panic loglevel=4 acpi=noirq ${KWASM_VM_CMDLINE:-}" \
 		-serial "file:$ctl/console" -serial "file:$ctl/stdout" -serial "file:$ctl/stderr" \
 		-virtfs "local,path=$(pwd),mount_tag=cwd,security_model=none" \
 		-virtfs "local,path=$ctl,mount_tag=kwasm,security_model=none" \
