@@ -6,6 +6,7 @@
 use core::ffi::{c_char, c_int, c_uint, c_void, CStr};
 
 use kernel::bindings;
+use kernel::prelude::*;
 
 /// `struct kwasm_run` (kwasm.h): the part of a program that C and entry.S
 /// use, first in [`crate::program::Program`]. Mirrored field by field; the
@@ -225,6 +226,7 @@ extern "C" {
     );
     fn kwasm_compile_panicked(msg: *const c_char);
     fn kwasm_hostcall_panicked(msg: *const c_char);
+    fn kwasm_keep_after_panic(p: *mut c_void);
     #[cfg(CONFIG_KWASM_FAULT_INJECTION)]
     fn kwasm_inject_hostcall_panic() -> bool;
     fn kwasm_stack_alloc() -> *mut u8;
@@ -571,6 +573,21 @@ pub(crate) fn compile_panicked(msg: &CStr) {
 pub(crate) fn hostcall_panicked(msg: &CStr) {
     // SAFETY: `msg` is NUL-terminated; the C side either returns or unwinds to the run's kwasm_enter(), abandoning only the host call's frames, which hold no locks (C helpers return before Rust continues).
     unsafe { kwasm_hostcall_panicked(msg.as_ptr()) };
+}
+
+/// Keeps `value` forever: what a contained panic left behind, which must
+/// not be dropped (see panic.rs). Counted in debugfs kwasm/panics and known
+/// to kmemleak as kept on purpose. If even its box cannot be allocated, it
+/// is forgotten all the same.
+pub(crate) fn keep_after_panic<T>(value: T) {
+    match KBox::<T>::new_uninit(GFP_KERNEL) {
+        Ok(b) => {
+            let p = KBox::into_raw(b.write(value));
+            // SAFETY: a live kmalloc() block (KBox), never freed from here on.
+            unsafe { kwasm_keep_after_panic(p.cast()) };
+        }
+        Err(_) => core::mem::forget(value),
+    }
 }
 
 /// Whether root asked (kwasm.hostcall_panic_pid) for this host call to

@@ -113,6 +113,8 @@ void kwasm_run_unlisted(struct kwasm_run *run);
 struct kwasm_run *kwasm_contain_block(void);
 void kwasm_contain_unblock(struct kwasm_run *run);
 void kwasm_hostcall_panicked(const char *msg);
+void kwasm_keep_after_panic(void *p);
+int kwasm_panics_show(struct seq_file *m, void *v);
 bool kwasm_inject_hostcall_panic(void);
 int kwasm_branch_forms(u32 *forms);
 unsigned long kwasm_code_symbol(u32 sym);

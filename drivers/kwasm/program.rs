@@ -311,8 +311,8 @@ impl Loaded {
             ffi::UNWIND_PANIC => {
                 // Logged by run.c. The abandoned host call may have left
                 // the platform's state (WASI) half-changed, with no drop
-                // guard run: never drop it, leak it.
-                core::mem::forget(Rc::clone(&self.platform));
+                // guard run: never drop it, keep it.
+                ffi::keep_after_panic(Rc::clone(&self.platform));
                 Outcome::Trap(Trap::HostError, None)
             }
             ffi::UNWIND_FAULT => {

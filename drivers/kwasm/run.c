@@ -16,7 +16,9 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/task_stack.h>
 #include <linux/task_work.h>
+#include <linux/kmemleak.h>
 #include <linux/percpu.h>
+#include <linux/seq_file.h>
 #include <linux/rcupdate.h>
 #include <linux/resume_user_mode.h>
 #include <asm/alternative.h>
@@ -87,6 +89,10 @@ void kwasm_hostcall_end(struct kwasm_run *run)
  */
 static LIST_HEAD(kwasm_running);
 static DEFINE_SPINLOCK(kwasm_running_lock);
+
+/* Contained panics, and the state they left that is kept, not freed. */
+static atomic_long_t kwasm_panics_contained;
+static atomic_long_t kwasm_panics_kept;
 
 /* The current task starts running run (binfmt.c). */
 void kwasm_run_listed(struct kwasm_run *run)
@@ -183,8 +189,29 @@ void kwasm_hostcall_panicked(const char *msg)
 		return;
 	pr_err_ratelimited("kwasm: %s[%d]: host call panicked, program ended, its allocations leaked: %s\n",
 			   current->comm, task_pid_nr(current), msg);
+	atomic_long_inc(&kwasm_panics_contained);
 	run->in_hostcall = false;
 	kwasm_unwind(&run->task_sp, KWASM_UNWIND_PANIC);
+}
+
+/*
+ * Keeps p, a kmalloc() block holding what a contained panic left (panic.rs
+ * explains why it is never freed): counted, and known to kmemleak as kept
+ * on purpose, which also makes what it points to reachable.
+ */
+void kwasm_keep_after_panic(void *p)
+{
+	kmemleak_not_leak(p);
+	atomic_long_inc(&kwasm_panics_kept);
+}
+
+/* debugfs kwasm/panics (stats.c). */
+int kwasm_panics_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "contained %ld\nkept %ld\n",
+		   atomic_long_read(&kwasm_panics_contained),
+		   atomic_long_read(&kwasm_panics_kept));
+	return 0;
 }
 
 #ifdef CONFIG_KWASM_FAULT_INJECTION

@@ -8,6 +8,7 @@
  *   kwasm/code		compiled code of running programs in module space, and
  *			the branch forms compiled code uses on this kernel
  *   kwasm/images	placed images: functions, relocations, code bytes
+ *   kwasm/panics	host-call panics contained, and what they left kept
  */
 
 #include <linux/debugfs.h>
@@ -37,6 +38,7 @@ DEFINE_SHOW_ATTRIBUTE(kwasm_mem);
 DEFINE_SHOW_ATTRIBUTE(kwasm_compile);
 DEFINE_SHOW_ATTRIBUTE(kwasm_code);
 DEFINE_SHOW_ATTRIBUTE(kwasm_images);
+DEFINE_SHOW_ATTRIBUTE(kwasm_panics);
 
 int kwasm_stats_init(void)
 {
@@ -48,5 +50,6 @@ int kwasm_stats_init(void)
 	debugfs_create_file("compile", 0400, dir, NULL, &kwasm_compile_fops);
 	debugfs_create_file("code", 0400, dir, NULL, &kwasm_code_fops);
 	debugfs_create_file("images", 0400, dir, NULL, &kwasm_images_fops);
+	debugfs_create_file("panics", 0400, dir, NULL, &kwasm_panics_fops);
 	return 0;
 }

@@ -226,6 +226,8 @@ TEST_F(hostile, panic_in_a_host_call_ends_only_that_program)
 		TH_LOG("no kernel log line about the panic");
 	EXPECT_EQ(0, stat_of(MEMORY_STATS, "memories"))
 		TH_LOG("the program's memory was not freed");
+	EXPECT_LE(1, stat_of("/sys/kernel/debug/kwasm/panics", "kept"))
+		TH_LOG("what the panic left is not counted as kept");
 	ASSERT_TRUE(hello_runs()) TH_LOG("hello.wasm no longer runs");
 }
 
