@@ -3,13 +3,15 @@
 """Wasmtime side of scripts/kwasm-bench-codegen.sh.
 
     kwasm-bench-wasmtime.py [--compile-iters N] [--runs R] [--stdout-file F]
+                            [--stdin-file F] [--trap-unknown-imports]
                             prog.wasm [args...]
 
 Measures what kwasm-bench measures for kwasm, with the `wasmtime` package
 from PyPI: the best of N single-threaded compiles of the module, and the best
 of R runs of instantiation plus `_start` (a fresh store each run, WASI with
 the given argv). The guest's stdout of the first run goes to stdout (or, with
---stdout-file, to that file, e.g. /dev/null), the timings to stderr as one
+--stdout-file, to that file, e.g. /dev/null; --stdin-file gives its stdin),
+the timings to stderr as one
 `wasmtime-bench:` line of key=value pairs.
 """
 
@@ -27,6 +29,8 @@ def main():
     ap.add_argument("--compile-iters", type=int, default=5)
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--stdout-file")
+    ap.add_argument("--stdin-file")
+    ap.add_argument("--trap-unknown-imports", action="store_true")
     ap.add_argument("wasm")
     ap.add_argument("args", nargs=argparse.REMAINDER)
     a = ap.parse_args()
@@ -50,6 +54,10 @@ def main():
 
     linker = wasmtime.Linker(engine)
     linker.define_wasi()
+    if a.trap_unknown_imports:
+        # For a program that imports, but in this run never calls, functions
+        # only kwasm provides (kwasm_net): calling one traps.
+        linker.define_unknown_imports_as_traps(module)
     run_best = float("inf")
     first = None
     with tempfile.TemporaryDirectory() as tmp:
@@ -58,6 +66,8 @@ def main():
             wasi = wasmtime.WasiConfig()
             wasi.argv = [a.wasm] + a.args
             wasi.stdout_file = out_path
+            if a.stdin_file:
+                wasi.stdin_file = a.stdin_file
             wasi.inherit_stderr()
             store = wasmtime.Store(engine)
             store.set_wasi(wasi)

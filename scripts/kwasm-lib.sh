@@ -327,7 +327,7 @@ kwasm_build_net_samples() {
 	"${native[@]}" --crate-type rlib --crate-name kwasm_net \
 		"$lib/lib.rs" -o "$out/native/libkwasm_net.rlib" || return 1
 	local name
-	for name in echo_server http_server bench_fd_write bench_send; do
+	for name in echo_server http_server bench_fd_write bench_send bench_calls; do
 		"${rc[@]}" --target wasm32-wasip1 --extern kwasm_net="$out/wasm/libkwasm_net.rlib" \
 			"$src/$name.rs" -o "$out/$name.wasm" || return 1
 		"${native[@]}" --extern kwasm_net="$out/native/libkwasm_net.rlib" \
@@ -368,9 +368,12 @@ kwasm_initramfs() {
 
 # kwasm_vm CMD...: boots the kwasm kernel, runs CMD (a shell command line) in
 # the current directory, mirrors its stdout/stderr, returns its exit status.
-# KWASM_VM_TIMEOUT (seconds, default 600) bounds the whole VM run.
+# KWASM_VM_TIMEOUT (seconds, default 600) bounds the whole VM run;
+# KWASM_VM_QEMU_ARGS adds QEMU options (split on blanks, e.g. -plugin).
 kwasm_vm() {
 	kwasm_initramfs
+	local extra=()
+	read -ra extra <<<"${KWASM_VM_QEMU_ARGS:-}"
 	local bz="$KTREE/arch/x86/boot/bzImage"
 	[ -f "$bz" ] || die "no kernel: run scripts/kwasm build"
 	local ctl
@@ -388,7 +391,7 @@ kwasm_vm() {
 		-serial "file:$ctl/console" -serial "file:$ctl/stdout" -serial "file:$ctl/stderr" \
 		-virtfs "local,path=$(pwd),mount_tag=cwd,security_model=none" \
 		-virtfs "local,path=$ctl,mount_tag=kwasm,security_model=none" \
-		</dev/null >"$ctl/qemu.log" 2>&1 || rc=$?
+		"${extra[@]}" </dev/null >"$ctl/qemu.log" 2>&1 || rc=$?
 	cat "$ctl/stdout"
 	cat "$ctl/stderr" >&2
 	if [ $rc -ne 0 ]; then
