@@ -16,6 +16,13 @@
 
 mode=$1 calls=$2
 shift 2
+# The mitigations this CPU model gets (those that are on).
+if [ "$mode" = insns ]; then
+	for f in /sys/devices/system/cpu/vulnerabilities/*; do
+		v=$(cat "$f")
+		case "$v" in "Not affected" | "") ;; *) echo "VULN ${f##*/}: $v" ;; esac
+	done
+fi
 run() {
 	"$@" </dev/zero >/dev/null 2>/tmp/bench_calls.err || {
 		echo "bench-calls: $* failed: $(cat /tmp/bench_calls.err)" >&2

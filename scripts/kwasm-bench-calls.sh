@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash
 #
-# `scripts/kwasm bench-calls [--calls N] [--profile]`: the cost of one host call against
+# `scripts/kwasm bench-calls [--calls N] [--cpu MODEL] [--profile]`: the cost of one host call against
 # one system call, in guest instructions and in TCG time (sourced by
 # scripts/kwasm after kwasm-lib.sh).
 #
@@ -28,7 +28,11 @@
 # the same program natively and under wasmtime (PyPI) where it can run
 # (not the kwasm_net operations).
 #
-# --profile adds, per operation, the symbols the instructions of one
+# --cpu picks QEMU's CPU model (default: max, as the tests); the model
+# decides which of the kernel's mitigations are on (e.g. EPYC-Milan, like
+# this machine's host CPU, turns on SRSO's safe RET and TSA's buffer
+# clearing), and the table's header lists them. --profile adds, per
+# operation, the symbols the instructions of one
 # operation ran in (scripts/kwasm-insn-profile.py).
 #
 # A benchmark, not a test: it fails only when something cannot run.
@@ -37,12 +41,13 @@
 KWASM_BENCH_CALLS_OPS="clock write read sendrecv epoll poll"
 
 kwasm_bench_calls() {
-	local calls=20000 profile=
+	local calls=20000 profile= cpu=${KWASM_VM_CPU_MODEL:-max}
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--calls) calls=$2; shift 2 ;;
+		--cpu) cpu=$2; shift 2 ;;
 		--profile) profile=1; shift ;;
-		*) die "bench-calls: unknown argument $1 (usage: bench-calls [--calls N] [--profile])" ;;
+		*) die "bench-calls: unknown argument $1 (usage: bench-calls [--calls N] [--cpu MODEL] [--profile])" ;;
 		esac
 	done
 	case "$calls" in '' | *[!0-9]* | 0) die "bench-calls: --calls needs a positive integer" ;; esac
@@ -59,9 +64,9 @@ kwasm_bench_calls() {
 	local log="$KWASM_CACHE/log/bench-calls.log" counts="$dir/counts.txt" rc=0
 	local plugin="$dir/kwasm-insn-plugin.so,out=$counts,map=$dir/insn.map,cpu=1"
 	[ -z "$profile" ] || plugin+=",profile=$dir/profile.txt"
-	say "bench-calls: instruction counts in the VM ($calls and $((calls * 2)) calls, 3 runs each)"
+	say "bench-calls: instruction counts in the VM ($calls and $((calls * 2)) calls, 3 runs each, CPU model $cpu)"
 	rm -f "$counts"
-	(cd "$dir" && KWASM_VM_CMDLINE="nokaslr" KWASM_VM_TIMEOUT=3600 \
+	(cd "$dir" && KWASM_VM_CPU_MODEL=$cpu KWASM_VM_CMDLINE="nokaslr" KWASM_VM_TIMEOUT=3600 \
 		KWASM_VM_QEMU_ARGS="-plugin $plugin" \
 		kwasm_vm "sh ./guest.sh insns $calls $KWASM_BENCH_CALLS_OPS") >"$log" 2>&1 || rc=$?
 	if [ $rc -ne 0 ] || [ "$(grep -c '^MARK ' "$log")" != "$(grep -c '^mark ' "$counts" 2>/dev/null)" ]; then
@@ -70,7 +75,7 @@ kwasm_bench_calls() {
 	fi
 	say "bench-calls: time per call in the VM (no plugin)"
 	local tlog="$KWASM_CACHE/log/bench-calls-time.log"
-	(cd "$dir" && KWASM_VM_TIMEOUT=1800 kwasm_vm "sh ./guest.sh time $((calls * 5)) $KWASM_BENCH_CALLS_OPS") \
+	(cd "$dir" && KWASM_VM_CPU_MODEL=$cpu KWASM_VM_TIMEOUT=1800 kwasm_vm "sh ./guest.sh time $((calls * 5)) $KWASM_BENCH_CALLS_OPS") \
 		>"$tlog" 2>&1 || {
 		tail -n 30 "$tlog" >&2
 		die "bench-calls: the timing run failed (log: $tlog)"
@@ -87,6 +92,8 @@ kwasm_bench_calls() {
 			"$dir/bench_calls.wasm" "$op" $((calls * 10)) 2>&1 | sed -n "s/^${op}_ns=//p")")
 	done
 	{
+		echo "CPU $cpu"
+		grep '^VULN ' "$log"
 		paste -d' ' <(grep '^MARK ' "$log") <(grep '^mark ' "$counts")
 		grep '^TIME ' "$tlog"
 		printf '%s\n' "${host[@]}"
@@ -169,7 +176,7 @@ kwasm_insn_map() {
 		if (name ~ /^(__x86_indirect_thunk|__x86_indirect_call_thunk|__x86_indirect_jump_thunk|__x86_return_thunk|__x86_return_skl|retbleed_|srso_|entry_untrain_ret|entry_ibpb|__x86_call_depth|call_depth_return_thunk)/) return "thunks"
 		if (name ~ /^(entry_SYSCALL_64|do_syscall_64|x64_sys_call|syscall_exit_to_user_mode|exit_to_user_mode|syscall_exit_work|syscall_enter_from_user_mode|__x64_sys_)/) return "syscall"
 		if (name ~ /^(do_idle|cpu_idle_poll|default_idle|default_idle_call|arch_cpu_idle|arch_cpu_idle_enter|arch_cpu_idle_exit|poll_idle|cpuidle_|mwait_idle|amd_e400_idle|cpu_startup_entry|play_idle)/) return "idle"
-		if (name ~ /seccomp|^__audit|^audit/) return "policy"
+		if (name ~ /seccomp|^__audit|^audit|^kwasm_syscall_enter$|^kwasm_audit_exit$/) return "policy"
 		if (name ~ /kwasm/) return "kwasm"
 		return "kernel"
 	}
@@ -211,6 +218,8 @@ kwasm_bench_calls_table() {
 		if (rep == 1 && (small[op, impl] == "" || n < small[op, impl])) small[op, impl] = n
 		if (n > big[op, impl]) big[op, impl] = n
 	}
+	/^CPU / { cpu = $2 }
+	/^VULN / { sub(/^VULN /, ""); vuln = vuln "\n  " $0 }
 	/^TIME / { tns[$2, $3] = $4 }
 	/^HOST / { hns[$2, $3] = $4 }
 	# Instructions per operation (bench_calls runs 3 rounds of N).
@@ -231,7 +240,9 @@ kwasm_bench_calls_table() {
 		label["epoll"] = "epoll_wait, 1 ready"
 		label["poll"] = "poll_oneoff, 1 ready fd"
 		print ""
-		print "one operation: guest instructions (median of 3; the 3 runs in brackets) and TCG ns"
+		print "QEMU CPU model " cpu "; mitigations in the guest kernel:" vuln
+		print ""
+		print "one operation: guest instructions (median of 3) and TCG ns"
 		printf "%-29s %9s %9s %6s %9s %9s %6s %9s %9s\n", "", "nat insn", "kw insn", "nat/kw", "nat ns", "kw ns", "nat/kw", "host ns", "wasmtime"
 		for (i = 1; i <= nops; i++) {
 			op = ops[i]

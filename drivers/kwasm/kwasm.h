@@ -126,8 +126,7 @@ int kwasm_safepoint(void);
 
 /* policy.c */
 int kwasm_exec_allowed(void);
-long kwasm_seccomp(int nr, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5);
-void kwasm_audit_entry(int nr, u64 a0, u64 a1, u64 a2, u64 a3);
+long kwasm_syscall_enter(int nr, const u64 *args);
 void kwasm_audit_exit(long ret);
 int kwasm_policy_init(void);
 

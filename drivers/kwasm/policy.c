@@ -88,19 +88,21 @@ int kwasm_exec_allowed(void)
 /* For Rust, which cannot see ioctl macros. */
 const unsigned int kwasm_ioctl_fionread = FIONREAD;
 
-long kwasm_seccomp(int nr, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5)
+/*
+ * seccomp: the task's filter decides on a host call as on system call nr
+ * with args (six values). Returns 0 or the -errno the call fails with.
+ */
+static long kwasm_seccomp(int nr, const u64 *args)
 {
 	struct pt_regs *regs = task_pt_regs(current);
 	struct seccomp_data sd = {
 		.nr = nr,
 		.arch = AUDIT_ARCH_X86_64,
 		.instruction_pointer = instruction_pointer(regs),
-		.args = { a0, a1, a2, a3, a4, a5 },
+		.args = { args[0], args[1], args[2], args[3], args[4], args[5] },
 	};
 	long ret;
 
-	if (!test_syscall_work(SECCOMP))
-		return 0;
 	/*
 	 * An earlier host call of this program was killed by the filter: its
 	 * SIGSYS ends the program at the next safepoint, and seccomp must not
@@ -124,6 +126,11 @@ long kwasm_seccomp(int nr, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5)
 }
 
 /*
+ * A host call starts the work of system call nr with args (six values,
+ * as kwasm_seccomp() takes them), and the kernel's policies for system
+ * calls apply: the seccomp filter decides first, then an audit record
+ * opens.
+ *
  * Audit: a host call that does the work of system call nr is audited as
  * that system call. The record opens here (with the first four arguments,
  * as audit_syscall_entry() takes them) and closes with the call's result in
@@ -132,12 +139,29 @@ long kwasm_seccomp(int nr, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5)
  * the system call. A kwasm task never returns to user mode, so the exec's
  * own record is closed before the program runs; except when the program
  * runs inside execve itself (a traced exec's PTRACE_EVENT_EXEC runs pending
- * task work), where the exec's record stays open and these do nothing.
+ * task work), where the exec's record stays open and nothing opens here.
+ *
+ * Returns the -errno of a refusal, 1 if an audit record opened (which
+ * kwasm_audit_exit() must close), else 0. A task with neither a filter nor
+ * an audit context, the common case, pays one load and one test, as the
+ * syscall entry work does.
  */
-void kwasm_audit_entry(int nr, u64 a0, u64 a1, u64 a2, u64 a3)
+long kwasm_syscall_enter(int nr, const u64 *args)
 {
-	if (!current->in_execve)
-		audit_syscall_entry(nr, a0, a1, a2, a3);
+	unsigned long work = READ_ONCE(current_thread_info()->syscall_work);
+	long ret;
+
+	if (likely(!(work & (SYSCALL_WORK_SECCOMP | SYSCALL_WORK_SYSCALL_AUDIT))))
+		return 0;
+	if (work & SYSCALL_WORK_SECCOMP) {
+		ret = kwasm_seccomp(nr, args);
+		if (ret)
+			return ret;
+	}
+	if (current->in_execve || !audit_context())
+		return 0;
+	audit_syscall_entry(nr, args[0], args[1], args[2], args[3]);
+	return 1;
 }
 
 void kwasm_audit_exit(long ret)

@@ -362,25 +362,37 @@ long kwasm_net_epoll_ctl(unsigned int epfd, int op, unsigned int fd,
  * epoll_wait() into kernel memory. do_epoll_wait() writes user memory, so
  * it writes a scratch mapping of the program's (created on first use,
  * freed with its mm) that is then copied out: 12 bytes per ready event.
+ * The copy goes through a small stack buffer: copying straight into out
+ * (in the program's vmalloc'ed linear memory) would make hardened
+ * usercopy look the destination up in the vmap tree on every call.
  */
 long kwasm_net_epoll_wait(struct kwasm_run *run, unsigned int epfd,
 			  struct epoll_event *out, int max, int timeout_ms)
 {
+	struct epoll_event chunk[16];
 	struct timespec64 end, *to = NULL;
 	unsigned long buf;
-	long ret;
+	long ret, done, n;
 
 	buf = kwasm_scratch(run, max * sizeof(*out));
 	if (IS_ERR_VALUE(buf))
 		return buf;
-	if (timeout_ms >= 0) {
+	if (timeout_ms == 0) {
+		/* As epoll_wait(2) with 0: expired already, no clock read. */
+		end = (struct timespec64){ 0, 0 };
+		to = &end;
+	} else if (timeout_ms > 0) {
 		ktime_get_ts64(&end);
 		timespec64_add_ns(&end, (u64)timeout_ms * NSEC_PER_MSEC);
 		to = &end;
 	}
 	ret = do_epoll_wait(epfd, (struct epoll_event __user *)buf, max, to);
-	if (ret > 0 && copy_from_user(out, (void __user *)buf,
-				      ret * sizeof(*out)))
-		return -EFAULT;
+	for (done = 0; ret > 0 && done < ret; done += n) {
+		n = min_t(long, ret - done, ARRAY_SIZE(chunk));
+		if (copy_from_user(chunk, (void __user *)(buf + done * sizeof(*out)),
+				   n * sizeof(*out)))
+			return -EFAULT;
+		memcpy(out + done, chunk, n * sizeof(*out));
+	}
 	return ret;
 }

@@ -54,16 +54,10 @@ struct KwasmStat {
     mode: u32,
 }
 
-#[repr(C)]
-struct KwasmPollfd {
-    fd: i32,
-    events: i16,
-    revents: i16,
-}
-
 // Layouts shared with C, checked against the numbers generated from
 // kwasm.h (kwasm_offsets.c); `struct kvec` and `struct timespec64` are the
-// kernel's bindgen types.
+// kernel's bindgen types. kwasm-wasi's `PollFd` is `struct kwasm_pollfd`
+// (a `struct pollfd`): poll hands its array to C as it is.
 const _: () = {
     use core::mem::{offset_of, size_of};
     assert!(size_of::<KwasmStat>() == offsets::KWASM_STAT_SIZE);
@@ -78,10 +72,10 @@ const _: () = {
     assert!(offset_of!(KwasmStat, mtime_nsec) == offsets::KWASM_STAT_MTIME_NSEC);
     assert!(offset_of!(KwasmStat, ctime_nsec) == offsets::KWASM_STAT_CTIME_NSEC);
     assert!(offset_of!(KwasmStat, mode) == offsets::KWASM_STAT_MODE);
-    assert!(size_of::<KwasmPollfd>() == offsets::KWASM_POLLFD_SIZE);
-    assert!(offset_of!(KwasmPollfd, fd) == offsets::KWASM_POLLFD_FD);
-    assert!(offset_of!(KwasmPollfd, events) == offsets::KWASM_POLLFD_EVENTS);
-    assert!(offset_of!(KwasmPollfd, revents) == offsets::KWASM_POLLFD_REVENTS);
+    assert!(size_of::<PollFd>() == offsets::KWASM_POLLFD_SIZE);
+    assert!(offset_of!(PollFd, fd) == offsets::KWASM_POLLFD_FD);
+    assert!(offset_of!(PollFd, events) == offsets::KWASM_POLLFD_EVENTS);
+    assert!(offset_of!(PollFd, revents) == offsets::KWASM_POLLFD_REVENTS);
     assert!(size_of::<Kvec>() == size_of::<kernel::bindings::kvec>());
     assert!(offset_of!(Kvec, len) == offset_of!(kernel::bindings::kvec, iov_len));
     assert!(size_of::<Timespec64>() == size_of::<kernel::bindings::timespec64>());
@@ -149,11 +143,10 @@ extern "C" {
     fn kwasm_clock_get(clock: c_int, res: bool, sec: *mut i64, nsec: *mut u32) -> c_long;
     fn kwasm_random(buf: *mut u8, len: usize) -> c_long;
     fn kwasm_yield();
-    fn kwasm_poll(fds: *mut KwasmPollfd, n: c_uint, deadline_ns: i64) -> c_long;
+    fn kwasm_poll(fds: *mut PollFd, n: c_uint, deadline_ns: i64) -> c_long;
     fn kwasm_net_shutdown(fd: c_uint, how: c_int) -> c_long;
     fn kwasm_raise(sig: c_int) -> c_long;
-    fn kwasm_seccomp(nr: c_int, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> c_long;
-    fn kwasm_audit_entry(nr: c_int, a0: u64, a1: u64, a2: u64, a3: u64);
+    fn kwasm_syscall_enter(nr: c_int, args: *const u64) -> c_long;
     fn kwasm_audit_exit(ret: c_long);
     static kwasm_ioctl_fionread: c_uint;
 }
@@ -207,13 +200,12 @@ impl KernelOs {
         for (d, s) in a.iter_mut().zip(args) {
             *d = *s;
         }
-        let nr = nr as c_int;
-        // SAFETY: no pointers; runs in a host call in process context, where the filter may sleep (user notification) or end the task.
-        let r = unsafe { kwasm_seccomp(nr, a[0], a[1], a[2], a[3], a[4], a[5]) };
-        self.unit(r)?;
-        // SAFETY: no pointers; process context, no audit record of ours open (closed above).
-        unsafe { kwasm_audit_entry(nr, a[0], a[1], a[2], a[3]) };
-        self.in_syscall = true;
+        // SAFETY: `a` holds the six values the C side reads; process context, where a filter may sleep (user notification) or end the task; no audit record of ours is open (closed above).
+        let r = unsafe { kwasm_syscall_enter(nr as c_int, a.as_ptr()) };
+        if r < 0 {
+            return self.unit(r);
+        }
+        self.in_syscall = r == 1;
         Ok(())
     }
 
@@ -248,26 +240,49 @@ impl Drop for KernelOs {
 /// the kernel.
 const EINVAL_RET: c_long = -(EINVAL as c_long);
 
-/// Up to `IOV_INLINE` kvecs live on the stack: no allocation per call.
-fn kvecs(bufs: impl Iterator<Item = (*mut u8, usize)>, n: usize) -> OsResult<IoList<Kvec>> {
-    let mut v = IoList::with_capacity(n).map_err(|_| ENOMEM)?;
+/// The kvecs of one vectored call. One buffer, the common case, is a
+/// single kvec on the stack; up to `IOV_INLINE` live inline in the list.
+pub(crate) enum Kvecs {
+    One(Kvec),
+    Many(IoList<Kvec>),
+}
+
+impl Kvecs {
+    pub(crate) fn as_mut_ptr(&mut self) -> *mut Kvec {
+        match self {
+            Kvecs::One(k) => k,
+            Kvecs::Many(v) => v.as_mut_ptr(),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Kvecs::One(_) => 1,
+            Kvecs::Many(v) => v.len(),
+        }
+    }
+}
+
+fn kvecs(mut bufs: impl ExactSizeIterator<Item = (*mut u8, usize)>) -> OsResult<Kvecs> {
+    if bufs.len() == 1 {
+        if let Some((base, len)) = bufs.next() {
+            return Ok(Kvecs::One(Kvec { base, len }));
+        }
+    }
+    let mut v = IoList::with_capacity(bufs.len()).map_err(|_| ENOMEM)?;
     for (base, len) in bufs {
         v.push(Kvec { base, len }).map_err(|_| ENOMEM)?;
     }
-    Ok(v)
+    Ok(Kvecs::Many(v))
 }
 
-pub(crate) fn kvecs_mut(bufs: &mut [&mut [u8]]) -> OsResult<IoList<Kvec>> {
-    let n = bufs.len();
-    kvecs(bufs.iter_mut().map(|b| (b.as_mut_ptr(), b.len())), n)
+pub(crate) fn kvecs_mut(bufs: &mut [&mut [u8]]) -> OsResult<Kvecs> {
+    kvecs(bufs.iter_mut().map(|b| (b.as_mut_ptr(), b.len())))
 }
 
 // The C side only reads through these pointers for writes (ITER_SOURCE).
-pub(crate) fn kvecs_const(bufs: &[&[u8]]) -> OsResult<IoList<Kvec>> {
-    kvecs(
-        bufs.iter().map(|b| (b.as_ptr().cast_mut(), b.len())),
-        bufs.len(),
-    )
+pub(crate) fn kvecs_const(bufs: &[&[u8]]) -> OsResult<Kvecs> {
+    kvecs(bufs.iter().map(|b| (b.as_ptr().cast_mut(), b.len())))
 }
 
 fn ts(sec: i64, nsec: u32) -> Timespec {
@@ -648,29 +663,31 @@ impl WasiOs for KernelOs {
         self.syscall(nr::__NR_ppoll, &[0, fds.len() as u64])?;
         let n = c_uint::try_from(fds.len()).map_err(|_| EINVAL)?;
         let deadline = match timeout_ns {
+            // One pass, no clock read (kwasm_poll's deadline 0).
+            Some(0) => 0,
             Some(t) => {
-                let now = self.clock_time(CLOCK_MONOTONIC)?;
-                now.to_nanos()
+                // The clock of the wait itself, not a clock_gettime of
+                // the program's: no policy check or audit record of its own.
+                let (mut sec, mut nsec) = (0, 0);
+                // SAFETY: valid out pointers.
+                let r = unsafe { kwasm_clock_get(CLOCK_MONOTONIC, false, &mut sec, &mut nsec) };
+                if r < 0 {
+                    return self.unit(r).map(|_| 0);
+                }
+                ts(sec, nsec)
+                    .to_nanos()
                     .and_then(|n| n.checked_add(t))
                     .and_then(|d| i64::try_from(d).ok())
-                    .unwrap_or(-1)
+                    .map_or(-1, |d| d.max(1))
             }
             None => -1,
         };
-        let mut v = Vec::new();
-        v.try_reserve_exact(fds.len()).map_err(|_| ENOMEM)?;
-        v.extend(fds.iter().map(|p| KwasmPollfd {
-            fd: i32::try_from(p.fd).unwrap_or(-1),
-            events: p.events,
-            revents: 0,
-        }));
-        // SAFETY: `v` holds `n` pollfds.
-        let r = unsafe { kwasm_poll(v.as_mut_ptr(), n, deadline) };
-        let count = self.sys(r)?;
-        for (p, k) in fds.iter_mut().zip(&v) {
-            p.revents = k.revents;
+        for p in fds.iter_mut() {
+            p.revents = 0;
         }
-        Ok(count as usize)
+        // SAFETY: `fds` is `n` pollfds in C's layout (checked above), only used by this call.
+        let r = unsafe { kwasm_poll(fds.as_mut_ptr(), n, deadline) };
+        self.sys(r).map(|count| count as usize)
     }
 
     fn nread(&mut self, fd: u32) -> OsResult<u64> {

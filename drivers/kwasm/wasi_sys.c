@@ -110,7 +110,8 @@ static int kwasm_poll_sleep(struct poll_wqueues *pwq, ktime_t *expires)
 
 /*
  * poll() on kernel pollfds until one is ready, a signal arrives, or the
- * monotonic clock passes deadline_ns (negative: no deadline). Like do_poll()
+ * monotonic clock passes deadline_ns (negative: no deadline; 0: one pass,
+ * no wait and no clock read, for a zero timeout). Like do_poll()
  * in fs/select.c; returns the number of ready fds, 0 on timeout, or
  * -ERESTARTNOHAND for a signal (the caller restarts with the same deadline).
  */
@@ -150,7 +151,8 @@ long kwasm_poll(struct kwasm_pollfd *fds, unsigned int n, s64 deadline_ns)
 			if (signal_pending(current))
 				count = -ERESTARTNOHAND;
 		}
-		if (count || (to && ktime_compare(ktime_get(), *to) >= 0))
+		if (count || deadline_ns == 0 ||
+		    (to && ktime_compare(ktime_get(), *to) >= 0))
 			break;
 		kwasm_poll_sleep(&table, to);
 	}

@@ -61,6 +61,7 @@ impl<P: Platform> Instance<P> {
     }
 
     /// Decodes a host-call index.
+    #[inline]
     pub fn hostcall_target(&self, index: u32) -> Option<HostcallTarget<'_, P>> {
         if let Some(b) = Builtin::from_index(index) {
             return Some(HostcallTarget::Builtin(b, builtin_slots(b)));

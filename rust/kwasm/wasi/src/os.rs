@@ -174,8 +174,14 @@ pub struct DirEntry<'a> {
     pub next: u64,
 }
 
-/// One file descriptor to poll, as in `struct pollfd`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Subscriptions, and pollfds, of one `poll_oneoff` kept inline (no
+/// allocation per call) by kwasm-wasi and by OS backends.
+pub const POLL_INLINE: usize = 4;
+
+/// One file descriptor to poll, laid out as Linux's `struct pollfd` (a
+/// backend may hand an array of them to the kernel as it is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(C)]
 pub struct PollFd {
     /// The file descriptor.
     pub fd: u32,

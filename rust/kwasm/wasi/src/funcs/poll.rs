@@ -13,16 +13,18 @@
 //! Subscribing to `FD_READ` (`FD_WRITE`) needs the rights `FD_READ`
 //! (`FD_WRITE`) and `POLL_FD_READWRITE`; without them the subscription is
 //! an event with that error at once, as is a bad fd.
-
-use alloc::vec::Vec;
+//!
+//! Up to [`POLL_INLINE`] subscriptions need no allocation: a server that
+//! polls a few fds in its loop pays none per call.
 
 use crate::ctx::Ctx;
 use crate::errno::Errno;
 use crate::funcs::{os, Args, WasiResult};
 use crate::guest::{ptr, Guest};
 use crate::layout::{Event, Subscription, SubscriptionKind};
-use crate::os::{poll, PollFd, WasiOs};
+use crate::os::{poll, PollFd, WasiOs, POLL_INLINE};
 use crate::rights::need;
+use crate::small_list::SmallList;
 use crate::types::{
     clockid, eventtype, rights, EVENT_FD_READWRITE_HANGUP, SUBSCRIPTION_CLOCK_ABSTIME,
 };
@@ -39,6 +41,7 @@ fn now<O: WasiOs + ?Sized>(os_: &mut O, clock: i32) -> Result<u64, Errno> {
 pub const MAX_SUBSCRIPTIONS: u32 = 1 << 20;
 
 /// What a subscription waits for, decoded and checked.
+#[derive(Clone, Copy)]
 enum Wait {
     /// Fires at this monotonic time (ns).
     Clock(u64),
@@ -46,6 +49,21 @@ enum Wait {
     Fd(usize),
     /// An fd subscription that fails with this error at once.
     Fail(Errno),
+}
+
+impl Default for Wait {
+    /// Only a placeholder in a list not yet filled.
+    fn default() -> Self {
+        Wait::Fail(Errno::INVAL)
+    }
+}
+
+/// Subscription `i` of the array at `subs_ptr`, already bounds checked.
+fn subscription(g: &Guest<'_>, subs_ptr: u32, i: usize) -> Result<Subscription, Errno> {
+    let mut raw = [0u8; Subscription::SIZE];
+    let at = subs_ptr.wrapping_add((i * Subscription::SIZE) as u32);
+    raw.copy_from_slice(g.bytes(at, Subscription::SIZE as u32)?);
+    Subscription::decode(&raw)
 }
 
 /// `(in, out, nsubscriptions, ret)`.
@@ -63,17 +81,16 @@ pub(crate) fn poll_oneoff<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) 
     let nevents = g.out_u32(ptr(a.u64(3)))?;
 
     let count = n as usize;
-    let mut subs: Vec<(Subscription, Wait)> = Vec::new();
-    subs.try_reserve_exact(count).map_err(|_| Errno::NOMEM)?;
-    let mut fds: Vec<PollFd> = Vec::new();
+    // Only what each subscription waits for is kept: the second pass
+    // decodes it again from guest memory, which nothing else can change
+    // during the call (keeping the 48-byte subscriptions costs more).
+    let mut waits: SmallList<Wait, POLL_INLINE> = SmallList::with_capacity(count)?;
+    let mut fds: SmallList<PollFd, POLL_INLINE> = SmallList::with_capacity(0)?;
     let mut mono_now = None;
     let mut earliest: Option<u64> = None;
     let mut failed = false;
     for i in 0..count {
-        let mut raw = [0u8; Subscription::SIZE];
-        let at = subs_ptr.wrapping_add((i * Subscription::SIZE) as u32);
-        raw.copy_from_slice(g.bytes(at, Subscription::SIZE as u32)?);
-        let sub = Subscription::decode(&raw)?;
+        let sub = subscription(&g, subs_ptr, i)?;
         let wait = match sub.kind {
             SubscriptionKind::Clock {
                 id, timeout, flags, ..
@@ -108,12 +125,11 @@ pub(crate) fn poll_oneoff<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) 
                 };
                 match need(cx.os, cx.state, fd, right | rights::POLL_FD_READWRITE) {
                     Ok(_) => {
-                        fds.try_reserve(1).map_err(|_| Errno::NOMEM)?;
                         fds.push(PollFd {
                             fd,
                             events,
                             revents: 0,
-                        });
+                        })?;
                         Wait::Fd(fds.len() - 1)
                     }
                     Err(e) => {
@@ -123,7 +139,7 @@ pub(crate) fn poll_oneoff<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) 
                 }
             }
         };
-        subs.push((sub, wait));
+        waits.push(wait)?;
     }
 
     let timeout = match (earliest, mono_now) {
@@ -139,7 +155,8 @@ pub(crate) fn poll_oneoff<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) 
     };
 
     let mut written = 0usize;
-    for (sub, wait) in &subs {
+    for (i, wait) in waits.iter().enumerate() {
+        let sub = subscription(&g, subs_ptr, i)?;
         let ev = match *wait {
             Wait::Clock(deadline) => {
                 // A timed-out poll means the earliest deadline passed even if
