@@ -41,7 +41,7 @@
 KWASM_BENCH_CALLS_OPS="clock write read sendrecv epoll poll"
 
 kwasm_bench_calls() {
-	local calls=20000 profile= cpu=${KWASM_VM_CPU_MODEL:-max}
+	local calls=5000 profile= cpu=${KWASM_VM_CPU_MODEL:-max}
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--calls) calls=$2; shift 2 ;;

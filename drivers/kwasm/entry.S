@@ -83,28 +83,36 @@ STACK_FRAME_NON_STANDARD kwasm_unwind
  * void kwasm_hostcall_entry(void *vmctx, u32 index, u64 *args)
  *
  * The VMContext's HOSTCALL pointer. Called by compiled code on the wasm
- * stack with a kernel FPU section open; runs the host call on the task
- * stack (below the frame kwasm_enter saved) outside the FPU section.
- * Compiled code calls it directly (a relocation filled at placement).
+ * stack with a kernel FPU section open. A leaf call (leaf.rs) runs right
+ * here; any other runs on the task stack (below the frame kwasm_enter
+ * saved) outside the FPU section. Compiled code calls it directly (a
+ * relocation filled at placement).
  */
 SYM_FUNC_START(kwasm_hostcall_entry)
 	push	%rbp
 	mov	%rsp, %rbp
-	mov	PER_CPU_VAR(kwasm_cur_run), %rax
-	mov	KWASM_RUN_TASK_SP(%rax), %rsp
-	and	$-16, %rsp
-	push	%rbp		/* wasm frame */
-	push	%rax		/* run */
-	push	%rdi		/* vmctx */
-	push	%rsi		/* index */
-	push	%rdx		/* args */
-	sub	$8, %rsp
 	/*
 	 * Compiled code chose the branches that led here: under the kernel's
 	 * BHI mitigation, clear the branch history before kernel code runs,
 	 * as syscall entry and unprivileged BPF programs do. Clobbers rax, rcx.
 	 */
 	CLEAR_BRANCH_HISTORY
+	push	%rdi		/* vmctx */
+	push	%rsi		/* index */
+	push	%rdx		/* args */
+	sub	$8, %rsp
+	call	kwasm_rs_hostcall_leaf
+	test	%al, %al
+	jnz	.Lhostcall_done
+	mov	PER_CPU_VAR(kwasm_cur_run), %rax
+	mov	KWASM_RUN_TASK_SP(%rax), %rsp
+	and	$-16, %rsp
+	push	%rbp		/* wasm frame */
+	push	%rax		/* run */
+	push	-8(%rbp)	/* vmctx */
+	push	-16(%rbp)	/* index */
+	push	-24(%rbp)	/* args */
+	sub	$8, %rsp
 	mov	32(%rsp), %rdi	/* run */
 	call	kwasm_hostcall_begin
 	mov	24(%rsp), %rdi
@@ -115,6 +123,7 @@ SYM_FUNC_START(kwasm_hostcall_entry)
 	call	kwasm_hostcall_end
 	add	$40, %rsp
 	pop	%rbp
+.Lhostcall_done:
 	mov	%rbp, %rsp
 	pop	%rbp
 	RET

@@ -229,6 +229,7 @@ extern "C" {
     fn kwasm_keep_after_panic(p: *mut c_void);
     #[cfg(CONFIG_KWASM_FAULT_INJECTION)]
     fn kwasm_inject_hostcall_panic() -> bool;
+    fn kwasm_leaf_clock_ns(clock: u32, ns: *mut u64) -> bool;
     fn kwasm_stack_alloc() -> *mut u8;
     fn kwasm_user_get() -> *mut KwasmUser;
     fn kwasm_user_put(user: *mut KwasmUser);
@@ -596,4 +597,13 @@ pub(crate) fn keep_after_panic<T>(value: T) {
 pub(crate) fn inject_hostcall_panic() -> bool {
     // SAFETY: reads and clears a module parameter; no preconditions.
     unsafe { kwasm_inject_hostcall_panic() }
+}
+
+/// The realtime or monotonic clock in ns for a leaf `clock_time_get`
+/// (leaf.rs); `None` if `clock` is another or the task has policies a host
+/// call must go through (then the full path runs it).
+pub(crate) fn leaf_clock_ns(clock: u32) -> Option<u64> {
+    let mut ns = 0;
+    // SAFETY: `ns` is a valid out pointer; callable in any context.
+    unsafe { kwasm_leaf_clock_ns(clock, &mut ns) }.then_some(ns)
 }

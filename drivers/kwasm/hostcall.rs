@@ -25,7 +25,7 @@ fn dispatch(inst: &Instance<KernelPlatform>, index: u32, args: *mut u64) -> Resu
     };
     match target {
         Ok(b) => builtin(inst, b, slots).map_err(Stop::Trap),
-        Err(f) => crate::wasi::call(inst, f.0, slots),
+        Err(f) => crate::wasi::call(inst, f.f, slots),
     }
 }
 

@@ -12,7 +12,9 @@
 #include <linux/build_bug.h>
 #include <linux/list.h>
 #include <linux/mm_types.h>
+#include <linux/sched.h>
 #include <linux/stddef.h>
+#include <linux/thread_info.h>
 #include <linux/time64.h>
 #include <linux/types.h>
 #include <linux/workqueue.h>
@@ -126,6 +128,18 @@ int kwasm_safepoint(void);
 
 /* policy.c */
 int kwasm_exec_allowed(void);
+
+/*
+ * Whether a host call that does a system call's work must go through the
+ * kernel's policies for system calls (a seccomp filter, an audit context):
+ * the syscall work bits the syscall entry tests.
+ */
+static inline bool kwasm_policies_apply(void)
+{
+	return READ_ONCE(current_thread_info()->syscall_work) &
+	       (SYSCALL_WORK_SECCOMP | SYSCALL_WORK_SYSCALL_AUDIT);
+}
+
 long kwasm_syscall_enter(int nr, const u64 *args);
 void kwasm_audit_exit(long ret);
 int kwasm_policy_init(void);
@@ -274,6 +288,7 @@ struct kwasm_pollfd {
 void kwasm_strings(bool env, unsigned long *start, unsigned long *end);
 int kwasm_copy_user(void *dst, unsigned long src, size_t len);
 long kwasm_clock_get(int clock, bool res, s64 *sec, u32 *nsec);
+bool kwasm_leaf_clock_ns(u32 clock, u64 *ns);
 long kwasm_random(void *buf, size_t len);
 void kwasm_yield(void);
 long kwasm_poll(struct kwasm_pollfd *fds, unsigned int n, s64 deadline_ns);
@@ -325,6 +340,7 @@ int kwasm_rs_program_load(struct kwasm_run *run, void *module,
 int kwasm_rs_program_run(struct kwasm_run *run);
 void kwasm_rs_program_free(struct kwasm_run *run);
 void kwasm_rs_hostcall(void *vmctx, u32 index, u64 *args);
+bool kwasm_rs_hostcall_leaf(void *vmctx, u32 index, u64 *args);
 
 #endif /* __ASSEMBLY__ */
 

@@ -11,6 +11,7 @@
 mod compile;
 mod ffi;
 mod hostcall;
+mod leaf;
 mod net_os;
 mod panic;
 mod platform;

@@ -11,12 +11,17 @@ use kwasm_runtime::{Instance, MemoryRegion, Platform};
 use kwasm_wasi::WasiFunc;
 
 use crate::ffi::{self, KwasmRun, KwasmUser, LinearMem};
+use crate::leaf::Leaf;
 use crate::wasi::WasiCtx;
 use crate::wasi_os::KernelOs;
 
-/// A host function bound to an import: a WASI function.
+/// A host function bound to an import: a WASI function, and its leaf path
+/// if it has one (leaf.rs).
 #[derive(Clone, Copy)]
-pub(crate) struct HostFn(pub(crate) &'static WasiFunc<KernelOs>);
+pub(crate) struct HostFn {
+    pub(crate) f: &'static WasiFunc<KernelOs>,
+    pub(crate) leaf: Option<Leaf>,
+}
 
 /// Why a host call ends the program instead of returning to wasm.
 #[derive(Debug, Clone, Copy)]

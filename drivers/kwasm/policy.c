@@ -148,12 +148,11 @@ static long kwasm_seccomp(int nr, const u64 *args)
  */
 long kwasm_syscall_enter(int nr, const u64 *args)
 {
-	unsigned long work = READ_ONCE(current_thread_info()->syscall_work);
 	long ret;
 
-	if (likely(!(work & (SYSCALL_WORK_SECCOMP | SYSCALL_WORK_SYSCALL_AUDIT))))
+	if (likely(!kwasm_policies_apply()))
 		return 0;
-	if (work & SYSCALL_WORK_SECCOMP) {
+	if (test_syscall_work(SECCOMP)) {
 		ret = kwasm_seccomp(nr, args);
 		if (ret)
 			return ret;

@@ -134,7 +134,10 @@ pub(crate) fn lookup(module: &str, name: &str) -> Option<(HostFn, FuncType)> {
     let f = kwasm_wasi::lookup::<KernelOs>(module, name)
         .or_else(|| kwasm_wasi::net::lookup::<KernelOs>(module, name))?;
     Some((
-        HostFn(f),
+        HostFn {
+            f,
+            leaf: crate::leaf::Leaf::of(f.name),
+        },
         FuncType {
             params: f.params.to_vec(),
             results: f.results.to_vec(),

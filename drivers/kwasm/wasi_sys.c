@@ -109,6 +109,24 @@ static int kwasm_poll_sleep(struct poll_wqueues *pwq, ktime_t *expires)
 }
 
 /*
+ * A leaf clock_time_get (leaf.rs), inside the FPU section: the realtime or
+ * monotonic clock in ns, the values kwasm_clock_get() gives, if no policy
+ * applies to the call; else false, and the full path runs it.
+ */
+bool kwasm_leaf_clock_ns(u32 clock, u64 *ns)
+{
+	if (kwasm_policies_apply())
+		return false;
+	if (clock == CLOCK_MONOTONIC)
+		*ns = ktime_get_ns();
+	else if (clock == CLOCK_REALTIME)
+		*ns = ktime_get_real_ns();
+	else
+		return false;
+	return true;
+}
+
+/*
  * poll() on kernel pollfds until one is ready, a signal arrives, or the
  * monotonic clock passes deadline_ns (negative: no deadline; 0: one pass,
  * no wait and no clock read, for a zero timeout). Like do_poll()
