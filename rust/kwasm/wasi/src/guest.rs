@@ -193,8 +193,25 @@ impl<'a> Guest<'a> {
     /// The buffers of a `ciovec` array, for writing out of guest memory.
     pub fn ciovecs(&self, iovs: u32, count: u32) -> Result<IoList<&[u8]>, Errno> {
         let mut bufs = IoList::with_capacity((count as usize).min(IOV_MAX))?;
+        if count == 1 {
+            // The common case, checked as each_iovec checks each buffer.
+            if let Some((p, n)) = self.single_iovec(iovs)? {
+                bufs.push(self.bytes(p, n)?)?;
+            }
+            return Ok(bufs);
+        }
         self.each_iovec(iovs, count, |p, n| bufs.push(self.bytes(p, n)?))?;
         Ok(bufs)
+    }
+
+    /// The buffer of a one-element iovec array, checked as
+    /// [`Guest::each_iovec`] checks each; `None` if it is empty.
+    fn single_iovec(&self, iovs: u32) -> Result<Option<(u32, u32)>, Errno> {
+        let at = self.check_array(iovs, 1, 8, 4)?;
+        let r = self.range(self.u32_at(at), self.u32_at(at + 4).into())?;
+        // The masked range, within one Linux read/write (see each_iovec).
+        let (p, n) = (r.start as u32, ((r.end - r.start) as u32).min(MAX_RW));
+        Ok((n != 0).then_some((p, n)))
     }
 
     /// The buffers of an `iovec` array, for reading into guest memory, as
@@ -204,6 +221,14 @@ impl<'a> Guest<'a> {
     /// then only the first non-empty one is used (a short read, which is
     /// what wasmtime always does).
     pub fn iovecs(&mut self, iovs: u32, count: u32) -> Result<IoList<&mut [u8]>, Errno> {
+        if count == 1 {
+            // The common case, checked as each_iovec checks each buffer.
+            let mut bufs = IoList::with_capacity(1)?;
+            if let Some((p, n)) = self.single_iovec(iovs)? {
+                bufs.push(self.bytes_mut(p, n)?)?;
+            }
+            return Ok(bufs);
+        }
         let list = self.iovec_list(iovs, count)?;
         if list.len() <= 1 {
             // The common case: one buffer, nothing to order or carve.
@@ -367,6 +392,44 @@ mod tests {
         g.put_u32(o, 7);
         assert_eq!(m[0..4], [7, 0, 0, 0]);
         assert_eq!(m[8..16], [8, 7, 6, 5, 4, 3, 2, 1]);
+    }
+
+    #[test]
+    fn one_iovec_is_checked_like_any_other() {
+        // The count-1 fast path against the general walk over the same
+        // array with a second, empty element.
+        for (p, n) in [
+            (100, 3),
+            (0, 0),
+            (250, 6),
+            (250, 7),
+            (255, 2),
+            (u32::MAX, 2),
+        ] {
+            let mut m = mem_with_iovs(&[(p, n), (0, 0)]);
+            m[100..103].copy_from_slice(b"abc");
+            let g = Guest::new(&mut m);
+            let one = g
+                .ciovecs(0, 1)
+                .map(|b| b.iter().map(|s| s.to_vec()).collect::<Vec<_>>());
+            let two = g
+                .ciovecs(0, 2)
+                .map(|b| b.iter().map(|s| s.to_vec()).collect::<Vec<_>>());
+            assert_eq!(one, two, "ciovec ({p}, {n})");
+            let mut m2 = m.clone();
+            let mut g = Guest::new(&mut m2);
+            let one = g
+                .iovecs(0, 1)
+                .map(|b| b.iter().map(|s| s.len()).collect::<Vec<_>>());
+            let mut g = Guest::new(&mut m);
+            let two = g
+                .iovecs(0, 2)
+                .map(|b| b.iter().map(|s| s.len()).collect::<Vec<_>>());
+            assert_eq!(one, two, "iovec ({p}, {n})");
+        }
+        let mut m = mem_with_iovs(&[]);
+        assert_eq!(Guest::new(&mut m).ciovecs(2, 1).err(), Some(Errno::INVAL));
+        assert_eq!(Guest::new(&mut m).iovecs(252, 1).err(), Some(Errno::FAULT));
     }
 
     #[test]

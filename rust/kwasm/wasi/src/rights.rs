@@ -77,6 +77,11 @@ pub(crate) struct FdTable {
 
 impl FdTable {
     fn find(&self, fd: u32) -> Result<usize, usize> {
+        // A process's fds are usually dense from 0: then the entry of fd
+        // is at index fd, and a host call needs no search.
+        if self.entries.get(fd as usize).is_some_and(|e| e.fd == fd) {
+            return Ok(fd as usize);
+        }
         self.entries.binary_search_by_key(&fd, |e| e.fd)
     }
 
@@ -344,6 +349,22 @@ mod tests {
         t.remove(9);
         t.remove(9);
         assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn fd_table_finds_dense_and_sparse_fds_alike() {
+        let mut t = FdTable::default();
+        for fd in [0, 1, 2, 3, 7, 40] {
+            t.put(entry(fd)).unwrap();
+        }
+        for fd in 0..50 {
+            let want = [0, 1, 2, 3, 7, 40].contains(&fd).then_some(u64::from(fd));
+            assert_eq!(t.get(fd).map(|e| e.base), want, "fd {fd}");
+        }
+        // Index 4 holds fd 7: the direct look-up must not take it for fd 4.
+        assert_eq!(t.find(4), Err(4));
+        t.remove(1);
+        assert_eq!((t.get(1), t.get(2).map(|e| e.fd)), (None, Some(2)));
     }
 
     #[test]
