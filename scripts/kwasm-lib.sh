@@ -597,15 +597,63 @@ kwasm_test_vm() {
 	fi
 	say "test: kselftests in the VM"
 	local log="$KWASM_CACHE/log/kselftest.log"
-	# All test programs in one boot; the VM's status is non-zero if any failed.
+	kwasm_differential_progs "$out"
+	# All test programs in one boot; the VM's status is non-zero if any
+	# failed. Then the differential programs, compared below.
 	(cd "$out" && kwasm_vm 'rc=0; for t in ./kwasm_*_test; do "$t" || rc=1; done
 '"${KWASM_VM_EXTRA:-}"'
+sh ./kwasm-differential.sh ./diff-progs ./diff-vm
 exit $rc') >"$log" 2>&1 || rc=$?
 	cat "$log"
 	kwasm_record_tap "kselftest" "$log"
 	[ "$KWASM_TAP_COUNT" -gt 0 ] || record 1 "kselftest: the VM ran the tests"
 	[ $rc -eq 0 ] || record 1 "kselftest: the tests exit 0 and the kernel log is clean"
+	kwasm_test_differential "$out"
 	kwasm_test_modes "$out"
+}
+
+# The programs run both in the VM and under kwasm-run on the host
+# (scripts/kwasm-differential.sh): the WASI conformance programs and the
+# selftests' programs that end the same way on any kwasm (not those that
+# spin, hit the kernel's resource limits or need the kernel's own calls).
+KWASM_DIFFERENTIAL="wasi_args_env_clock wasi_dirs wasi_fd_io wasi_fd_state wasi_paths
+wasi_poll_misc hello exit_code exit_zero stderr_write float_mix echo_args return_from_start
+count_preopens trap_bad_conversion trap_div_zero trap_indirect_null trap_indirect_type
+trap_int_overflow trap_oob_high trap_oob_load trap_stack_overflow trap_table_oob
+trap_unreachable"
+
+# Copies the differential programs and the script into $1 (the selftests
+# directory the VM runs in).
+kwasm_differential_progs() {
+	local out=$1 n
+	rm -rf "$out/diff-progs" "$out/diff-vm" "$out/diff-host"
+	mkdir -p "$out/diff-progs"
+	for n in $KWASM_DIFFERENTIAL; do
+		cp "$out/$n.wasm" "$out/diff-progs/" || return 1
+	done
+	cp "$KWASM_SRC/scripts/kwasm-differential.sh" "$out/"
+}
+
+# Runs the differential programs under kwasm-run and records, for each,
+# whether its output and status match the VM's byte for byte.
+kwasm_test_differential() {
+	local out=$1 n log="$KWASM_CACHE/log/differential.log"
+	if ! cargo_ws build --release --locked -q -p kwasm-host --bin kwasm-run >"$log" 2>&1; then
+		record 1 "differential: kwasm-run builds"
+		return 0
+	fi
+	sh "$KWASM_SRC/scripts/kwasm-differential.sh" "$out/diff-progs" "$out/diff-host" \
+		"$KWASM_CACHE/target/release/kwasm-run" >>"$log" 2>&1
+	for n in $KWASM_DIFFERENTIAL; do
+		if [ ! -f "$out/diff-vm/$n.out" ]; then
+			record 1 "differential: $n ran in the VM"
+		elif cmp -s "$out/diff-vm/$n.out" "$out/diff-host/$n.out"; then
+			record 0 "differential: $n: kwasm-run matches the VM (output and status)"
+		else
+			diff -u "$out/diff-vm/$n.out" "$out/diff-host/$n.out" | head -n 20
+			record 1 "differential: $n: kwasm-run matches the VM (output and status)"
+		fi
+	done
 }
 
 # Records every TAP result line of LOG as "PREFIX: name" and sets

@@ -34,11 +34,8 @@ pub(crate) const UNWIND_EXIT: u64 = 0x100;
 /// shell's "cannot execute".
 const START_FAILED: c_int = 126;
 
-/// Signal numbers used for exit statuses.
-const SIGILL: c_int = 4;
-const SIGFPE: c_int = 8;
-const SIGSEGV: c_int = 11;
-const SIGSYS: c_int = 31;
+/// The status of a program that could not run (as for a failed host call).
+const SIGSYS: c_int = Trap::HostError.signal();
 
 /// One exec.
 ///
@@ -371,16 +368,7 @@ impl Loaded {
             Outcome::Trap(Trap::Interrupted, _) => 0,
             Outcome::Trap(t, at) => {
                 ffi::log_trap(&self.name, t.name(), at);
-                match t {
-                    Trap::MemoryOutOfBounds | Trap::TableOutOfBounds | Trap::IndirectCallNull => {
-                        SIGSEGV
-                    }
-                    Trap::IntegerDivideByZero
-                    | Trap::IntegerOverflow
-                    | Trap::BadConversionToInteger => SIGFPE,
-                    Trap::HostError => SIGSYS,
-                    _ => SIGILL,
-                }
+                t.signal()
             }
         }
     }

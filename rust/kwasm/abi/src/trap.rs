@@ -31,6 +31,21 @@ pub enum Trap {
 }
 
 impl Trap {
+    /// The signal that ends a program that trapped, the number Linux gives
+    /// the hardware fault a native program would take instead: `SIGSEGV`
+    /// for memory, table and null-call faults, `SIGFPE` for arithmetic,
+    /// `SIGSYS` for a failed host call, `SIGILL` for the rest (`ud2`). The
+    /// kernel and the host runner (kwasm-run) end programs alike.
+    pub const fn signal(self) -> i32 {
+        use Trap::*;
+        match self {
+            MemoryOutOfBounds | TableOutOfBounds | IndirectCallNull => 11,
+            IntegerDivideByZero | IntegerOverflow | BadConversionToInteger => 8,
+            HostError => 31,
+            _ => 4,
+        }
+    }
+
     /// Decodes a trap from its discriminant.
     pub fn from_u8(v: u8) -> Option<Self> {
         use Trap::*;

@@ -20,7 +20,7 @@ pub mod platform;
 mod signals;
 pub mod spectest;
 pub mod store;
-pub mod wasi_min;
+pub mod wasi;
 pub mod wast_runner;
 
 pub use kwasm_abi::Trap;

@@ -1,33 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Real programs compiled by rustc for wasm32-wasip1, run end to end through
-//! kwasm-compiler, kwasm-runtime and the host runner's minimal WASI.
+//! kwasm-compiler, kwasm-runtime and the host runner's WASI (kwasm-wasi).
 
 mod common;
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
-use kwasm_host::wasi_min::{run_command, Output, WasiCtx};
+use kwasm_host::wasi::{run_command, Capture, Command, Ended};
 use kwasm_host::{run_on_stack, Store, WASM_STACK};
 
-/// Runs a program built from tests/programs with `args`; returns (status,
-/// stdout, stderr).
-fn run_program(wasm: Vec<u8>, args: &[&str]) -> (Result<i32, String>, String, String) {
+/// Runs a program built from tests/programs with `args`, stdin empty;
+/// returns (how it ended, stdout, stderr).
+fn run_program(wasm: Vec<u8>, args: &[&str]) -> (Result<Ended, String>, String, String) {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     run_on_stack(WASM_STACK, move || {
         let mut store = Store::new();
         let m = store.compile(&wasm).expect("program compiles");
-        let out = Rc::new(RefCell::new(Vec::new()));
-        let err = Rc::new(RefCell::new(Vec::new()));
-        let ctx = WasiCtx {
-            args,
-            stdout: Output::Capture(out.clone()),
-            stderr: Output::Capture(err.clone()),
-        };
-        let status = run_command(&mut store, &m, ctx);
-        let out = String::from_utf8_lossy(&out.borrow()).into_owned();
-        let err = String::from_utf8_lossy(&err.borrow()).into_owned();
+        let (mut out, mut err) = (Capture::new().unwrap(), Capture::new().unwrap());
+        let stdin = std::fs::File::open("/dev/null").unwrap();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let cmd = Command::new(&args, [stdin.into(), out.fd().unwrap(), err.fd().unwrap()]);
+        let status = run_command(&mut store, &m, cmd);
+        let out = String::from_utf8_lossy(&out.take()).into_owned();
+        let err = String::from_utf8_lossy(&err.take()).into_owned();
         (status, out, err)
     })
 }
@@ -43,7 +37,11 @@ fn rust_program_with_collections_floats_and_recursion_prints_expected_results() 
         out, want,
         "stdout: expected {want:?}, got {out:?} (stderr {err:?})"
     );
-    assert_eq!(status, Ok(0), "expected exit 0, got {status:?}");
+    assert_eq!(
+        status,
+        Ok(Ended::Exit(0)),
+        "expected exit 0, got {status:?}"
+    );
 }
 
 #[test]
@@ -56,7 +54,7 @@ fn rust_panic_aborts_with_unreachable_trap_after_printing_message() {
     );
     assert_eq!(
         status,
-        Err("trap: unreachable".into()),
+        Ok(Ended::Trap(kwasm_host::Trap::Unreachable)),
         "expected an unreachable trap, got {status:?}"
     );
 }
@@ -64,21 +62,7 @@ fn rust_panic_aborts_with_unreachable_trap_after_printing_message() {
 #[test]
 fn rust_hello_world_prints_greeting_and_exits_with_argc() {
     let wasm = common::build_rust_program("hello");
-    let (status, out, err) = run_on_stack(WASM_STACK, move || {
-        let mut store = Store::new();
-        let m = store.compile(&wasm).expect("hello.wasm compiles");
-        let out = Rc::new(RefCell::new(Vec::new()));
-        let err = Rc::new(RefCell::new(Vec::new()));
-        let ctx = WasiCtx {
-            args: vec!["hello.wasm".into(), "kwasm".into()],
-            stdout: Output::Capture(out.clone()),
-            stderr: Output::Capture(err.clone()),
-        };
-        let status = run_command(&mut store, &m, ctx);
-        let out = String::from_utf8_lossy(&out.borrow()).into_owned();
-        let err = String::from_utf8_lossy(&err.borrow()).into_owned();
-        (status, out, err)
-    });
+    let (status, out, err) = run_program(wasm, &["hello.wasm", "kwasm"]);
     assert_eq!(
         out, "Hello, kwasm!\nsum of squares: 385\n",
         "stdout: expected greeting and sum, got {out:?}"
@@ -86,7 +70,7 @@ fn rust_hello_world_prints_greeting_and_exits_with_argc() {
     assert_eq!(err, "to stderr\n", "stderr: expected one line, got {err:?}");
     assert_eq!(
         status,
-        Ok(2),
+        Ok(Ended::Exit(2)),
         "exit status: expected argc = 2, got {status:?}"
     );
 }

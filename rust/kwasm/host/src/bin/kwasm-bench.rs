@@ -18,14 +18,12 @@
 //! (retpolines, return thunk, SLS, IBT; the host runner supplies the
 //! thunks), to measure what the mitigations cost.
 
-use std::cell::RefCell;
 use std::io::Write;
 use std::process::ExitCode;
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use kwasm_compiler::Config;
-use kwasm_host::wasi_min::{run_command, Output, WasiCtx};
+use kwasm_host::wasi::{run_command, Capture, Command, Ended};
 use kwasm_host::{compiler_config, run_on_stack, Store, WASM_STACK};
 
 struct Opts {
@@ -104,21 +102,23 @@ fn bench(wasm: &[u8], opts: &Opts) -> Result<Report, String> {
         let module = store
             .load(compiled.clone())
             .map_err(|e| format!("loading code: {e}"))?;
-        let out = Rc::new(RefCell::new(Vec::new()));
-        let err = Rc::new(RefCell::new(Vec::new()));
-        let ctx = WasiCtx {
-            args: opts.args.clone(),
-            stdout: Output::Capture(out.clone()),
-            stderr: Output::Capture(err.clone()),
-        };
+        let io = |e: std::io::Error| format!("run {run}: capture file: {e}");
+        let (mut out, mut err) = (Capture::new().map_err(io)?, Capture::new().map_err(io)?);
+        let stdin = std::fs::File::open("/dev/null").map_err(io)?;
+        let args: Vec<&str> = opts.args.iter().map(String::as_str).collect();
+        let cmd = Command::new(
+            &args,
+            [stdin.into(), out.fd().map_err(io)?, err.fd().map_err(io)?],
+        );
         let t = Instant::now();
-        let status = run_command(&mut store, &module, ctx);
+        let status = run_command(&mut store, &module, cmd);
         let elapsed = t.elapsed();
         // The guest's stderr (a panic message, say) is worth seeing.
-        drop(std::io::stderr().write_all(&err.borrow()));
+        drop(std::io::stderr().write_all(&err.take()));
         match status {
-            Ok(0) => {}
-            Ok(c) => return Err(format!("run {run}: exit status {c}")),
+            Ok(Ended::Exit(0)) => {}
+            Ok(Ended::Exit(c)) => return Err(format!("run {run}: exit status {c}")),
+            Ok(Ended::Trap(t)) => return Err(format!("run {run}: trap: {}", t.name())),
             Err(e) => return Err(format!("run {run}: {e}")),
         }
         run_best = run_best.min(elapsed);

@@ -1,21 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Runs wasm32-wasip1 programs through kwasm-compiler, kwasm-runtime and the
-//! host runner, with every WASI import served by kwasm-wasi on `HostOs`.
+//! host runner, with every WASI import served by kwasm-wasi on `HostOs`
+//! (kwasm_host::wasi).
 
 #![allow(dead_code)]
 
-use std::cell::RefCell;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use kwasm_abi::{FuncType, ImportKind};
-use kwasm_host::{run_on_stack, HExtern, InstanceError, Stop, Store, WASM_STACK};
-use kwasm_runtime::{Extern, Func};
-use kwasm_wasi::host::HostOs;
-use kwasm_wasi::{lookup, Ctx, Strings, WasiState};
+use kwasm_host::wasi::{run_command, Command, Ended};
+use kwasm_host::{run_on_stack, Store, WASM_STACK};
 
 /// A fresh scratch directory.
 pub fn scratch(tag: &str) -> PathBuf {
@@ -66,80 +62,28 @@ pub struct Outcome {
 }
 
 /// Runs `wasm` with `args`, `env`, stdin from `stdin`, and `dir` preopened
-/// as "/" at fd 3.
+/// as "/" at fd 3, through the host runner's WASI binding (kwasm-wasi on
+/// `HostOs`).
 pub fn run(wasm: Vec<u8>, args: &[&str], env: &[&str], stdin: &[u8], dir: &Path) -> Outcome {
     let io = scratch("io");
     let (inp, out, err) = (io.join("in"), io.join("out"), io.join("err"));
     std::fs::write(&inp, stdin).unwrap();
-    let mut os = HostOs::new();
-    os.insert(0, OwnedFd::from(std::fs::File::open(&inp).unwrap()));
-    os.insert(1, OwnedFd::from(std::fs::File::create(&out).unwrap()));
-    os.insert(2, OwnedFd::from(std::fs::File::create(&err).unwrap()));
-    let pre = os.open_dir(dir).unwrap();
-    assert_eq!(pre, 3);
-    let mut state = WasiState::new(
-        Strings::from_list(args.iter().map(|s| s.as_bytes())).unwrap(),
-        Strings::from_list(env.iter().map(|s| s.as_bytes())).unwrap(),
+    let mut cmd = Command::new(
+        args,
+        [
+            OwnedFd::from(std::fs::File::open(&inp).unwrap()),
+            OwnedFd::from(std::fs::File::create(&out).unwrap()),
+            OwnedFd::from(std::fs::File::create(&err).unwrap()),
+        ],
     );
-    state.add_preopen(3, b"/").unwrap();
+    cmd.env = env.iter().map(|s| s.as_bytes().to_vec()).collect();
+    cmd.dirs = vec![(dir.to_path_buf(), b"/".to_vec())];
     let status = run_on_stack(WASM_STACK, move || {
-        let shared = Rc::new(RefCell::new((os, state)));
         let mut store = Store::new();
         let m = store.compile(&wasm).map_err(|e| format!("compile: {e}"))?;
-        let cm = m.compiled().clone();
-        let imports = Store::resolve_imports(&m, |module, name, kind| {
-            let ImportKind::Func(ty) = kind else {
-                return None;
-            };
-            let f = lookup::<HostOs>(module, name)
-                .or_else(|| kwasm_wasi::net::lookup::<HostOs>(module, name))?;
-            let want = FuncType {
-                params: f.params.to_vec(),
-                results: f.results.to_vec(),
-            };
-            let ty = cm.types.get(*ty as usize)?.clone();
-            if ty != want {
-                return None;
-            }
-            let shared = shared.clone();
-            let func: kwasm_host::HostFunc = Rc::new(move |inst, slots| {
-                let mem: &mut [u8] = match inst.memory() {
-                    // SAFETY: the memory's accessible size is mapped and nothing else touches it while wasm waits for this host call; the slice is dropped before returning.
-                    Some(m) => unsafe {
-                        std::slice::from_raw_parts_mut(m.base(), m.size() as usize)
-                    },
-                    None => &mut [],
-                };
-                let mut st = shared.borrow_mut();
-                let (os, state) = &mut *st;
-                let mut cx = Ctx { os, mem, state };
-                let r = f.call(&mut cx, slots);
-                if std::env::var_os("KWASM_WASI_TRACE").is_some() {
-                    eprintln!("wasi: {}{:x?} -> {r:?}", f.name, &slots[..f.params.len()]);
-                }
-                match r {
-                    Ok(e) => {
-                        slots[0] = u64::from(e.0);
-                        Ok(())
-                    }
-                    Err(x) => Err(Stop::Exit(x.0 as i32)),
-                }
-            });
-            Some(HExtern::Func(Func::Host { func, ty }))
-        })
-        .map_err(|e| e.to_string())?;
-        let inst = match store.instantiate(&m, imports) {
-            Ok(i) => i,
-            Err(InstanceError::Exit(c)) => return Ok(c),
-            Err(e) => return Err(e.to_string()),
-        };
-        let Some(Extern::Func(start)) = inst.export("_start") else {
-            return Err("no _start".to_string());
-        };
-        match store.call_func(&start, &mut []) {
-            Ok(()) => Ok(0),
-            Err(Stop::Exit(c)) => Ok(c),
-            Err(Stop::Trap(t)) => Err(format!("trap: {}", t.name())),
+        match run_command(&mut store, &m, cmd)? {
+            Ended::Exit(c) => Ok(c),
+            Ended::Trap(t) => Err(format!("trap: {}", t.name())),
         }
     });
     let o = Outcome {
