@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * An allocation failure at every point of an exec. Writing N to
+ * /proc/thread-self/fail-nth makes the Nth fault-injection site the task
+ * passes fail; with failslab and fail_page_alloc set to consider every
+ * allocation (debugfs), that is the Nth slab or page allocation of the
+ * exec, the compile (a new module) and the program. For N = 1, 2, ... until
+ * execs run clean again, each exec must end in an errno, a signal or an exit
+ * status, never a kernel report (the test runner fails the whole run on an
+ * oops, BUG or WARN in the log), and kwasm's counters must come back to
+ * zero.
+ */
+
+#include "kwasm_util.h"
+
+#include "../kselftest_harness.h"
+
+#define NOBODY 65534
+#define MEMORY_STATS "/sys/kernel/debug/kwasm/memory"
+#define COMPILE_STATS "/sys/kernel/debug/kwasm/compile"
+#define FAILSLAB "/sys/kernel/debug/failslab/"
+#define FAIL_PAGE "/sys/kernel/debug/fail_page_alloc/"
+/* Clean execs in a row after which the failures are past the exec. */
+#define CLEAN_RUN 25
+
+/* Every slab and page allocation may fail, only through fail-nth. */
+static int setup_injection(void)
+{
+	if (access("/proc/thread-self/fail-nth", W_OK) ||
+	    access(FAILSLAB "ignore-gfp-wait", W_OK))
+		return -1;
+	return write_str(FAILSLAB "ignore-gfp-wait", "N") ||
+	       write_str(FAILSLAB "verbose", "0") ||
+	       write_str(FAIL_PAGE "ignore-gfp-wait", "N") ||
+	       write_str(FAIL_PAGE "ignore-gfp-highmem", "N") ||
+	       write_str(FAIL_PAGE "min-order", "0") ||
+	       write_str(FAIL_PAGE "verbose", "0") ? -1 : 0;
+}
+
+struct tally {
+	int refused, killed, exited, clean, last;
+	unsigned long errnos, signals;	/* bit n: seen errno / signal n */
+};
+
+/* The child's exit status for a failed execve: 150 + errno. */
+#define EXEC_FAILED 150
+
+/*
+ * Execs path (argv[0]) as nobody with its Nth injection site failing;
+ * returns whether it ran as it does without failures (exit want, output
+ * starting with out).
+ */
+static int exec_failing(char *const argv[], int n, int want, const char *out,
+			struct tally *t)
+{
+	static struct result r;
+	int p[2], fd, len;
+	char num[16];
+	pid_t pid;
+
+	memset(&r, 0, sizeof(r));
+	if (pipe(p))
+		abort();
+	pid = fork();
+	if (pid < 0)
+		abort();
+	if (pid == 0) {
+		char *const envp[] = { NULL };
+
+		dup2(p[1], 1);
+		/* The program's preopen ".": tmpfs, not the test's 9p directory. */
+		if (chdir("/tmp"))
+			_exit(1);
+		/*
+		 * Before dropping to nobody, who could not write the file of a
+		 * task that changed its credentials: the count includes
+		 * setgid() and setuid(), whose failure counts as a refusal.
+		 */
+		len = snprintf(num, sizeof(num), "%d", n);
+		fd = open("/proc/thread-self/fail-nth", O_WRONLY);
+		if (fd < 0 || write(fd, num, len) != len)
+			_exit(1);
+		close(fd);
+		if (setgid(NOBODY) || setuid(NOBODY))
+			_exit(126);
+		execve(argv[0], argv, envp);
+		/* The failure hit the exec before its point of no return. */
+		_exit(EXEC_FAILED + (errno < 100 ? errno : 99));
+	}
+	close(p[1]);
+	drain(p[0], r.out);
+	close(p[0]);
+	waitpid(pid, &r.status, 0);
+	if (WIFSIGNALED(r.status)) {
+		t->killed++;
+		t->signals |= 1UL << (WTERMSIG(r.status) & 63);
+		return 0;
+	}
+	if (WEXITSTATUS(r.status) >= EXEC_FAILED || WEXITSTATUS(r.status) == 126) {
+		t->refused++;
+		if (WEXITSTATUS(r.status) >= EXEC_FAILED)
+			t->errnos |= 1UL << ((WEXITSTATUS(r.status) - EXEC_FAILED) & 63);
+		return 0;
+	}
+	t->exited++;
+	return WEXITSTATUS(r.status) == want && !strncmp(r.out, out, strlen(out));
+}
+
+/* Runs the sweep; returns the number of execs, or -1 if it never ends clean. */
+static int sweep(const char *src, const char *tag, int want, const char *out,
+		 int limit, struct tally *t)
+{
+	char path[64], utag[64];
+	int n, clean = 0;
+
+	memset(t, 0, sizeof(*t));
+	for (n = 1; n <= limit; n++) {
+		char *const argv[] = { path, "failnth", NULL };
+
+		snprintf(path, sizeof(path), "/tmp/failnth_%s.wasm", tag);
+		if (src) {
+			/* A new module each time: the compile runs too. */
+			snprintf(utag, sizeof(utag), "%s-%d", tag, n);
+			if (copy_unique(src, path, utag)) {
+				fprintf(stderr, "# cannot copy %s to %s: %s\n", src, path,
+					strerror(errno));
+				return -1;
+			}
+			chmod(path, 0755);
+		}
+		if (exec_failing(argv, n, want, out, t)) {
+			t->clean++;
+			if (++clean == CLEAN_RUN) {
+				t->last = n - CLEAN_RUN;
+				return n;
+			}
+		} else {
+			clean = 0;
+		}
+	}
+	return -1;
+}
+
+/* What every sweep must show; n is sweep()'s result. */
+static void check_sweep(struct __test_metadata *_metadata, int n, struct tally *t)
+{
+	EXPECT_EQ(0, stat_of(MEMORY_STATS, "memories"));
+	EXPECT_EQ(0, stat_of(MEMORY_STATS, "bytes"));
+	EXPECT_EQ(0, stat_of(COMPILE_STATS, "running"));
+	/*
+	 * ENOMEM, or E2BIG: the kernel's copy_strings() reports a failed
+	 * argument page so, for any binary.
+	 */
+	EXPECT_EQ(0, t->errnos & ~((1UL << ENOMEM) | (1UL << E2BIG)))
+		TH_LOG("an allocation failure made execve fail with errnos %#lx", t->errnos);
+	ASSERT_LT(0, n) TH_LOG("execs never ran clean again (refused %d, killed %d, exited %d)",
+			       t->refused, t->killed, t->exited);
+	TH_LOG("fail-nth 1..%d: %d refused by execve (errnos %#lx), %d killed (signals %#lx), %d exited (%d as without failures)",
+	       n, t->refused, t->errnos, t->killed, t->signals, t->exited, t->clean);
+}
+
+FIXTURE(failnth) {
+	struct tally t;
+};
+
+FIXTURE_SETUP(failnth) {}
+FIXTURE_TEARDOWN(failnth) {}
+
+/* A module compiled anew for every N: exec, compile, instantiate, run. */
+TEST_F_TIMEOUT(failnth, every_allocation_of_a_compiling_exec_may_fail, 3000)
+{
+	struct tally *t = &self->t;
+	int n;
+
+	if (setup_injection())
+		SKIP(return, "no fail-nth, failslab or fail_page_alloc in this kernel");
+	n = sweep("./exit_code.wasm", "compile", 42, "", 6000, t);
+	check_sweep(_metadata, n, t);
+}
+
+/* A cached module and a program that makes host calls: exec, instantiate, WASI. */
+TEST_F_TIMEOUT(failnth, every_allocation_of_a_cached_exec_and_its_host_calls_may_fail, 3000)
+{
+	static struct result warm;
+	char *const argv[] = { "/tmp/failnth_cached.wasm", "failnth", NULL };
+	struct tally *t = &self->t;
+	int n;
+
+	if (setup_injection())
+		SKIP(return, "no fail-nth, failslab or fail_page_alloc in this kernel");
+	ASSERT_EQ(0, copy_unique("./hello.wasm", argv[0], "cached"));
+	chmod(argv[0], 0755);
+	run_as(argv[0], argv, NOBODY, &warm);
+	ASSERT_TRUE(WIFEXITED(warm.status) && !WEXITSTATUS(warm.status))
+		TH_LOG("hello.wasm did not run: status %#x, errno %d", warm.status,
+		       warm.exec_errno);
+	n = sweep(NULL, "cached", 0, "Hello, failnth!", 6000, t);
+	check_sweep(_metadata, n, t);
+}
+
+TEST_HARNESS_MAIN
