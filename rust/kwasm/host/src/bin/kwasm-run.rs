@@ -61,8 +61,7 @@ fn main() -> ExitCode {
 /// Ends this process with `sig`, the default action, as the kernel ends a
 /// trapping program (no core dump is asked for).
 fn die_by_signal(sig: i32) -> ExitCode {
-    // SAFETY: plain libc calls; restoring the default action and raising the
-    // signal at this thread ends the process.
+    // SAFETY: plain libc calls on a local signal set; restoring the default action and raising the signal at this thread ends the process.
     unsafe {
         libc::signal(sig, libc::SIG_DFL);
         let mut set: libc::sigset_t = std::mem::zeroed();
