@@ -47,28 +47,47 @@ struct kwasm_user {
 static DEFINE_HASHTABLE(kwasm_users, 6);
 static DEFINE_SPINLOCK(kwasm_users_lock);
 
+/* The record of uid with a new reference, if it has one. Lock held. */
+static struct kwasm_user *kwasm_user_find(kuid_t uid)
+{
+	struct kwasm_user *u;
+
+	hash_for_each_possible(kwasm_users, u, node, __kuid_val(uid)) {
+		if (uid_eq(u->uid, uid)) {
+			refcount_inc(&u->ref);
+			return u;
+		}
+	}
+	return NULL;
+}
+
 /* The record of the current task's real uid, referenced; NULL without memory. */
 struct kwasm_user *kwasm_user_get(void)
 {
 	kuid_t uid = current_uid();
 	struct kwasm_user *u, *new;
 
-	new = kzalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
+	/* A user with programs running has a record: no allocation then. */
 	spin_lock(&kwasm_users_lock);
-	hash_for_each_possible(kwasm_users, u, node, __kuid_val(uid)) {
-		if (uid_eq(u->uid, uid)) {
-			refcount_inc(&u->ref);
-			spin_unlock(&kwasm_users_lock);
-			kfree(new);
-			return u;
-		}
-	}
-	if (new) {
-		new->uid = uid;
-		refcount_set(&new->ref, 1);
-		hash_add(kwasm_users, &new->node, __kuid_val(uid));
-	}
+	u = kwasm_user_find(uid);
 	spin_unlock(&kwasm_users_lock);
+	if (u)
+		return u;
+	new = kzalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
+	if (!new)
+		return NULL;
+	new->uid = uid;
+	refcount_set(&new->ref, 1);
+	spin_lock(&kwasm_users_lock);
+	/* Another exec of the same user may have added one meanwhile. */
+	u = kwasm_user_find(uid);
+	if (!u)
+		hash_add(kwasm_users, &new->node, __kuid_val(uid));
+	spin_unlock(&kwasm_users_lock);
+	if (u) {
+		kfree(new);
+		return u;
+	}
 	return new;
 }
 
