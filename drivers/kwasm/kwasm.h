@@ -22,8 +22,9 @@
 /* Size of the stack wasm code (and the compiler) runs on. */
 #define KWASM_STACK_SIZE	(512 * 1024)
 /*
- * Room kept free below the stack limit for interrupt entry frames: the
- * stack-limit checks in compiled code keep wasm above it.
+ * Room kept free below the stack limit for interrupt entry frames and leaf
+ * host calls (leaf.rs, a few hundred bytes): the stack-limit checks in
+ * compiled code keep wasm above it.
  */
 #define KWASM_STACK_RESERVE	(32 * 1024)
 

@@ -491,6 +491,40 @@ fn poll_waits_for_the_earliest_clock_and_reports_it() {
 }
 
 #[test]
+fn poll_events_overwriting_the_subscriptions_change_nothing() {
+    // Two fd subscriptions that fail at once (fd 9 is not open), with the
+    // events array starting at subscription 1: event 0 overwrites it
+    // (its tag byte becomes the event's errno). Both are decoded before
+    // any event is written, as the guest passed them.
+    let mut os = Fake::with_files(&[]);
+    let mut state = WasiState::default();
+    let mut mem = vec![0u8; 1024];
+    let fd_read = |ud| Subscription {
+        userdata: ud,
+        kind: SubscriptionKind::FdRead(9),
+    };
+    put_subs(&mut mem, &[fd_read(11), fd_read(12)]);
+    let r = call(
+        &mut os,
+        &mut mem,
+        &mut state,
+        "poll_oneoff",
+        &[0, 48, 2, 1000],
+    );
+    assert_eq!(r, Ok(Errno::SUCCESS));
+    assert_eq!(u32_at(&mem, 1000), 2);
+    for (i, want) in [11, 12].into_iter().enumerate() {
+        let at = 48 + i * 32;
+        let e = Event::decode(mem[at..at + 32].try_into().unwrap());
+        assert_eq!(
+            (e.userdata, e.ty, e.error),
+            (want, crate::types::eventtype::FD_READ, Errno::BADF.0),
+            "event {i}"
+        );
+    }
+}
+
+#[test]
 fn poll_with_more_subscriptions_than_any_fd_table_is_inval_before_allocating() {
     let mut os = Fake::with_files(&[]);
     let mut state = WasiState::default();

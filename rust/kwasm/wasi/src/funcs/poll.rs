@@ -51,10 +51,24 @@ enum Wait {
     Fail(Errno),
 }
 
-impl Default for Wait {
+/// What the second pass needs of a subscription: the events it writes may
+/// overlap the subscription array, so nothing is read from it again.
+#[derive(Clone, Copy)]
+struct Pending {
+    userdata: u64,
+    /// An `FD_READ` subscription (not `FD_WRITE` or a clock).
+    read: bool,
+    wait: Wait,
+}
+
+impl Default for Pending {
     /// Only a placeholder in a list not yet filled.
     fn default() -> Self {
-        Wait::Fail(Errno::INVAL)
+        Pending {
+            userdata: 0,
+            read: false,
+            wait: Wait::Fail(Errno::INVAL),
+        }
     }
 }
 
@@ -81,10 +95,7 @@ pub(crate) fn poll_oneoff<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) 
     let nevents = g.out_u32(ptr(a.u64(3)))?;
 
     let count = n as usize;
-    // Only what each subscription waits for is kept: the second pass
-    // decodes it again from guest memory, which nothing else can change
-    // during the call (keeping the 48-byte subscriptions costs more).
-    let mut waits: SmallList<Wait, POLL_INLINE> = SmallList::with_capacity(count)?;
+    let mut pending: SmallList<Pending, POLL_INLINE> = SmallList::with_capacity(count)?;
     let mut fds: SmallList<PollFd, POLL_INLINE> = SmallList::with_capacity(0)?;
     let mut mono_now = None;
     let mut earliest: Option<u64> = None;
@@ -139,7 +150,11 @@ pub(crate) fn poll_oneoff<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) 
                 }
             }
         };
-        waits.push(wait)?;
+        pending.push(Pending {
+            userdata: sub.userdata,
+            read: matches!(sub.kind, SubscriptionKind::FdRead(_)),
+            wait,
+        })?;
     }
 
     let timeout = match (earliest, mono_now) {
@@ -155,9 +170,8 @@ pub(crate) fn poll_oneoff<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) 
     };
 
     let mut written = 0usize;
-    for (i, wait) in waits.iter().enumerate() {
-        let sub = subscription(&g, subs_ptr, i)?;
-        let ev = match *wait {
+    for p in pending.iter() {
+        let ev = match p.wait {
             Wait::Clock(deadline) => {
                 // A timed-out poll means the earliest deadline passed even if
                 // the clock read back is a hair early (not so when it did
@@ -168,14 +182,14 @@ pub(crate) fn poll_oneoff<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) 
                     continue;
                 }
                 Event {
-                    userdata: sub.userdata,
+                    userdata: p.userdata,
                     ty: eventtype::CLOCK,
                     ..Event::default()
                 }
             }
             Wait::Fail(e) => Event {
-                userdata: sub.userdata,
-                ty: if matches!(sub.kind, SubscriptionKind::FdRead(_)) {
+                userdata: p.userdata,
+                ty: if p.read {
                     eventtype::FD_READ
                 } else {
                     eventtype::FD_WRITE
@@ -190,9 +204,9 @@ pub(crate) fn poll_oneoff<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) 
                 if pfd.revents == 0 {
                     continue;
                 }
-                let read = matches!(sub.kind, SubscriptionKind::FdRead(_));
+                let read = p.read;
                 let mut ev = Event {
-                    userdata: sub.userdata,
+                    userdata: p.userdata,
                     ty: if read {
                         eventtype::FD_READ
                     } else {
