@@ -102,7 +102,11 @@ static void kwasm_mem_unmap(struct kwasm_mem *mem, u64 from, u64 to)
 	}
 }
 
-/* Maps zeroed pages over [old_bytes, new_bytes). */
+/*
+ * Maps zeroed pages over [old_bytes, new_bytes). Gigabytes take seconds to
+ * zero (tens under KASAN and emulation): a fatal signal ends the growth
+ * between batches, undoing it, so that a killed program dies promptly.
+ */
 int kwasm_mem_grow(struct kwasm_mem *mem, u64 old_bytes, u64 new_bytes)
 {
 	unsigned long base = (unsigned long)mem->area->addr;
@@ -116,6 +120,10 @@ int kwasm_mem_grow(struct kwasm_mem *mem, u64 old_bytes, u64 new_bytes)
 	if (!kwasm_mem_charge(old_bytes, new_bytes))
 		return -ENOMEM;
 	while (off < new_bytes) {
+		if (fatal_signal_pending(current)) {
+			err = -EINTR;
+			goto undo;
+		}
 		n = min_t(u64, ARRAY_SIZE(batch), (new_bytes - off) >> PAGE_SHIFT);
 		for (i = 0; i < n; i++) {
 			/* At the cgroup's limit, growth fails: no OOM kill. */

@@ -65,11 +65,27 @@ pub fn builtin<P: Platform>(inst: &Instance<P>, b: Builtin, args: &mut [u64]) ->
         }
         Builtin::MemoryFill => {
             let (dst, val, len) = (arg32(args, 0)?, arg32(args, 1)?, arg32(args, 2)?);
-            ok_or(mem()?.fill(dst, val as u8, len), Trap::MemoryOutOfBounds)
+            let m = mem()?;
+            ok_or(m.in_bounds(dst, len), Trap::MemoryOutOfBounds)?;
+            in_chunks(inst, len, false, |at, n| {
+                ok_or(m.fill(dst + at, val as u8, n), Trap::MemoryOutOfBounds)
+            })
         }
         Builtin::MemoryCopy => {
             let (dst, src, len) = (arg32(args, 0)?, arg32(args, 1)?, arg32(args, 2)?);
-            ok_or(mem()?.copy_within(dst, src, len), Trap::MemoryOutOfBounds)
+            let m = mem()?;
+            ok_or(
+                m.in_bounds(dst, len) && m.in_bounds(src, len),
+                Trap::MemoryOutOfBounds,
+            )?;
+            // Front to back when moving down, back to front when moving
+            // up: a chunk never reads bytes an earlier chunk overwrote.
+            in_chunks(inst, len, dst > src, |at, n| {
+                ok_or(
+                    m.copy_within(dst + at, src + at, n),
+                    Trap::MemoryOutOfBounds,
+                )
+            })
         }
         Builtin::MemoryInit => {
             let seg = arg32(args, 0)?;
@@ -149,6 +165,34 @@ pub fn builtin<P: Platform>(inst: &Instance<P>, b: Builtin, args: &mut [u64]) ->
         }
         Builtin::Safepoint => inst.platform().safepoint(inst),
     }
+}
+
+/// Bytes a `memory.fill` or `memory.copy` handles between two safepoint
+/// polls. One instruction may cover 4 GiB, seconds of work under emulation:
+/// in 1 MiB steps it stays killable and lets the scheduler in, at the cost
+/// of one load per MiB.
+const BULK_CHUNK: u64 = 1 << 20;
+
+/// Runs `op(offset, len)` over `[0, len)` in [`BULK_CHUNK`] pieces, first to
+/// last or (`backwards`) last to first, polling the safepoint between
+/// pieces. The whole range has been bounds-checked: a trap from the poll
+/// (the program is being killed) is the only way to stop half way.
+fn in_chunks<P: Platform>(
+    inst: &Instance<P>,
+    len: u64,
+    backwards: bool,
+    mut op: impl FnMut(u64, u64) -> Result<(), Trap>,
+) -> Result<(), Trap> {
+    let chunks = len.div_ceil(BULK_CHUNK);
+    for i in 0..chunks {
+        let k = if backwards { chunks - 1 - i } else { i };
+        let at = k * BULK_CHUNK;
+        op(at, (len - at).min(BULK_CHUNK))?;
+        if i + 1 < chunks {
+            inst.poll_safepoint()?;
+        }
+    }
+    Ok(())
 }
 
 fn ok_or(ok: bool, trap: Trap) -> Result<(), Trap> {

@@ -466,6 +466,20 @@ impl<P: Platform> Instance<P> {
         &self.platform
     }
 
+    /// What compiled code does at a safepoint: if any of the platform's
+    /// safepoint bits are set, runs [`Platform::safepoint`]. For builtins
+    /// that loop over work whose size the guest chooses.
+    pub fn poll_safepoint(&self) -> Result<(), Trap> {
+        let (word, mask) = self.platform.safepoint_word();
+        // SAFETY: the platform keeps the word valid while instances exist
+        // (`Platform::safepoint_word`); another thread or an interrupt may
+        // set bits in it at any time, hence the volatile read.
+        if unsafe { core::ptr::read_volatile(word) } & mask == 0 {
+            return Ok(());
+        }
+        self.platform.safepoint(self)
+    }
+
     /// Start of this instance's executable code.
     pub fn code_base(&self) -> *const u8 {
         self.code_base

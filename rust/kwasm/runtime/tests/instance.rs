@@ -424,6 +424,67 @@ fn memory_fill_copy_init_check_bounds_before_writing() {
 }
 
 #[test]
+fn memory_copy_across_many_chunks_matches_memmove_in_both_directions() {
+    // 64 pages (4 MiB): copies of ~3.5 MiB overlap and span several of the
+    // builtin's 1 MiB chunks.
+    let p = Rc::new(Mock {
+        cap_pages: 64,
+        flags: 0,
+        safepoints: Cell::new(0),
+    });
+    let mut m = base_module();
+    m.memory = memory(64, None);
+    let inst = instantiate_with(&p, m, vec![], &mut TypeRegistry::new()).unwrap();
+    let size = 64 * 65536;
+    let pattern: Vec<u8> = (0..size).map(|i| (i * 7 + i / 251) as u8).collect();
+    for (dst, src, len) in [(1000, 0, 3_500_000), (0, 1000, 3_500_000), (5, 3, size - 5)] {
+        assert!(inst.memory().unwrap().write(0, &pattern));
+        let mut want = pattern.clone();
+        want.copy_within(src as usize..(src + len) as usize, dst as usize);
+        assert!(call(&inst, Builtin::MemoryCopy, &[dst, src, len]).is_ok());
+        let got = read(&inst, 0, size as usize);
+        let first_diff = got.iter().zip(&want).position(|(a, b)| a != b);
+        assert_eq!(
+            first_diff, None,
+            "memory.copy dst {dst} src {src} len {len}: memory differs from memmove's result"
+        );
+    }
+    assert_eq!(p.safepoints.get(), 0, "no safepoint bit was set");
+}
+
+#[test]
+fn memory_fill_over_a_chunk_stops_at_a_pending_safepoint() {
+    // The safepoint bit is set: a fill longer than one 1 MiB chunk polls it
+    // after the first chunk and ends with the platform's trap; one of a
+    // chunk or less never polls.
+    let p = Rc::new(Mock {
+        cap_pages: 64,
+        flags: 1,
+        safepoints: Cell::new(0),
+    });
+    let mut m = base_module();
+    m.memory = memory(64, None);
+    let inst = instantiate_with(&p, m, vec![], &mut TypeRegistry::new()).unwrap();
+    assert!(call(&inst, Builtin::MemoryFill, &[0, 0x11, 1 << 20]).is_ok());
+    assert_eq!(p.safepoints.get(), 0, "a single chunk must not poll");
+    assert_eq!(
+        call(&inst, Builtin::MemoryFill, &[0, 0x22, 3 << 20]),
+        Err(Trap::Interrupted)
+    );
+    assert_eq!(p.safepoints.get(), 1);
+    assert_eq!(
+        read(&inst, (1 << 20) - 1, 2),
+        [0x22, 0],
+        "stopped after the first chunk"
+    );
+    assert_eq!(
+        call(&inst, Builtin::MemoryCopy, &[0, 1 << 20, 2 << 20]),
+        Err(Trap::Interrupted)
+    );
+    assert_eq!(p.safepoints.get(), 2);
+}
+
+#[test]
 fn table_grow_fill_copy_follow_limits_and_bounds() {
     let mut m = base_module();
     m.tables = vec![
