@@ -2,7 +2,7 @@
 
 //! Benchmark driver for `scripts/kwasm-bench-codegen.sh`:
 //!
-//!     kwasm-bench [--compile-iters N] [--runs R] [--hardened] prog.wasm [args...]
+//!     kwasm-bench [--compile-iters N] [--runs R] [--hardened] [--dump-code P] prog.wasm [args...]
 //!
 //! Compiles the module N times with `kwasm_compiler::compile` alone (no
 //! loading, no instantiation) and keeps the best time, then runs it R times
@@ -16,7 +16,10 @@
 //! the code measured here is the code the kernel would run on this CPU.
 //! `--hardened` compiles with every branch hardening a kernel may ask for
 //! (retpolines, return thunk, SLS, IBT; the host runner supplies the
-//! thunks), to measure what the mitigations cost.
+//! thunks), to measure what the mitigations cost. `--dump-code P` writes
+//! the generated code to `P.bin` and where each function lies in it to
+//! `P.map` ("func INDEX OFFSET LEN" lines, module function indices), for
+//! reading it with `objdump -D -b binary -m i386:x86-64`.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -30,12 +33,16 @@ struct Opts {
     compile_iters: u32,
     runs: u32,
     hardened: bool,
+    dump_code: Option<String>,
     /// The wasm file, then the guest's arguments after it.
     args: Vec<String>,
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: kwasm-bench [--compile-iters N] [--runs R] [--hardened] prog.wasm [args...]");
+    eprintln!(
+        "usage: kwasm-bench [--compile-iters N] [--runs R] [--hardened] [--dump-code P] \
+         prog.wasm [args...]"
+    );
     ExitCode::from(2)
 }
 
@@ -44,6 +51,7 @@ fn parse_opts() -> Option<Opts> {
         compile_iters: 5,
         runs: 1,
         hardened: false,
+        dump_code: None,
         args: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
@@ -52,6 +60,7 @@ fn parse_opts() -> Option<Opts> {
             "--compile-iters" => opts.compile_iters = it.next()?.parse().ok().filter(|&n| n > 0)?,
             "--runs" => opts.runs = it.next()?.parse().ok().filter(|&n| n > 0)?,
             "--hardened" => opts.hardened = true,
+            "--dump-code" => opts.dump_code = Some(it.next()?),
             _ if a.starts_with("--") => return None,
             _ => {
                 // Everything from the module on belongs to the guest.
@@ -94,6 +103,9 @@ fn bench(wasm: &[u8], opts: &Opts) -> Result<Report, String> {
         compiled = Some(m);
     }
     let compiled = compiled.expect("compile_iters > 0");
+    if let Some(p) = &opts.dump_code {
+        dump_code(&compiled, p).map_err(|e| format!("--dump-code {p}: {e}"))?;
+    }
 
     let mut run_best = Duration::MAX;
     let mut first: Option<Vec<u8>> = None;
@@ -134,6 +146,17 @@ fn bench(wasm: &[u8], opts: &Opts) -> Result<Report, String> {
         run_best,
         stdout: first.unwrap_or_default(),
     })
+}
+
+/// Writes `prefix.bin` (the code) and `prefix.map` (where each function is).
+fn dump_code(m: &kwasm_abi::CompiledModule, prefix: &str) -> std::io::Result<()> {
+    std::fs::write(format!("{prefix}.bin"), &m.code)?;
+    let mut map = String::new();
+    for (i, (off, len)) in m.funcs.iter().enumerate() {
+        let index = i as u32 + m.num_imported_funcs;
+        map.push_str(&format!("func {index} {off} {len}\n"));
+    }
+    std::fs::write(format!("{prefix}.map"), map)
 }
 
 fn main() -> ExitCode {
