@@ -122,6 +122,9 @@ pub(crate) unsafe extern "C" fn kwasm_rs_compile(
     let config = Config {
         features: isa_features(),
         branches,
+        // The thread flags that make a safepoint call in (run.c): fixed
+        // for this kernel, so the code tests them as an immediate.
+        safepoint_mask: Some(ffi::safepoint_word().1),
         ..Config::default()
     };
     match compile(bytes, &config) {

@@ -266,6 +266,9 @@ pub struct CompiledModule {
     /// Code offset of the safepoint slow path, called directly from every
     /// function.
     pub safepoint_stub: u32,
+    /// The safepoint mask built into the code, if it was known at compile
+    /// time (else the code reads `vmctx::SAFEPOINT_MASK`).
+    pub safepoint_mask: Option<u64>,
     /// Number of imported functions (a prefix of the function index space).
     pub num_imported_funcs: u32,
     /// Imports in declaration order.

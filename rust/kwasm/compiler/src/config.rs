@@ -15,6 +15,12 @@ pub struct Config {
     pub verify: bool,
     /// How indirect branches, returns and branch targets look.
     pub branches: BranchForms,
+    /// The platform's safepoint mask ([`kwasm_abi::vmctx::SAFEPOINT_MASK`]),
+    /// if it is known when compiling: polls then test it as an immediate
+    /// instead of keeping the VMContext's copy in a register, one register
+    /// more for every loop. The module records it and the runtime refuses
+    /// to instantiate it on a platform with another mask.
+    pub safepoint_mask: Option<u64>,
 }
 
 /// The shape of indirect branches, returns and their targets in generated

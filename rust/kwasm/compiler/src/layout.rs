@@ -248,6 +248,8 @@ impl CodeLayout {
             trampolines: self.trampolines,
             import_adapters: self.adapters,
             safepoint_stub: self.stub.ok_or_else(|| internal("no safepoint stub"))?,
+            // Set by `compile` from its config.
+            safepoint_mask: None,
             num_imported_funcs: m.num_imported_funcs,
             imports: m.imports,
             exports: m.exports,

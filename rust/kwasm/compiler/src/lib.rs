@@ -45,9 +45,15 @@ pub fn compile(wasm: &[u8], config: &Config) -> Result<CompiledModule, CompileEr
     let isa = isa::build(config)?;
     let module = validate::parse_and_validate(wasm, &config.limits)?;
     let mut out = layout::CodeLayout::new(config.branches.ibt);
-    translate::compile_functions(&module, &*isa, config.branches.jump_tables(), &mut out)?;
+    let options = translate::FuncOptions {
+        jump_tables: config.branches.jump_tables(),
+        safepoint_mask: config.safepoint_mask,
+    };
+    translate::compile_functions(&module, &*isa, options, &mut out)?;
     trampolines::compile_trampolines(&module, &*isa, &mut out)?;
     trampolines::compile_import_adapters(&module, &*isa, &mut out)?;
     trampolines::compile_safepoint_stub(&*isa, &mut out)?;
-    out.finish(module)
+    let mut compiled = out.finish(module)?;
+    compiled.safepoint_mask = config.safepoint_mask;
+    Ok(compiled)
 }

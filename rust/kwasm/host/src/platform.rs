@@ -18,6 +18,9 @@ use crate::{entry, hostcall, Stop};
 pub const SAFEPOINT_COUNT: u64 = 1;
 /// Safepoint flag bit: stop the program with [`Trap::Interrupted`].
 pub const SAFEPOINT_INTERRUPT: u64 = 2;
+/// Every bit the host platform acts on: its safepoint mask, which
+/// [`crate::compiler_config`] builds into the code.
+pub const SAFEPOINT_MASK: u64 = SAFEPOINT_COUNT | SAFEPOINT_INTERRUPT;
 
 /// A host function bound to an import: receives the calling instance (for
 /// its memory) and the argument slots, writes results from slot 0.
@@ -101,10 +104,7 @@ impl Platform for HostPlatform {
     }
 
     fn safepoint_word(&self) -> (*const u64, u64) {
-        (
-            self.flags.as_ptr().cast_const(),
-            SAFEPOINT_COUNT | SAFEPOINT_INTERRUPT,
-        )
+        (self.flags.as_ptr().cast_const(), SAFEPOINT_MASK)
     }
 
     fn stack_limit(&self) -> u64 {

@@ -13,7 +13,7 @@ use kwasm_runtime::{Extern, Func, Instance, InstantiateError, LinkError, TypeReg
 
 use crate::code::CodeMemory;
 use crate::entry;
-use crate::platform::HostPlatform;
+use crate::platform::{HostPlatform, SAFEPOINT_MASK};
 use crate::Stop;
 
 /// An instance on the host platform.
@@ -84,6 +84,7 @@ pub fn compiler_config() -> Config {
     };
     Config {
         features,
+        safepoint_mask: Some(SAFEPOINT_MASK),
         ..Config::default()
     }
 }

@@ -339,6 +339,10 @@ impl<P: Platform> Instance<P> {
         table_ptrs.extend(tables.iter().map(|t| t.vm_ptr()));
         let table_ptrs: Box<[*mut VMTable]> = table_ptrs.into_boxed_slice();
         let (flags, mask) = platform.safepoint_word();
+        // Code with the mask built in polls the wrong bits anywhere else.
+        if m.safepoint_mask.is_some_and(|built_in| built_in != mask) {
+            return Err(BadModule("compiled for another safepoint mask"));
+        }
         {
             // SAFETY: nothing else references the header yet.
             let h = unsafe { &mut *header.get() };

@@ -424,6 +424,21 @@ fn memory_fill_copy_init_check_bounds_before_writing() {
 }
 
 #[test]
+fn code_compiled_for_another_safepoint_mask_is_refused() {
+    // The mock's mask is 1: code testing bit 2 would never see its requests.
+    let mut m = base_module();
+    m.safepoint_mask = Some(2);
+    let r = instantiate(m, vec![]);
+    assert!(
+        matches!(r, Err(InstantiateError::BadModule(_))),
+        "expected BadModule, got {r:?}"
+    );
+    let mut m = base_module();
+    m.safepoint_mask = Some(1);
+    assert!(instantiate(m, vec![]).is_ok(), "the platform's own mask");
+}
+
+#[test]
 fn memory_copy_across_many_chunks_matches_memmove_in_both_directions() {
     // 64 pages (4 MiB): copies of ~3.5 MiB overlap and span several of the
     // builtin's 1 MiB chunks.

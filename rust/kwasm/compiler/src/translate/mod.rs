@@ -159,10 +159,19 @@ pub(crate) fn compile_clif(
 }
 
 /// Translates and compiles every defined function.
+/// Choices that shape every function's code.
+#[derive(Clone, Copy)]
+pub(crate) struct FuncOptions {
+    /// `br_table` may use a jump table ([`crate::BranchForms::jump_tables`]).
+    pub jump_tables: bool,
+    /// [`crate::Config::safepoint_mask`].
+    pub safepoint_mask: Option<u64>,
+}
+
 pub(crate) fn compile_functions(
     module: &Module<'_>,
     isa: &dyn TargetIsa,
-    jump_tables: bool,
+    options: FuncOptions,
     out: &mut CodeLayout,
 ) -> Result<(), CompileError> {
     let mut fctx = FunctionBuilderContext::new();
@@ -172,7 +181,7 @@ pub(crate) fn compile_functions(
             .ok()
             .and_then(|i| i.checked_add(module.num_imported_funcs))
             .ok_or_else(|| internal("function index overflow"))?;
-        let func = translate_function(module, index, body, isa, jump_tables, &mut fctx)?;
+        let func = translate_function(module, index, body, isa, options, &mut fctx)?;
         compile_clif(&mut ctx, func, isa, PieceKind::Func, out)?;
     }
     Ok(())
@@ -183,7 +192,7 @@ fn translate_function(
     index: u32,
     body: &wasmparser::FunctionBody<'_>,
     isa: &dyn TargetIsa,
-    jump_tables: bool,
+    options: FuncOptions,
     fctx: &mut FunctionBuilderContext,
 ) -> Result<Function, CompileError> {
     let ty = module.func_type(index)?;
@@ -206,7 +215,7 @@ fn translate_function(
 
     {
         let b = FunctionBuilder::new(&mut func, fctx);
-        let mut t = Translator::new(b, module, ty, jump_tables)?;
+        let mut t = Translator::new(b, module, ty, options)?;
         t.declare_locals(body)?;
         t.safepoint();
         let mut ops = body.get_operators_reader()?;
@@ -279,6 +288,8 @@ pub(crate) struct Translator<'a, 'f> {
     pub regions: Regions,
     /// `br_table` may use a jump table ([`crate::BranchForms::jump_tables`]).
     pub jump_tables: bool,
+    /// [`crate::Config::safepoint_mask`].
+    safepoint_mask: Option<u64>,
     sigs: BTreeMap<u32, SigRef>,
     direct: BTreeMap<u32, FuncRef>,
     hostcall: Option<FuncRef>,
@@ -291,7 +302,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         mut b: FunctionBuilder<'f>,
         module: &'a Module<'a>,
         ty: &FuncType,
-        jump_tables: bool,
+        options: FuncOptions,
     ) -> Result<Self, CompileError> {
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
@@ -319,7 +330,8 @@ impl<'a, 'f> Translator<'a, 'f> {
             locals: Vec::new(),
             results,
             regions,
-            jump_tables,
+            jump_tables: options.jump_tables,
+            safepoint_mask: options.safepoint_mask,
             sigs: BTreeMap::new(),
             direct: BTreeMap::new(),
             hostcall: None,
@@ -543,9 +555,9 @@ impl<'a, 'f> Translator<'a, 'f> {
 
     /// Emits a poll of the safepoint word; the call to the runtime is cold.
     ///
-    /// The word's address and the mask are instance constants that may be
-    /// hoisted out of loops, so a loop header costs one load, a `test` and
-    /// a branch; the word itself is read with an atomic load, which
+    /// The word's address and the mask (an immediate if known at compile
+    /// time) are instance constants that may be hoisted out of loops, so a
+    /// loop header costs one load, a `test` and a branch; the word itself is read with an atomic load, which
     /// Cranelift never merges with an earlier read or moves, so a loop
     /// always sees a new request. The slow path is a direct call to the
     /// module's shared safepoint stub, which preserves every register
@@ -553,7 +565,10 @@ impl<'a, 'f> Translator<'a, 'f> {
     pub fn safepoint(&mut self) {
         let flags_ptr = self.vmctx_load(types::I64, vmctx::SAFEPOINT_FLAGS);
         let word = self.b.ins().atomic_load(types::I64, trusted(), flags_ptr);
-        let mask = self.vmctx_load(types::I64, vmctx::SAFEPOINT_MASK);
+        let mask = match self.safepoint_mask {
+            Some(m) => self.b.ins().iconst(types::I64, m as i64),
+            None => self.vmctx_load(types::I64, vmctx::SAFEPOINT_MASK),
+        };
         let hit = self.b.ins().band(word, mask);
         let cold = self.b.create_block();
         let cont = self.b.create_block();
