@@ -399,7 +399,11 @@ static int kwasm_load_binary(struct linux_binprm *bprm)
 	ret = kwasm_rs_program_load(run, module, bprm->filename, err,
 				    KWASM_ERR_LEN);
 	if (ret) {
-		kwasm_log_refusal(bprm->filename, err);
+		/* Killed while mapping its memory: no refusal to report. */
+		if (fatal_signal_pending(current))
+			ret = -EINTR;
+		else
+			kwasm_log_refusal(bprm->filename, err);
 		goto out;
 	}
 

@@ -109,7 +109,7 @@ static void kwasm_mem_unmap(struct kwasm_mem *mem, u64 from, u64 to)
  */
 int kwasm_mem_grow(struct kwasm_mem *mem, u64 old_bytes, u64 new_bytes)
 {
-	unsigned long base = (unsigned long)mem->area->addr;
+	unsigned long base = (unsigned long)mem->area->addr, end;
 	struct page *batch[64];
 	u64 off = old_bytes;
 	int i, n, err;
@@ -132,10 +132,16 @@ int kwasm_mem_grow(struct kwasm_mem *mem, u64 old_bytes, u64 new_bytes)
 			if (!batch[i])
 				goto nomem;
 		}
-		err = vm_area_map_pages(mem->area, base + off,
-					base + off + ((u64)n << PAGE_SHIFT),
-					batch);
+		end = base + off + ((u64)n << PAGE_SHIFT);
+		err = vm_area_map_pages(mem->area, base + off, end, batch);
 		if (err) {
+			/*
+			 * It may have mapped part of the batch before failing
+			 * (a page table it could not allocate): unmap that
+			 * before the pages go back, or code past the memory's
+			 * end could reach them.
+			 */
+			vm_area_unmap_pages(mem->area, base + off, end);
 			while (i--)
 				__free_page(batch[i]);
 			goto undo;

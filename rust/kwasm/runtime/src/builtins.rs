@@ -59,7 +59,13 @@ pub fn builtin<P: Platform>(inst: &Instance<P>, b: Builtin, args: &mut [u64]) ->
             let delta = arg32(args, 0)?;
             let r = match mem()?.grow(delta) {
                 Some(old) => old,
-                None => GROW_FAILED,
+                // The platform may have refused because the program is
+                // being killed (the kernel stops mapping pages then): stop
+                // it here rather than let it act on the failure.
+                None => {
+                    inst.poll_safepoint()?;
+                    GROW_FAILED
+                }
             };
             set_result(args, r)
         }

@@ -424,6 +424,33 @@ fn memory_fill_copy_init_check_bounds_before_writing() {
 }
 
 #[test]
+fn refused_memory_grow_stops_at_a_pending_safepoint_before_returning() {
+    // A platform refuses growth while the program is being killed; with a
+    // safepoint bit set the builtin ends in the platform's trap instead of
+    // handing the program a -1 to act on.
+    let p = Rc::new(Mock {
+        cap_pages: 4,
+        flags: 1,
+        safepoints: Cell::new(0),
+    });
+    let mut m = base_module();
+    m.memory = memory(1, None);
+    let inst = instantiate_with(&p, m, vec![], &mut TypeRegistry::new()).unwrap();
+    assert_eq!(
+        call(&inst, Builtin::MemoryGrow, &[1]),
+        Ok(vec![1]),
+        "a granted grow does not poll"
+    );
+    assert_eq!(p.safepoints.get(), 0);
+    assert_eq!(
+        call(&inst, Builtin::MemoryGrow, &[10]),
+        Err(Trap::Interrupted),
+        "a refused grow with a request pending"
+    );
+    assert_eq!(p.safepoints.get(), 1);
+}
+
+#[test]
 fn code_compiled_for_another_safepoint_mask_is_refused() {
     // The mock's mask is 1: code testing bit 2 would never see its requests.
     let mut m = base_module();
