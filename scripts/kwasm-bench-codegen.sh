@@ -15,9 +15,13 @@
 #   kwasm     the .wasm in kwasm's host runner (rust/kwasm/host, bin
 #             kwasm-bench), instantiation plus _start, compiled beforehand
 #             with the ISA features the kernel uses; each round also times N
-#             compiles (kwasm_compiler::compile alone) for the compile MB/s.
+#             compiles (kwasm_compiler::compile alone) for the compile MB/s
+#             and the most heap a compile held at once (compile MiB).
 # Every engine must print the same checksum line; a row where they differ is
-# marked. Prints one table; exits 0 unless something could not run.
+# marked. Prints one table and ends with one summary line,
+#   bench-codegen: geomean kwasm/wasmtime X.XX, kwasm/native Y.YY, compile Z.ZZ MB/s
+# (compile: all the set's bytes over the sum of their best compile times);
+# exits 0 unless something could not run.
 # Builds and the venv live in $KWASM_CACHE/bench (default ~/.cache/kwasm).
 
 set -euo pipefail
@@ -142,7 +146,8 @@ run_native() {
 }
 
 # run_engine ENGINE NAME OUT: one run under wasmtime or kwasm; prints
-# "run_s compile_mb_s" from the driver's stats line.
+# "run_s compile_mb_s compile_peak_bytes" from the driver's stats line
+# (wasmtime reports no peak: "-").
 run_engine() {
 	local engine=$1 name=$2 out=$3
 	local wasm="$BENCH_OUT/$name.wasm"
@@ -160,7 +165,7 @@ run_engine() {
 			>"$out" 2>"$out.err" || return 1
 		;;
 	esac
-	echo "$(field run_best_s "$out.err") $(field compile_mb_s "$out.err")"
+	echo "$(field run_best_s "$out.err") $(field compile_mb_s "$out.err") $(field compile_peak_bytes "$out.err")"
 }
 
 # num DIGITS VALUE: VALUE rounded for the table, "-" if missing.
@@ -202,9 +207,11 @@ trap 'rm -rf "$work"' EXIT
 
 failed=0
 rows=() notes=() ratio_kn=() ratio_kw=() ratio_hk=() wt_compile=()
+# Compile throughput over the whole set: bytes and best compile seconds.
+set_bytes=0 set_compile_s=0
 for p in "${programs[@]}"; do
 	say "$p: $runs rounds of native, wasmtime, kwasm, kwasm hardened"
-	nat=() wt=() kw=() kh=() kc=() wc=() outs=() broken=()
+	nat=() wt=() kw=() kh=() kc=() kp=() wc=() outs=() broken=()
 	for ((r = 0; r < runs; r++)); do
 		out="$work/$p.native.$r"
 		if v=$(run_native "$p" "$out"); then
@@ -220,14 +227,16 @@ for p in "${programs[@]}"; do
 				continue
 			fi
 			outs+=("$out")
+			read -r run_s mb_s peak <<<"$v"
 			if [ "$e" = kwasm ]; then
-				kw+=("${v% *}")
-				kc+=("${v#* }")
+				kw+=("$run_s")
+				kc+=("$mb_s")
+				kp+=("$peak")
 			elif [ "$e" = hardened ]; then
-				kh+=("${v% *}")
+				kh+=("$run_s")
 			else
-				wt+=("${v% *}")
-				wc+=("${v#* }")
+				wt+=("$run_s")
+				wc+=("$mb_s")
 			fi
 		done
 	done
@@ -238,6 +247,9 @@ for p in "${programs[@]}"; do
 	# Compile throughput: the fastest compile gives the best MB/s.
 	kw_mbs=$(printf '%s\n' "${kc[@]}" | sort -gr | head -n 1)
 	wt_mbs=$(printf '%s\n' "${wc[@]}" | sort -gr | head -n 1)
+	# Peak compile memory: the same every round; the largest, in MiB.
+	kw_peak=$(printf '%s\n' "${kp[@]}" | grep -v '^-$' | sort -gr | head -n 1)
+	[ -z "$kw_peak" ] || kw_peak=$(awk -v b="$kw_peak" 'BEGIN { printf "%.2f", b / 1048576 }')
 	if [ -n "$wt_mbs" ]; then wt_compile+=("$wt_mbs"); fi
 
 	# Every run that finished must have printed what the first one did.
@@ -261,35 +273,42 @@ for p in "${programs[@]}"; do
 		notes+=("! $p: $e could not run: $(tail -n 3 "${b#*:}" 2>/dev/null | tr '\n' ' ')")
 	done
 
-	kb=$(awk -v b="$(stat -c %s "$BENCH_OUT/$p.wasm")" 'BEGIN { printf "%.1f", b / 1024 }')
+	bytes=$(stat -c %s "$BENCH_OUT/$p.wasm")
+	kb=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1024 }')
+	if [ -n "$kw_mbs" ] && [ "$kw_mbs" != - ]; then
+		set_bytes=$((set_bytes + bytes))
+		set_compile_s=$(awk -v t="$set_compile_s" -v b="$bytes" -v r="$kw_mbs" \
+			'BEGIN { printf "%.9f", t + b / 1e6 / r }')
+	fi
 	kn=$(ratio "$kw_s" "$nat_s")
 	kwr=$(ratio "$kw_s" "$wt_s")
 	if [ "$kn" != - ]; then ratio_kn+=("$kn"); fi
 	if [ "$kwr" != - ]; then ratio_kw+=("$kwr"); fi
 	hk=$(ratio "$kh_s" "$kw_s")
 	if [ "$hk" != - ]; then ratio_hk+=("$hk"); fi
-	rows+=("$p$mark|$kb|$(num 2 "$kw_mbs")|$(num 3 "$nat_s")|$(num 3 "$wt_s")|$(num 3 "$kw_s")|$kn|$kwr|$(num 3 "$kh_s")|$hk")
+	rows+=("$p$mark|$kb|$(num 2 "$kw_mbs")|${kw_peak:--}|$(num 3 "$nat_s")|$(num 3 "$wt_s")|$(num 3 "$kw_s")|$kn|$kwr|$(num 3 "$kh_s")|$hk")
 done
-rows+=("geomean||||||$(geomean "${ratio_kn[@]}")|$(geomean "${ratio_kw[@]}")||$(geomean "${ratio_hk[@]}")")
+rows+=("geomean|||||||$(geomean "${ratio_kn[@]}")|$(geomean "${ratio_kw[@]}")||$(geomean "${ratio_hk[@]}")")
 
 fmt_row() {
 	local IFS='|'
 	# shellcheck disable=SC2086
 	set -- $1
-	printf '| %-10s | %7s | %12s | %8s | %10s | %7s | %12s | %14s | %10s | %15s |\n' \
-		"$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8" "$9" "${10}"
+	printf '| %-10s | %7s | %12s | %12s | %8s | %10s | %7s | %12s | %14s | %10s | %15s |\n' \
+		"$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8" "$9" "${10}" "${11}"
 }
 
 echo
-fmt_row "program|wasm KB|compile MB/s|native s|wasmtime s|kwasm s|kwasm/native|kwasm/wasmtime|hardened s|hardened/kwasm"
-echo "|------------|--------:|-------------:|---------:|-----------:|--------:|-------------:|---------------:|-----------:|----------------:|"
+fmt_row "program|wasm KB|compile MB/s|compile MiB|native s|wasmtime s|kwasm s|kwasm/native|kwasm/wasmtime|hardened s|hardened/kwasm"
+echo "|------------|--------:|-------------:|-------------:|---------:|-----------:|--------:|-------------:|---------------:|-----------:|----------------:|"
 for row in "${rows[@]}"; do fmt_row "$row"; done
 echo
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 echo "machine: $(nproc) CPUs, ${cpu:-unknown CPU}; best of $runs rounds, scale $scale%"
 echo "kwasm ran in the host runner (user space, rust/kwasm/host) with the same generated code"
 echo "the kernel uses on this CPU (its ISA features: no AVX); compile MB/s = wasm bytes / best"
-echo "time of kwasm_compiler::compile; run times are instantiation + _start (native: the process)"
+echo "time of kwasm_compiler::compile; compile MiB = the most heap it held at once (output included);"
+echo "run times are instantiation + _start (native: the process)"
 echo "hardened: the same code compiled with every branch form a mitigated kernel may ask for"
 echo "(retpoline thunks for indirect calls, return thunk, int3 after ret, endbr64, br_table as"
 echo "compare trees), the host runner supplying the kernel's thunk code"
@@ -300,4 +319,8 @@ if [ ${#wt_compile[@]} -gt 0 ]; then
 		"$(num 2 "$lo")-$(num 2 "$hi") MB/s"
 fi
 for n in "${notes[@]}"; do echo "$n"; done
+# The summary: geomeans of the ratio columns, and the set's compile
+# throughput (all its bytes over the sum of the best compile times).
+set_mbs=$(awk -v b="$set_bytes" -v t="$set_compile_s" 'BEGIN { if (t > 0) printf "%.2f", b / 1e6 / t; else print "-" }')
+echo "bench-codegen: geomean kwasm/wasmtime $(geomean "${ratio_kw[@]}"), kwasm/native $(geomean "${ratio_kn[@]}"), compile $set_mbs MB/s"
 exit $failed

@@ -5,7 +5,9 @@
 //!     kwasm-bench [--compile-iters N] [--runs R] [--hardened] [--dump-code P] prog.wasm [args...]
 //!
 //! Compiles the module N times with `kwasm_compiler::compile` alone (no
-//! loading, no instantiation) and keeps the best time, then runs it R times
+//! loading, no instantiation) and keeps the best time and the largest heap
+//! it held at once (`compile_peak_bytes`: live bytes above what was live
+//! before the compile, its output included), then runs it R times
 //! as a WASI command in the host runner (a fresh store each time) and keeps
 //! the best wall time of instantiation plus `_start`. The guest's output of
 //! the first run goes to stdout (every run must print the same); the timings
@@ -21,13 +23,55 @@
 //! `P.map` ("func INDEX OFFSET LEN" lines, module function indices), for
 //! reading it with `objdump -D -b binary -m i386:x86-64`.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use kwasm_compiler::Config;
 use kwasm_host::wasi::{run_command, Capture, Command, Ended};
 use kwasm_host::{compiler_config, run_on_stack, Store, WASM_STACK};
+
+/// The system allocator, counting live bytes and their high-water mark.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every method forwards to `System` with the caller's arguments,
+// so `System`'s guarantees hold; the counters only observe.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's contract for `alloc`, passed on unchanged.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(live, Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract for `dealloc`, passed on unchanged.
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller's contract for `realloc`, passed on unchanged.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+            let live = LIVE.fetch_add(new_size, Ordering::Relaxed) + new_size;
+            PEAK.fetch_max(live, Ordering::Relaxed);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
 
 struct Opts {
     compile_iters: u32,
@@ -84,6 +128,7 @@ fn kernel_config() -> Config {
 
 struct Report {
     compile_best: Duration,
+    compile_peak: usize,
     run_best: Duration,
     stdout: Vec<u8>,
 }
@@ -94,12 +139,18 @@ fn bench(wasm: &[u8], opts: &Opts) -> Result<Report, String> {
         config.branches = kwasm_compiler::BranchForms::hardened();
     }
     let mut compile_best = Duration::MAX;
+    let mut compile_peak = 0;
     let mut compiled = None;
     for _ in 0..opts.compile_iters {
+        // The previous output stays live until the new one exists: drop it
+        // first, so that each compile starts from the same heap.
+        drop(compiled.take());
+        let base = LIVE.load(Ordering::Relaxed);
+        PEAK.store(base, Ordering::Relaxed);
         let t = Instant::now();
         let m = kwasm_compiler::compile(wasm, &config).map_err(|e| format!("compile: {e}"))?;
         compile_best = compile_best.min(t.elapsed());
-        // Dropping the output is not part of the compile time.
+        compile_peak = compile_peak.max(PEAK.load(Ordering::Relaxed) - base);
         compiled = Some(m);
     }
     let compiled = compiled.expect("compile_iters > 0");
@@ -143,6 +194,7 @@ fn bench(wasm: &[u8], opts: &Opts) -> Result<Report, String> {
     }
     Ok(Report {
         compile_best,
+        compile_peak,
         run_best,
         stdout: first.unwrap_or_default(),
     })
@@ -182,8 +234,9 @@ fn main() -> ExitCode {
             let c = rep.compile_best.as_secs_f64();
             eprintln!(
                 "kwasm-bench: bytes={bytes} compile_iters={compile_iters} compile_best_s={c:.6} \
-                 compile_mb_s={:.3} runs={runs} run_best_s={:.6}",
+                 compile_mb_s={:.3} compile_peak_bytes={} runs={runs} run_best_s={:.6}",
                 bytes as f64 / 1e6 / c,
+                rep.compile_peak,
                 rep.run_best.as_secs_f64()
             );
             ExitCode::SUCCESS
