@@ -22,21 +22,8 @@ FIXTURE_TEARDOWN(slow) {}
 static pid_t spawn(const char *path, const char *arg, int *out_fd)
 {
 	char *const argv[] = { (char *)path, (char *)arg, NULL };
-	int p[2];
-	pid_t pid;
 
-	if (pipe(p))
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		execv(path, argv);
-		_exit(127);
-	}
-	close(p[1]);
-	*out_fd = p[0];
-	return pid;
+	return spawn_piped(argv, -1, out_fd);
 }
 
 static void collect(pid_t pid, int fd, char *buf, int *status)

@@ -277,24 +277,8 @@ TEST_F_TIMEOUT(hostile, sigkill_during_compile_ends_the_exec_at_once, 600)
 static pid_t start_piped(const char *path, int *out)
 {
 	char *const argv[] = { (char *)path, NULL };
-	int p[2];
-	pid_t pid;
 
-	if (pipe(p))
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		close(p[1]);
-		if (setgid(NOBODY) || setuid(NOBODY))
-			_exit(126);
-		execv(path, argv);
-		_exit(127);
-	}
-	close(p[1]);
-	*out = p[0];
-	return pid;
+	return spawn_piped(argv, NOBODY, out);
 }
 
 /* Reads fd until what was read ends with want; 0 then, -1 at EOF. */

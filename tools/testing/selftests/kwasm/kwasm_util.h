@@ -80,6 +80,36 @@ static inline void run_as(const char *path, char *const argv[], int uid,
 	close(eno[0]);
 }
 
+/*
+ * Starts argv[0] with its stdout on a pipe, as uid (and group uid) unless
+ * uid is -1; returns the pid (-1 on failure) and the read end in *out.
+ */
+static inline pid_t spawn_piped(char *const argv[], int uid, int *out)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		if (uid != -1 && (setgid(uid) || setuid(uid)))
+			_exit(126);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		return -1;
+	}
+	*out = p[0];
+	return pid;
+}
+
 static inline void run(const char *path, char *const argv[], struct result *res)
 {
 	run_as(path, argv, -1, res);
