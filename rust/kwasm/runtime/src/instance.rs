@@ -8,6 +8,7 @@ use alloc::rc::Rc;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell, UnsafeCell};
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use kwasm_abi::{
     vmctx, CompiledModule, ExportKind, FuncType, ImportKind, SegmentMode, Trap, VMFuncRef,
@@ -475,10 +476,11 @@ impl<P: Platform> Instance<P> {
     /// that loop over work whose size the guest chooses.
     pub fn poll_safepoint(&self) -> Result<(), Trap> {
         let (word, mask) = self.platform.safepoint_word();
-        // SAFETY: the platform keeps the word valid while instances exist
-        // (`Platform::safepoint_word`); another thread or an interrupt may
-        // set bits in it at any time, hence the volatile read.
-        if unsafe { core::ptr::read_volatile(word) } & mask == 0 {
+        // Other threads and CPUs set bits in the word at any time (atomic
+        // bit operations, the host runner's watchdog): read it atomically.
+        // SAFETY: the platform keeps the aligned word valid while instances exist (`Platform::safepoint_word`), and every access to it is atomic.
+        let word = unsafe { AtomicU64::from_ptr(word.cast_mut()) };
+        if word.load(Ordering::Relaxed) & mask == 0 {
             return Ok(());
         }
         self.platform.safepoint(self)
