@@ -160,6 +160,12 @@ static int sweep(const char *src, const char *tag, int want, const char *out,
 	n = sweep_unmarked(src, tag, want, out, limit, t);
 	if (write_str("/dev/kmsg", KMSG_OFF))
 		fprintf(stderr, "# cannot write to /dev/kmsg: %s\n", strerror(errno));
+	/*
+	 * The sweep's refusals used up kwasm's log rate limit (log.c: one
+	 * limit, 10 lines per 5 s, for every kwasm line); wait out its window
+	 * so that the next test's refusals are logged and can be checked.
+	 */
+	sleep(6);
 	return n;
 }
 
