@@ -415,7 +415,7 @@ static int kwasm_parent_get(unsigned int dirfd, const char *path,
 	p->temp = false;
 	if (end == path)
 		return 0;
-	dir = kstrndup(path, end - path, GFP_KERNEL);
+	dir = kstrndup(path, end - path, GFP_KERNEL_ACCOUNT);
 	if (!dir)
 		return -ENOMEM;
 	file = kwasm_open_file(dirfd, dir, O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
