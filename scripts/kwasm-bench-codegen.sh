@@ -6,9 +6,24 @@
 #
 #   scripts/kwasm-bench-codegen.sh [--runs R] [--compile-iters N] [--scale PCT] [PROGRAM...]
 #
-# Each program is built from the same Rust source twice, for wasm32-wasip1
-# and natively. Then, R rounds, each running every engine once so that a
-# change in machine load hits all of them alike (the best round counts):
+# The set (all of it unless PROGRAMs are named), each program built from
+# source here, for wasm32-wasip1 and natively from the same source:
+#   NAME.rs           small self-contained Rust programs (rustc -O);
+#   crates/src/bin/   Rust programs over crates from crates.io (regex,
+#                     serde_json, miniz_oxide, sha3, pulldown-cmark), pinned
+#                     by crates/Cargo.lock (cargo build --release --locked);
+#   c/NAME/           C programs from Debian source packages (Lua, zlib,
+#                     bzip2, SQLite's speedtest1), fetched with `apt-get
+#                     source` into $KWASM_CACHE/bench/src, with our own
+#                     driver (c/NAME/main.c) and build description
+#                     (c/NAME/build.conf), built by Debian's clang 16, for
+#                     wasm over Debian's wasi-libc (clang-16 --target=wasm32-wasi
+#                     --sysroot=/usr -O2) and natively (clang-16 -O2). The
+#                     Debian packages they need are installed when missing.
+# Every program takes the work scale in percent as its one argument and
+# prints one checksum line. Then, R rounds, each running every engine once
+# so that a change in machine load hits all of them alike (the best round
+# counts):
 #   native    the native build, wall time of the process;
 #   wasmtime  the .wasm in wasmtime (PyPI `wasmtime` package in a venv),
 #             instantiation plus _start, compiled beforehand;
@@ -17,7 +32,9 @@
 #             with the ISA features the kernel uses; each round also times N
 #             compiles (kwasm_compiler::compile alone) for the compile MB/s
 #             and the most heap a compile held at once (compile MiB).
-# Every engine must print the same checksum line; a row where they differ is
+# Last, each program runs once, untimed, under kwasm-run (the full-WASI host
+# runner, rust/kwasm/host). Every engine and kwasm-run must print the same
+# checksum line; a row where they differ, or where one could not run, is
 # marked. Prints one table and ends with one summary line,
 #   bench-codegen: geomean kwasm/wasmtime X.XX, kwasm/native Y.YY, compile Z.ZZ MB/s
 # (compile: all the set's bytes over the sum of their best compile times);
@@ -38,6 +55,12 @@ BENCH_SRC="$KWASM_SRC/samples/kwasm/bench"
 BENCH_OUT="$KWASM_CACHE/bench"
 LOG="$BENCH_OUT/log"
 KWASM_BENCH="$KWASM_CACHE/target/release/kwasm-bench"
+KWASM_RUN="$KWASM_CACHE/target/release/kwasm-run"
+CC=clang-16
+# What building the C programs needs: Debian's clang and wasm linker, the
+# wasi-libc sysroot and clang's wasm32 builtins; make and the unpackers for
+# the source packages. A build.conf may add to it (`needs`).
+C_PACKAGES="clang-16 lld-16 wasi-libc libclang-rt-16-dev-wasm32 libc6-dev make bzip2 xz-utils"
 
 say() { printf 'bench-codegen: %s\n' "$*" >&2; }
 die() {
@@ -67,16 +90,37 @@ done
 for n in "$runs" "$compile_iters" "$scale"; do
 	[[ $n =~ ^[1-9][0-9]*$ ]] || die "--runs, --compile-iters and --scale take positive integers"
 done
+
+# kind NAME: how NAME is built ("rs", "crate" or "c"), or nothing.
+kind() {
+	if [ -f "$BENCH_SRC/$1.rs" ]; then
+		echo rs
+	elif [ -f "$BENCH_SRC/crates/src/bin/$1.rs" ]; then
+		echo crate
+	elif [ -f "$BENCH_SRC/c/$1/build.conf" ]; then
+		echo c
+	fi
+}
+
 if [ ${#programs[@]} -eq 0 ]; then
-	for f in "$BENCH_SRC"/*.rs; do
+	for f in "$BENCH_SRC"/*.rs "$BENCH_SRC"/crates/src/bin/*.rs "$BENCH_SRC"/c/*/build.conf; do
 		[ -e "$f" ] || continue
-		f=${f##*/}
-		programs+=("${f%.rs}")
+		case "$f" in
+		*/build.conf) f=${f%/build.conf} ;;
+		*) f=${f%.rs} ;;
+		esac
+		programs+=("${f##*/}")
 	done
 fi
 [ ${#programs[@]} -gt 0 ] || die "no programs in $BENCH_SRC"
+crates=() cprogs=()
 for p in "${programs[@]}"; do
-	[ -f "$BENCH_SRC/$p.rs" ] || die "no such benchmark: $BENCH_SRC/$p.rs"
+	case "$(kind "$p")" in
+	rs) ;;
+	crate) crates+=("$p") ;;
+	c) cprogs+=("$p") ;;
+	*) die "no such benchmark: $p (no $p.rs, crates/src/bin/$p.rs or c/$p/ in $BENCH_SRC)" ;;
+	esac
 done
 
 mkdir -p "$BENCH_OUT" "$LOG"
@@ -106,13 +150,91 @@ setup_wasmtime() {
 }
 
 build_kwasm_bench() {
-	say "building kwasm-bench (cargo, release)"
-	KWASM_CACHE="$KWASM_CACHE" CARGO_TARGET_DIR="$KWASM_CACHE/target" logged "$LOG/cargo.log" \
-		"$KWASM_SRC/scripts/kwasm" cargo build --release --locked -p kwasm-host --bin kwasm-bench
+	say "building kwasm-bench and kwasm-run (cargo, release)"
+	logged "$LOG/cargo.log" env KWASM_CACHE="$KWASM_CACHE" CARGO_TARGET_DIR="$KWASM_CACHE/target" \
+		"$KWASM_SRC/scripts/kwasm" cargo build --release --locked -p kwasm-host \
+		--bin kwasm-bench --bin kwasm-run
+}
+
+# need_packages PKG...: installs the Debian packages that are missing.
+need_packages() {
+	local p missing=() sudo=()
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} -gt 0 ] || return 0
+	say "installing Debian packages: ${missing[*]}"
+	[ "$(id -u)" = 0 ] || sudo=(sudo)
+	logged "$LOG/apt.log" "${sudo[@]}" apt-get update -q
+	logged "$LOG/apt.log" "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+# Adds deb-src entries for the installed Debian release if apt has none
+# (the same file as kwasm_deb_src in kwasm-bench-calls.sh writes).
+need_deb_src() {
+	local list=/etc/apt/sources.list.d/kwasm-deb-src.sources codename sudo=()
+	grep -rqs '^Types:.*deb-src\|^deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/ && return 0
+	# shellcheck source=/dev/null
+	codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
+	[ -n "$codename" ] || die "no deb-src entries in apt's sources, and no Debian codename to add them"
+	say "adding deb-src entries for $codename to apt's sources"
+	[ "$(id -u)" = 0 ] || sudo=(sudo)
+	"${sudo[@]}" tee "$list" >/dev/null <<EOF
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: $codename $codename-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: $codename-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+	logged "$LOG/apt.log" "${sudo[@]}" apt-get update -q
+}
+
+# fetch_source PKG: the upstream tree of Debian source package PKG,
+# unpacked once into $BENCH_OUT/src/PKG (the .orig tarball: upstream's
+# source, without Debian's packaging patches).
+fetch_source() {
+	local pkg=$1 dir="$BENCH_OUT/src/$1" log="$LOG/src-$1.log" tmp v
+	[ -f "$dir/.kwasm-unpacked" ] && return 0
+	need_deb_src
+	say "fetching the $pkg source package (apt-get source)"
+	mkdir -p "$BENCH_OUT/src"
+	rm -rf "$dir"
+	tmp=$(mktemp -d "$BENCH_OUT/src/.fetch-$pkg.XXXXXX")
+	# apt downloads as its _apt user, into a directory it can write.
+	chown _apt: "$tmp" 2>/dev/null || true
+	: >"$log"
+	# A mirror can lack the newest version's files for a while: then
+	# the other versions apt knows, newest first.
+	for v in "" $(apt-cache showsrc "$pkg" 2>/dev/null | sed -n 's/^Version: /=/p' | sort -ruV); do
+		rm -rf "${tmp:?}"/*
+		(cd "$tmp" && apt-get source --download-only -q "$pkg$v") >>"$log" 2>&1 && break
+		v=fail
+	done
+	local orig=("$tmp"/*.orig.tar.*) top
+	if [ "$v" = fail ] || [ ! -f "${orig[0]}" ]; then
+		tail -n 20 "$log" >&2
+		die "cannot fetch the $pkg source package (log: $log)"
+	fi
+	mkdir "$tmp/x"
+	logged "$log.tar" tar -xf "${orig[0]}" -C "$tmp/x"
+	top=("$tmp"/x/*)
+	if [ ${#top[@]} != 1 ] || [ ! -d "${top[0]}" ]; then
+		die "$pkg: the orig tarball has no single top directory"
+	fi
+	mv "${top[0]}" "$dir"
+	rm -rf "$tmp"
+	touch "$dir/.kwasm-unpacked"
 }
 
 # NAME.wasm and native NAME from samples/kwasm/bench/NAME.rs, when stale.
-build_program() {
+build_rs() {
 	local name=$1 src="$BENCH_SRC/$1.rs"
 	local wasm="$BENCH_OUT/$name.wasm" native="$BENCH_OUT/$name"
 	if [ ! -f "$wasm" ] || [ "$src" -nt "$wasm" ]; then
@@ -122,6 +244,87 @@ build_program() {
 	if [ ! -f "$native" ] || [ "$src" -nt "$native" ]; then
 		logged "$LOG/$name-native.log" rustc --edition 2021 -O "$src" -o "$native"
 	fi
+}
+
+# The crates/ programs NAME...: NAME.wasm and native NAME. cargo decides
+# what is stale; the copies are refreshed only when they changed.
+build_crates() {
+	local manifest="$BENCH_SRC/crates/Cargo.toml" target="$BENCH_OUT/crates-target" bins=() p
+	for p in "$@"; do bins+=(--bin "$p"); done
+	logged "$LOG/crates-wasm.log" env CARGO_TARGET_DIR="$target" cargo build --release --locked \
+		--manifest-path "$manifest" --target wasm32-wasip1 "${bins[@]}"
+	logged "$LOG/crates-native.log" env CARGO_TARGET_DIR="$target" cargo build --release --locked \
+		--manifest-path "$manifest" "${bins[@]}"
+	for p in "$@"; do
+		cmp -s "$target/wasm32-wasip1/release/$p.wasm" "$BENCH_OUT/$p.wasm" ||
+			cp "$target/wasm32-wasip1/release/$p.wasm" "$BENCH_OUT/$p.wasm"
+		cmp -s "$target/release/$p" "$BENCH_OUT/$p" || cp "$target/release/$p" "$BENCH_OUT/$p"
+	done
+}
+
+# NAME.wasm and native NAME from c/NAME/: its driver main.c and the
+# sources build.conf names, from the Debian source package it names, with
+# its flags. build.conf sets:
+#   package      the Debian source package;
+#   sources      its files to compile, relative to the unpacked tree;
+#   cflags       flags for both builds (may use quotes, for -D'F(x)=y');
+#   wasm_cflags  flags for the wasm build only (optional);
+#   embed        a file of c/NAME/ to compile in as a C string named
+#                after it, bench.lua -> bench_lua (optional);
+#   needs        more Debian packages the build needs (optional);
+#   prepare()    a step to run once in the unpacked tree, e.g. to
+#                generate sources (optional).
+# Rebuilt when something in c/NAME/ is newer than the outputs.
+build_c() {
+	local name=$1 here="$BENCH_SRC/c/$1" obj="$BENCH_OUT/obj/$1"
+	local wasm="$BENCH_OUT/$name.wasm" native="$BENCH_OUT/$name"
+	if [ -f "$wasm" ] && [ -f "$native" ] && [ -z "$(find "$here" -newer "$wasm" -print -quit)" ] &&
+		[ -z "$(find "$here" -newer "$native" -print -quit)" ]; then
+		return 0
+	fi
+	local package="" sources="" cflags="" wasm_cflags="" embed="" needs=""
+	unset -f prepare
+	# shellcheck source=/dev/null
+	. "$here/build.conf"
+	if [ -z "$package" ] || [ -z "$sources" ]; then
+		die "$here/build.conf: no package or sources"
+	fi
+	# shellcheck disable=SC2086
+	[ -z "$needs" ] || need_packages $needs
+	fetch_source "$package"
+	local src="$BENCH_OUT/src/$package"
+	if declare -F prepare >/dev/null && [ ! -f "$src/.kwasm-prepared" ]; then
+		say "$name: preparing the $package source tree"
+		(cd "$src" && prepare) >"$LOG/$name-prepare.log" 2>&1 || {
+			tail -n 30 "$LOG/$name-prepare.log" >&2
+			die "$name: prepare failed (log: $LOG/$name-prepare.log)"
+		}
+		touch "$src/.kwasm-prepared"
+	fi
+	rm -rf "$obj"
+	mkdir -p "$obj"
+	local extra=("$here/main.c") cf=() wcf=()
+	if [ -n "$embed" ]; then
+		# A C string of the file, line by line, backslashes and quotes escaped.
+		{
+			printf 'const char %s[] =\n' "${embed//[^a-zA-Z0-9_]/_}"
+			sed 's/\\/\\\\/g; s/"/\\"/g; s/^/"/; s/$/\\n"/' "$here/$embed"
+			printf ';\n'
+		} >"$obj/embed.c"
+		extra+=("$obj/embed.c")
+	fi
+	eval "cf=($cflags)"
+	eval "wcf=($wasm_cflags)"
+	say "$name: building with $CC for wasm32-wasi and natively"
+	# $sources is a list of paths relative to the tree: split on purpose.
+	# shellcheck disable=SC2086
+	(cd "$src" && logged "$LOG/$name-wasm.log" "$CC" --target=wasm32-wasi --sysroot=/usr -O2 \
+		"${cf[@]}" "${wcf[@]}" $sources "${extra[@]}" -o "$obj/$name.wasm" -lm)
+	# shellcheck disable=SC2086
+	(cd "$src" && logged "$LOG/$name-native.log" "$CC" -O2 "${cf[@]}" $sources "${extra[@]}" \
+		-o "$obj/$name" -lm)
+	mv "$obj/$name.wasm" "$wasm"
+	mv "$obj/$name" "$native"
 }
 
 # ---------------------------------------------------------------- measuring
@@ -200,7 +403,18 @@ setup_rust
 setup_wasmtime
 build_kwasm_bench
 say "building ${#programs[@]} programs for wasm32-wasip1 and natively"
-for p in "${programs[@]}"; do build_program "$p"; done
+for p in "${programs[@]}"; do
+	if [ "$(kind "$p")" = rs ]; then build_rs "$p"; fi
+done
+if [ ${#crates[@]} -gt 0 ]; then
+	say "building ${crates[*]} (cargo, crates.io)"
+	build_crates "${crates[@]}"
+fi
+if [ ${#cprogs[@]} -gt 0 ]; then
+	# shellcheck disable=SC2086
+	need_packages $C_PACKAGES
+	for p in "${cprogs[@]}"; do build_c "$p"; done
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kwasm-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -210,7 +424,7 @@ rows=() notes=() ratio_kn=() ratio_kw=() ratio_hk=() wt_compile=()
 # Compile throughput over the whole set: bytes and best compile seconds.
 set_bytes=0 set_compile_s=0
 for p in "${programs[@]}"; do
-	say "$p: $runs rounds of native, wasmtime, kwasm, kwasm hardened"
+	say "$p: $runs rounds of native, wasmtime, kwasm, kwasm hardened; then kwasm-run"
 	nat=() wt=() kw=() kh=() kc=() kp=() wc=() outs=() broken=()
 	for ((r = 0; r < runs; r++)); do
 		out="$work/$p.native.$r"
@@ -240,6 +454,14 @@ for p in "${programs[@]}"; do
 			fi
 		done
 	done
+	# Untimed: kwasm-run, the full-WASI runner, must print the same.
+	out="$work/$p.kwasm-run"
+	if (cd "$work" && "$KWASM_RUN" "$BENCH_OUT/$p.wasm" "$scale" >"$out" 2>"$out.err"); then
+		outs+=("$out")
+	else
+		echo "exit status $?" >>"$out.err"
+		broken+=("kwasm-run:$out.err")
+	fi
 	nat_s=$(best "${nat[@]}")
 	wt_s=$(best "${wt[@]}")
 	kw_s=$(best "${kw[@]}")
