@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Benchmark driver for libbz2: compresses 4 MiB of generated data (text
+ * Benchmark driver for libbz2: compresses 1 MiB of generated data (text
  * with runs and noise, which exercises both the main sort and the
  * fallback one) with 900 KiB blocks, decompresses it and checks the round
  * trip. `bzip2 [SCALE]`: SCALE, the amount of work in percent (default
@@ -12,7 +12,7 @@
 
 #include "bzlib.h"
 
-#define DATA_BYTES (4u << 20)
+#define DATA_BYTES (1u << 20)
 
 static unsigned long long rng_state = 0x5eed0006;
 
@@ -86,7 +86,7 @@ static unsigned long long fnv(unsigned long long h, const unsigned char *p, size
 int main(int argc, char **argv)
 {
 	long scale = argc > 1 ? atol(argv[1]) : 100;
-	long passes = 6 * scale / 100 > 0 ? 6 * scale / 100 : 1;
+	long passes = 24 * scale / 100 > 0 ? 24 * scale / 100 : 1;
 	unsigned int cap = DATA_BYTES + DATA_BYTES / 100 + 600;
 	unsigned char *data = malloc(DATA_BYTES), *back = malloc(DATA_BYTES);
 	char *z = malloc(cap);

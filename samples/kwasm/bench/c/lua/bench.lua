@@ -9,7 +9,7 @@
 -- error (the build has no setjmp) or yield from a coroutine (a yield
 -- unwinds the C stack with the same longjmp).
 
-local passes = SCALE * 3 // 100
+local passes = SCALE * 20 // 100
 if passes < 1 then passes = 1 end
 
 local function fib(n)
@@ -95,11 +95,11 @@ end
 local check = 0
 local function mix(v) check = (check * 1000003 ~ v) & 0xffffffffffff end
 for _ = 1, passes do
-  mix(fib(27))
-  mix(sieve(300000))
-  mix(strings(40000))
-  mix(sorting(40000))
-  mix(closures(200000))
-  mix(floats(200000))
+  mix(fib(24))
+  mix(sieve(75000))
+  mix(strings(10000))
+  mix(sorting(10000))
+  mix(closures(50000))
+  mix(floats(50000))
 end
 print(string.format("lua: passes=%d checksum=%012x", passes, check))

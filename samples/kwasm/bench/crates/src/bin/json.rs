@@ -54,7 +54,7 @@ fn records(n: usize) -> Vec<Record> {
                 samples: (0..4 + rng.below(12))
                     .map(|_| rng.below(2_000_000) as i64 - 1_000_000)
                     .collect(),
-                note: (rng.below(4) == 0).then(|| format!("caf\u{e9} \\ {}\n", rng.next())),
+                note: (rng.below(4) == 0).then(|| format!("caf\u{e9} \\ {}\n", rng.next_u64())),
             }
         })
         .collect()

@@ -42,7 +42,7 @@ fn text() -> String {
                     rng.below(60)
                 )),
                 3 => s.push_str(&format!("{}={}", rng.pick(WORDS), rng.below(100_000))),
-                4 => s.push_str(&format!("{}", rng.next() % 1_000_000_007)),
+                4 => s.push_str(&format!("{}", rng.next_u64() % 1_000_000_007)),
                 _ => s.push_str(rng.pick(WORDS)),
             }
         }
@@ -51,6 +51,8 @@ fn text() -> String {
     s
 }
 
+// Each pass compiles its patterns again, on purpose (see below).
+#[allow(clippy::regex_creation_in_loops)]
 fn main() {
     let passes = rounds(40);
     let hay = text();
