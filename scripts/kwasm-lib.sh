@@ -560,6 +560,8 @@ kwasm_test_lint() {
 	record $rc "clippy: kwasm-net for wasm32-wasip1 has no warnings"
 	rc=0
 	rustfmt --edition 2021 --check "$KWASM_SRC"/samples/kwasm/*.rs "$KWASM_SRC"/samples/kwasm/net/*.rs \
+		"$KWASM_SRC"/samples/kwasm/bench/*.rs "$KWASM_SRC"/samples/kwasm/bench/crates/src/*.rs \
+		"$KWASM_SRC"/samples/kwasm/bench/crates/src/bin/*.rs \
 		"$KWASM_SRC"/tools/testing/selftests/kwasm/progs/*.rs >"$KWASM_CACHE/log/fmt-guest.log" 2>&1 || rc=$?
 	[ $rc -eq 0 ] || head -20 "$KWASM_CACHE/log/fmt-guest.log"
 	record $rc "rustfmt: samples and test programs are formatted"
