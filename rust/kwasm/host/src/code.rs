@@ -90,6 +90,9 @@ impl CodeMemory {
             unsafe { libc::munmap(p, map_len) };
             return Err(e);
         }
+        if std::env::var_os("KWASM_PERF_MAP").is_some() {
+            write_perf_map(module, ptr as usize);
+        }
         let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
         reg.push(Entry {
             start: ptr as usize,
@@ -197,4 +200,27 @@ pub(crate) fn lookup_pc(pc: usize) -> PcInfo {
         std::hint::spin_loop();
     }
     PcInfo::Foreign
+}
+
+/// Appends the module's functions to `/tmp/perf-PID.map`, the file `perf
+/// report` reads to name JIT code, as `wasm[INDEX]` (set `KWASM_PERF_MAP`).
+/// Best effort: a profiling aid, failures are ignored.
+fn write_perf_map(module: &CompiledModule, base: usize) {
+    use std::io::Write;
+    let mut map = String::new();
+    for (i, (off, len)) in module.funcs.iter().enumerate() {
+        let index = i as u32 + module.num_imported_funcs;
+        let start = base + *off as usize;
+        map.push_str(&format!("{start:x} {len:x} wasm[{index}]\n"));
+    }
+    let stub = base + module.safepoint_stub as usize;
+    map.push_str(&format!("{stub:x} 10 kwasm_safepoint_stub\n"));
+    let path = format!("/tmp/perf-{}.map", std::process::id());
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        drop(f.write_all(map.as_bytes()));
+    }
 }
