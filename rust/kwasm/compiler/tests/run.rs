@@ -305,6 +305,64 @@ fn memory_and_globals() {
     assert_eq!(i.call_trapping("load", &[0]), Ok(vec![0x0807060504030201]));
 }
 
+/// `memory.copy` and `memory.fill` of every length around the inline
+/// limit (64 bytes), forward and backward overlapping, checked against a
+/// model of the memory; and a range ending exactly at the memory's end
+/// against one byte past it, which traps before writing anything.
+#[test]
+fn bulk_memory_every_short_length() {
+    let mut i = inst(
+        r#"(module
+        (memory 1 1)
+        (func (export "copy") (param i32 i32 i32) local.get 0 local.get 1 local.get 2 memory.copy)
+        (func (export "fill") (param i32 i32 i32) local.get 0 local.get 1 local.get 2 memory.fill)
+    )"#,
+    );
+    let mut model = vec![0u8; 65536];
+    let mut seed = 0x1234_5678_u32;
+    for b in model.iter_mut().take(4096) {
+        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        *b = (seed >> 24) as u8;
+    }
+    // Fill the real memory with the model's bytes, 64 at a time.
+    for (at, chunk) in model.chunks(64).enumerate().take(64) {
+        for (j, &b) in chunk.iter().enumerate() {
+            i.call("fill", &[(at * 64 + j) as u64, u64::from(b), 1]);
+        }
+    }
+    assert_eq!(i.memory(), &model[..]);
+    for n in 0..=80usize {
+        for (d, s) in [(1000, 1003), (1003, 1000), (2000, 3001), (5, 5), (64, 0)] {
+            i.call("copy", &[d as u64, s as u64, n as u64]);
+            model.copy_within(s..s + n, d);
+            assert_eq!(i.memory(), &model[..], "copy d={d} s={s} n={n}");
+        }
+        let d = 7000 + n;
+        i.call("fill", &[d as u64, 0x1_00 | n as u64, n as u64]);
+        model[d..d + n].fill(n as u8);
+        assert_eq!(i.memory(), &model[..], "fill d={d} n={n}");
+    }
+    for n in [1u64, 8, 40, 64, 65, 1000] {
+        let end = 65536 - n;
+        i.call("copy", &[end, 0, n]);
+        i.call("fill", &[end, 0xee, n]);
+        assert_eq!(
+            i.call_trapping("copy", &[end + 1, 0, n]),
+            Err(Trap::MemoryOutOfBounds)
+        );
+        assert_eq!(
+            i.call_trapping("copy", &[0, end + 1, n]),
+            Err(Trap::MemoryOutOfBounds)
+        );
+        assert_eq!(
+            i.call_trapping("fill", &[end + 1, 0x11, n]),
+            Err(Trap::MemoryOutOfBounds)
+        );
+        assert_eq!(i.memory()[65535], 0xee, "n={n}: a trapping operation wrote");
+        assert_eq!(i.memory()[0], model[0], "n={n}: a trapping operation wrote");
+    }
+}
+
 #[test]
 fn calls_tables_and_imports() {
     let mut i = inst(
