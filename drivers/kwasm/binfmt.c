@@ -319,6 +319,44 @@ static void kwasm_task_run(struct callback_head *head)
 static void kwasm_task_start(struct callback_head *head);
 
 /*
+ * Where a task whose start was deferred past execve() (kwasm_task_start())
+ * waits in user mode until the kworker has queued the start again:
+ * "pause; jmp .-2". The queued work kicks the task back into the kernel.
+ * This is the task's only user code, and it never runs a program's data.
+ */
+static const u8 kwasm_park_code[] = { 0xf3, 0x90, 0xeb, 0xfc };
+static struct page *kwasm_park_pages[2];
+static const struct vm_special_mapping kwasm_park_mapping = {
+	.name	= "[kwasm_park]",
+	.pages	= kwasm_park_pages,
+};
+
+/* Points the task's return to user mode at the park loop. */
+static int kwasm_park_in_user_mode(void)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	unsigned long addr;
+
+	if (mmap_write_lock_killable(mm))
+		return -EINTR;
+	addr = get_unmapped_area(NULL, 0, PAGE_SIZE, 0, 0);
+	if (IS_ERR_VALUE(addr)) {
+		mmap_write_unlock(mm);
+		return addr;
+	}
+	vma = _install_special_mapping(mm, addr, PAGE_SIZE,
+				       VM_READ | VM_EXEC | VM_MAYREAD |
+				       VM_MAYEXEC | VM_DONTCOPY,
+				       &kwasm_park_mapping);
+	mmap_write_unlock(mm);
+	if (IS_ERR(vma))
+		return PTR_ERR(vma);
+	start_thread(current_pt_regs(), addr, mm->start_stack);
+	return 0;
+}
+
+/*
  * Runs in a kworker, outside the exec: queues the start of the program on
  * its task again. If the task is still inside execve() when the work runs,
  * kwasm_task_start() defers once more; if it is exiting, it will never run
@@ -348,9 +386,21 @@ static void kwasm_task_start(struct callback_head *head)
 	 * for PTRACE_EVENT_EXEC this runs inside execve(), before the event:
 	 * the program would run (and end) before the tracer saw the exec.
 	 * Queue the start again from outside the task instead: task_work_run()
-	 * would run work queued from here at once.
+	 * would run work queued from here at once. The tracer may resume the
+	 * task before the kworker has run, so the task's way back to user mode
+	 * leads to the park loop, not to the old image's address.
 	 */
 	if (current->in_execve) {
+		if (!run->parked) {
+			if (kwasm_park_in_user_mode()) {
+				kwasm_program_free(run);
+				kwasm_log_refusal(current->comm, "out of memory");
+				/* Not do_exit(): execve() must unwind. */
+				force_fatal_sig(SIGKILL);
+				return;
+			}
+			run->parked = true;
+		}
 		run->task = get_task_struct(current);
 		INIT_WORK(&run->defer, kwasm_task_requeue);
 		schedule_work(&run->defer);
@@ -445,6 +495,11 @@ static struct linux_binfmt kwasm_format = {
 
 int kwasm_binfmt_register(void)
 {
+	kwasm_park_pages[0] = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	if (!kwasm_park_pages[0])
+		return -ENOMEM;
+	memcpy(page_address(kwasm_park_pages[0]), kwasm_park_code,
+	       sizeof(kwasm_park_code));
 	register_binfmt(&kwasm_format);
 	return 0;
 }

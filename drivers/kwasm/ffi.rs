@@ -44,6 +44,8 @@ pub(crate) struct KwasmRun {
     #[allow(dead_code)]
     task: *mut c_void,
     #[allow(dead_code)]
+    parked: bool,
+    #[allow(dead_code)]
     owner: bindings::vm_special_mapping,
     #[allow(dead_code)]
     running: bindings::list_head,
@@ -79,6 +81,7 @@ const _: () = {
     assert!(offset_of!(KwasmRun, work) == offsets::KWASM_RUN_WORK);
     assert!(offset_of!(KwasmRun, defer) == offsets::KWASM_RUN_DEFER);
     assert!(offset_of!(KwasmRun, task) == offsets::KWASM_RUN_TASK);
+    assert!(offset_of!(KwasmRun, parked) == offsets::KWASM_RUN_PARKED);
     assert!(offset_of!(KwasmRun, owner) == offsets::KWASM_RUN_OWNER);
     assert!(offset_of!(KwasmRun, running) == offsets::KWASM_RUN_RUNNING);
     assert!(offset_of!(KwasmRun, runner) == offsets::KWASM_RUN_RUNNER);
@@ -106,6 +109,7 @@ impl KwasmRun {
             // SAFETY: as above.
             defer: unsafe { core::mem::zeroed() },
             task: core::ptr::null_mut(),
+            parked: false,
             // SAFETY: as above.
             owner: unsafe { core::mem::zeroed() },
             // SAFETY: as above; C initialises it before listing the run.

@@ -72,6 +72,8 @@ struct kwasm_run {
 	/* binfmt.c: queues @work again after execve() has returned. */
 	struct work_struct defer;
 	struct task_struct *task;
+	/* binfmt.c: the task waits in the park loop for @defer. */
+	bool parked;
 	/* binfmt.c: the mapping through which the new mm owns the program. */
 	struct vm_special_mapping owner;
 	/* run.c: in the list of running programs, while runner runs it. */

@@ -30,6 +30,7 @@ int main(void)
 	OFFSET(KWASM_RUN_WORK, kwasm_run, work);
 	OFFSET(KWASM_RUN_DEFER, kwasm_run, defer);
 	OFFSET(KWASM_RUN_TASK, kwasm_run, task);
+	OFFSET(KWASM_RUN_PARKED, kwasm_run, parked);
 	OFFSET(KWASM_RUN_OWNER, kwasm_run, owner);
 	OFFSET(KWASM_RUN_RUNNING, kwasm_run, running);
 	OFFSET(KWASM_RUN_RUNNER, kwasm_run, runner);
