@@ -23,9 +23,11 @@
 #include <linux/binfmts.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/delay.h>
 #include <linux/init.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
+#include <linux/moduleparam.h>
 #include <linux/preempt.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
@@ -318,6 +320,20 @@ static void kwasm_task_run(struct callback_head *head)
 
 static void kwasm_task_start(struct callback_head *head);
 
+#ifdef CONFIG_KWASM_FAULT_INJECTION
+#undef MODULE_PARAM_PREFIX
+#define MODULE_PARAM_PREFIX "kwasm."
+/*
+ * Fault injection for the traced-exec test: the kworker waits this long
+ * (ms) before it queues a deferred start again, so that the tracer
+ * resumes the task first (root only; 0: no wait).
+ */
+static unsigned int start_requeue_delay_ms;
+module_param(start_requeue_delay_ms, uint, 0600);
+MODULE_PARM_DESC(start_requeue_delay_ms,
+		 "Delay the start of traced execs by this many ms (testing)");
+#endif
+
 /*
  * Where a task whose start was deferred past execve() (kwasm_task_start())
  * waits in user mode until the kworker has queued the start again:
@@ -367,6 +383,10 @@ static void kwasm_task_requeue(struct work_struct *w)
 	struct kwasm_run *run = container_of(w, struct kwasm_run, defer);
 	struct task_struct *task = run->task;
 
+#ifdef CONFIG_KWASM_FAULT_INJECTION
+	if (READ_ONCE(start_requeue_delay_ms))
+		msleep(READ_ONCE(start_requeue_delay_ms));
+#endif
 	init_task_work(&run->work, kwasm_task_start);
 	if (task_work_add(task, &run->work, TWA_RESUME))
 		kwasm_program_free(run);

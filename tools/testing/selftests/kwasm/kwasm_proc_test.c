@@ -114,12 +114,15 @@ TEST(ptrace_attach_stops_and_detach_resumes)
 	stop_and_reap(pid);
 }
 
+#define REQUEUE_DELAY_PARAM "/sys/module/kwasm/parameters/start_requeue_delay_ms"
+
 /*
  * A tracer that asked for PTRACE_EVENT_EXEC sees the exec before the
  * program runs, as for a native program (the event is sent inside execve,
- * where pending task work also runs).
+ * where pending task work also runs), and the program then runs to its
+ * end, however soon the tracer lets it go.
  */
-TEST(traced_exec_event_comes_before_the_program_runs)
+static void traced_exec(struct __test_metadata *_metadata)
 {
 	struct pollfd pfd;
 	int out[2], status;
@@ -157,9 +160,38 @@ TEST(traced_exec_event_comes_before_the_program_runs)
 	drain(out[0], buf);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		TH_LOG("status %#x", status);
+		TH_LOG("expected exit status 0, got status %#x", status);
 	EXPECT_STREQ("Hello, traced!\n", buf);
 	close(out[0]);
+}
+
+TEST(traced_exec_event_comes_before_the_program_runs)
+{
+	traced_exec(_metadata);
+}
+
+/*
+ * The start of a traced exec is queued again by a kworker after the
+ * event; a tracer that resumes the task before that (here: the kworker is
+ * held back 300 ms) must not send it back to the replaced image's code.
+ */
+FIXTURE(slow_start) {};
+
+FIXTURE_SETUP(slow_start)
+{
+	ASSERT_EQ(0, write_str(REQUEUE_DELAY_PARAM, "300"))
+		TH_LOG("cannot write %s (CONFIG_KWASM_FAULT_INJECTION?)",
+		       REQUEUE_DELAY_PARAM);
+}
+
+FIXTURE_TEARDOWN(slow_start)
+{
+	write_str(REQUEUE_DELAY_PARAM, "0");
+}
+
+TEST_F(slow_start, traced_exec_resumed_before_its_start_is_queued_still_runs)
+{
+	traced_exec(_metadata);
 }
 
 TEST_HARNESS_MAIN
