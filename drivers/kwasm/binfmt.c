@@ -8,8 +8,8 @@
  * image like binfmt_elf does,
  * keeping the argument and environment strings on the new (never used) user
  * stack for WASI and /proc/PID/cmdline. The program runs from a task_work
- * on the way back to user mode, which it never reaches: it ends with
- * do_group_exit().
+ * on the way back to user mode, which it never reaches (except, for a
+ * traced exec, the park loop below): it ends with do_group_exit().
  *
  * One object owns everything of an exec: the Rust program (program.rs), which
  * this file holds as its struct kwasm_run. Until it starts, the program
@@ -21,9 +21,9 @@
  */
 
 #include <linux/binfmts.h>
+#include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/fs.h>
-#include <linux/delay.h>
 #include <linux/init.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
@@ -332,6 +332,16 @@ static unsigned int start_requeue_delay_ms;
 module_param(start_requeue_delay_ms, uint, 0600);
 MODULE_PARM_DESC(start_requeue_delay_ms,
 		 "Delay the start of traced execs by this many ms (testing)");
+
+static void kwasm_inject_requeue_delay(void)
+{
+	unsigned int ms = min(READ_ONCE(start_requeue_delay_ms), 10000U);
+
+	if (ms)
+		msleep(ms);
+}
+#else
+static void kwasm_inject_requeue_delay(void) {}
 #endif
 
 /*
@@ -340,8 +350,10 @@ MODULE_PARM_DESC(start_requeue_delay_ms,
  * "pause; jmp .-2". The queued work kicks the task back into the kernel.
  * This is the task's only user code, and it never runs a program's data.
  */
-static const u8 kwasm_park_code[] = { 0xf3, 0x90, 0xeb, 0xfc };
-static struct page *kwasm_park_pages[2];
+static const u8 kwasm_park_text[PAGE_SIZE] __aligned(PAGE_SIZE) = {
+	0xf3, 0x90, 0xeb, 0xfc
+};
+static struct page *kwasm_park_pages[2] __ro_after_init;
 static const struct vm_special_mapping kwasm_park_mapping = {
 	.name	= "[kwasm_park]",
 	.pages	= kwasm_park_pages,
@@ -383,10 +395,7 @@ static void kwasm_task_requeue(struct work_struct *w)
 	struct kwasm_run *run = container_of(w, struct kwasm_run, defer);
 	struct task_struct *task = run->task;
 
-#ifdef CONFIG_KWASM_FAULT_INJECTION
-	if (READ_ONCE(start_requeue_delay_ms))
-		msleep(READ_ONCE(start_requeue_delay_ms));
-#endif
+	kwasm_inject_requeue_delay();
 	init_task_work(&run->work, kwasm_task_start);
 	if (task_work_add(task, &run->work, TWA_RESUME))
 		kwasm_program_free(run);
@@ -412,18 +421,23 @@ static void kwasm_task_start(struct callback_head *head)
 	 */
 	if (current->in_execve) {
 		if (!run->parked) {
-			if (kwasm_park_in_user_mode()) {
+			int ret = kwasm_park_in_user_mode();
+
+			if (ret) {
 				kwasm_program_free(run);
-				kwasm_log_refusal(current->comm, "out of memory");
+				if (ret != -EINTR)
+					kwasm_log_refusal(current->comm,
+							  "out of memory");
 				/* Not do_exit(): execve() must unwind. */
 				force_fatal_sig(SIGKILL);
 				return;
 			}
 			run->parked = true;
+			INIT_WORK(&run->defer, kwasm_task_requeue);
 		}
 		run->task = get_task_struct(current);
-		INIT_WORK(&run->defer, kwasm_task_requeue);
-		schedule_work(&run->defer);
+		/* Any CPU: the parked task spins on this one. */
+		queue_work(system_unbound_wq, &run->defer);
 		return;
 	}
 	init_task_work(&run->work, kwasm_task_run);
@@ -515,11 +529,7 @@ static struct linux_binfmt kwasm_format = {
 
 int kwasm_binfmt_register(void)
 {
-	kwasm_park_pages[0] = alloc_page(GFP_KERNEL | __GFP_ZERO);
-	if (!kwasm_park_pages[0])
-		return -ENOMEM;
-	memcpy(page_address(kwasm_park_pages[0]), kwasm_park_code,
-	       sizeof(kwasm_park_code));
+	kwasm_park_pages[0] = virt_to_page(kwasm_park_text);
 	register_binfmt(&kwasm_format);
 	return 0;
 }

@@ -136,10 +136,11 @@ static long kwasm_seccomp(int nr, const u64 *args)
  * as audit_syscall_entry() takes them) and closes with the call's result in
  * kwasm_audit_exit(); in between, the VFS and socket code record the names
  * and objects it touches, so rules and file watches match as they would for
- * the system call. A kwasm task never returns to user mode, so the exec's
- * own record is closed before the program runs; except when the program
- * runs inside execve itself (a traced exec's PTRACE_EVENT_EXEC runs pending
- * task work), where the exec's record stays open and nothing opens here.
+ * the system call. A kwasm task runs its program after execve() has
+ * returned (binfmt.c defers a traced exec's start past the exec event), so
+ * the exec's own record is closed before the program runs; should a
+ * program ever run inside execve, the exec's record stays open and nothing
+ * opens here.
  *
  * Returns the -errno of a refusal, 1 if an audit record opened (which
  * kwasm_audit_exit() must close), else 0. A task with neither a filter nor
