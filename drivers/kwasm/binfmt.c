@@ -29,6 +29,7 @@
 #include <linux/mman.h>
 #include <linux/moduleparam.h>
 #include <linux/preempt.h>
+#include <linux/ptrace.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
