@@ -137,26 +137,7 @@ kwasm_insn_plugin() {
 
 # Adds deb-src entries for the installed Debian release if apt has none.
 kwasm_deb_src() {
-	local list=/etc/apt/sources.list.d/kwasm-deb-src.sources log="$KWASM_CACHE/log/apt.log"
-	if ! grep -rqs '^Types:.*deb-src\|^deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-		local codename
-		codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
-		[ -n "$codename" ] || return 1
-		cat >"$list" <<EOF
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: $codename $codename-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb-src
-URIs: http://deb.debian.org/debian-security
-Suites: $codename-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-		logged "$log" apt-get update -q || return 1
-	fi
+	"$KWASM_SRC/scripts/kwasm-deb-src.sh" "$KWASM_CACHE/log/apt.log"
 }
 
 # kwasm_insn_map SYSTEM_MAP: the plugin's category map. Kernel text

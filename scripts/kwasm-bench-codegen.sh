@@ -170,30 +170,9 @@ need_packages() {
 		apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
-# Adds deb-src entries for the installed Debian release if apt has none
-# (the same file as kwasm_deb_src in kwasm-bench-calls.sh writes).
+# Adds deb-src entries for the installed Debian release if apt has none.
 need_deb_src() {
-	local list=/etc/apt/sources.list.d/kwasm-deb-src.sources codename sudo=()
-	grep -rqs '^Types:.*deb-src\|^deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/ && return 0
-	# shellcheck source=/dev/null
-	codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
-	[ -n "$codename" ] || die "no deb-src entries in apt's sources, and no Debian codename to add them"
-	say "adding deb-src entries for $codename to apt's sources"
-	[ "$(id -u)" = 0 ] || sudo=(sudo)
-	"${sudo[@]}" tee "$list" >/dev/null <<EOF
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: $codename $codename-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb-src
-URIs: http://deb.debian.org/debian-security
-Suites: $codename-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-	logged "$LOG/apt.log" "${sudo[@]}" apt-get update -q
+	"$KWASM_SRC/scripts/kwasm-deb-src.sh" "$LOG/apt.log" || die "cannot set up apt's deb-src entries (log: $LOG/apt.log)"
 }
 
 # fetch_source PKG: the upstream tree of Debian source package PKG,

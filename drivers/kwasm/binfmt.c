@@ -212,29 +212,41 @@ static void kwasm_owner_close(const struct vm_special_mapping *sm,
 	kwasm_program_free(container_of(sm, struct kwasm_run, owner));
 }
 
-/* Hands run over to the current (new) mm; on success the mm frees it. */
-static int kwasm_give_to_mm(struct kwasm_run *run)
+/*
+ * Maps one page of sm anywhere in the current mm: returns its address, or
+ * a -errno (IS_ERR_VALUE()).
+ */
+static unsigned long kwasm_map_page(const struct vm_special_mapping *sm,
+				    unsigned long vm_flags)
 {
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
+	unsigned long addr;
+
+	if (mmap_write_lock_killable(mm))
+		return -EINTR;
+	addr = get_unmapped_area(NULL, 0, PAGE_SIZE, 0, 0);
+	if (!IS_ERR_VALUE(addr)) {
+		vma = _install_special_mapping(mm, addr, PAGE_SIZE, vm_flags, sm);
+		if (IS_ERR(vma))
+			addr = PTR_ERR(vma);
+	}
+	mmap_write_unlock(mm);
+	return addr;
+}
+
+/* Hands run over to the current (new) mm; on success the mm frees it. */
+static int kwasm_give_to_mm(struct kwasm_run *run)
+{
 	unsigned long addr;
 
 	run->owner.name = "[kwasm]";
 	run->owner.fault = kwasm_owner_fault;
 	run->owner.mremap = kwasm_owner_mremap;
 	run->owner.close = kwasm_owner_close;
-	if (mmap_write_lock_killable(mm))
-		return -EINTR;
-	addr = get_unmapped_area(NULL, 0, PAGE_SIZE, 0, 0);
-	if (IS_ERR_VALUE(addr)) {
-		mmap_write_unlock(mm);
-		return addr;
-	}
 	/* No VM_READ/VM_MAY*: not even ptrace or /proc/PID/mem can touch it. */
-	vma = _install_special_mapping(mm, addr, PAGE_SIZE,
-				       VM_DONTCOPY | VM_DONTDUMP, &run->owner);
-	mmap_write_unlock(mm);
-	return PTR_ERR_OR_ZERO(vma);
+	addr = kwasm_map_page(&run->owner, VM_DONTCOPY | VM_DONTDUMP);
+	return IS_ERR_VALUE(addr) ? (int)addr : 0;
 }
 
 /*
@@ -363,25 +375,13 @@ static const struct vm_special_mapping kwasm_park_mapping = {
 /* Points the task's return to user mode at the park loop. */
 static int kwasm_park_in_user_mode(void)
 {
-	struct mm_struct *mm = current->mm;
-	struct vm_area_struct *vma;
 	unsigned long addr;
 
-	if (mmap_write_lock_killable(mm))
-		return -EINTR;
-	addr = get_unmapped_area(NULL, 0, PAGE_SIZE, 0, 0);
-	if (IS_ERR_VALUE(addr)) {
-		mmap_write_unlock(mm);
-		return addr;
-	}
-	vma = _install_special_mapping(mm, addr, PAGE_SIZE,
-				       VM_READ | VM_EXEC | VM_MAYREAD |
-				       VM_MAYEXEC | VM_DONTCOPY,
-				       &kwasm_park_mapping);
-	mmap_write_unlock(mm);
-	if (IS_ERR(vma))
-		return PTR_ERR(vma);
-	start_thread(current_pt_regs(), addr, mm->start_stack);
+	addr = kwasm_map_page(&kwasm_park_mapping, VM_READ | VM_EXEC |
+			      VM_MAYREAD | VM_MAYEXEC | VM_DONTCOPY);
+	if (IS_ERR_VALUE(addr))
+		return (int)addr;
+	start_thread(current_pt_regs(), addr, current->mm->start_stack);
 	return 0;
 }
 
