@@ -13,6 +13,10 @@
 
 #include "kwasm_util.h"
 
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/ptrace.h>
+
 #include "../kselftest_harness.h"
 
 #define NOBODY 65534
@@ -54,15 +58,38 @@ struct tally {
 #define EXEC_FAILED 150
 
 /*
- * Execs path (argv[0]) as nobody with its Nth injection site failing;
- * returns whether it ran as it does without failures (exit want, output
- * starting with out).
+ * Follows a child that stopped itself under PTRACE_TRACEME through its
+ * exec: asks for the exec event and lets the child go the moment it comes
+ * (a tracer that detaches at once). Returns 1 with *status set if the
+ * child ended first, else 0.
+ */
+static int let_traced_exec_go(pid_t pid, int *status)
+{
+	if (waitpid(pid, status, 0) != pid || !WIFSTOPPED(*status))
+		return 1;
+	ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACEEXEC);
+	ptrace(PTRACE_CONT, pid, 0, 0);
+	for (;;) {
+		if (waitpid(pid, status, 0) != pid || !WIFSTOPPED(*status))
+			return 1;
+		if (*status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXEC << 8))) {
+			ptrace(PTRACE_DETACH, pid, 0, 0);
+			return 0;
+		}
+		ptrace(PTRACE_CONT, pid, 0, WSTOPSIG(*status));
+	}
+}
+
+/*
+ * Execs path (argv[0]) as nobody with its Nth injection site failing, under
+ * a tracer that asked for the exec event if traced; returns whether it ran
+ * as it does without failures (exit want, output starting with out).
  */
 static int exec_failing(char *const argv[], int n, int want, const char *out,
-			struct tally *t)
+			bool traced, struct tally *t)
 {
 	static struct result r;
-	int p[2], fd, len;
+	int p[2], fd, len, ended = 0;
 	char num[16];
 	pid_t pid;
 
@@ -79,6 +106,11 @@ static int exec_failing(char *const argv[], int n, int want, const char *out,
 		/* The program's preopen ".": tmpfs, not the test's 9p directory. */
 		if (chdir("/tmp"))
 			_exit(1);
+		if (traced) {
+			if (ptrace(PTRACE_TRACEME, 0, 0, 0))
+				_exit(1);
+			raise(SIGSTOP);
+		}
 		/*
 		 * Before dropping to nobody, who could not write the file of a
 		 * task that changed its credentials: the count includes
@@ -96,9 +128,12 @@ static int exec_failing(char *const argv[], int n, int want, const char *out,
 		_exit(EXEC_FAILED + (errno < 100 ? errno : 99));
 	}
 	close(p[1]);
+	if (traced)
+		ended = let_traced_exec_go(pid, &r.status);
 	drain(p[0], r.out);
 	close(p[0]);
-	waitpid(pid, &r.status, 0);
+	if (!ended)
+		waitpid(pid, &r.status, 0);
 	if (WIFSIGNALED(r.status)) {
 		t->killed++;
 		t->signals |= 1UL << (WTERMSIG(r.status) & 63);
@@ -116,7 +151,8 @@ static int exec_failing(char *const argv[], int n, int want, const char *out,
 
 /* Runs the sweep; returns the number of execs, or -1 if it never ends clean. */
 static int sweep_unmarked(const char *src, const char *tag, int want,
-			  const char *out, int limit, struct tally *t)
+			  const char *out, int limit, bool traced,
+			  struct tally *t)
 {
 	char path[64], utag[64];
 	int n, clean = 0;
@@ -136,7 +172,7 @@ static int sweep_unmarked(const char *src, const char *tag, int want,
 			}
 			chmod(path, 0755);
 		}
-		if (exec_failing(argv, n, want, out, t)) {
+		if (exec_failing(argv, n, want, out, traced, t)) {
 			t->clean++;
 			if (++clean == CLEAN_RUN) {
 				t->last = n - CLEAN_RUN;
@@ -151,13 +187,13 @@ static int sweep_unmarked(const char *src, const char *tag, int want,
 
 /* sweep_unmarked() inside the kernel log's fault-injection window. */
 static int sweep(const char *src, const char *tag, int want, const char *out,
-		 int limit, struct tally *t)
+		 int limit, bool traced, struct tally *t)
 {
 	int n;
 
 	if (write_str("/dev/kmsg", KMSG_ON))
 		fprintf(stderr, "# cannot write to /dev/kmsg: %s\n", strerror(errno));
-	n = sweep_unmarked(src, tag, want, out, limit, t);
+	n = sweep_unmarked(src, tag, want, out, limit, traced, t);
 	if (write_str("/dev/kmsg", KMSG_OFF))
 		fprintf(stderr, "# cannot write to /dev/kmsg: %s\n", strerror(errno));
 	/*
@@ -202,27 +238,53 @@ TEST_F_TIMEOUT(failnth, every_allocation_of_a_compiling_exec_may_fail, 3000)
 
 	if (setup_injection())
 		SKIP(return, "no fail-nth, failslab or fail_page_alloc in this kernel");
-	n = sweep("./exit_code.wasm", "compile", 42, "", 6000, t);
+	n = sweep("./exit_code.wasm", "compile", 42, "", 6000, false, t);
 	check_sweep(_metadata, n, t);
+}
+
+/* Warms the cache with hello.wasm at path; 0 if it ran. */
+static int warm_hello(const char *path, const char *tag)
+{
+	static struct result warm;
+	char *const argv[] = { (char *)path, "failnth", NULL };
+
+	if (copy_unique("./hello.wasm", path, tag))
+		return -1;
+	chmod(path, 0755);
+	run_as(path, argv, NOBODY, &warm);
+	if (WIFEXITED(warm.status) && !WEXITSTATUS(warm.status))
+		return 0;
+	fprintf(stderr, "# hello.wasm did not run: status %#x, errno %d\n",
+		warm.status, warm.exec_errno);
+	return -1;
 }
 
 /* A cached module and a program that makes host calls: exec, instantiate, WASI. */
 TEST_F_TIMEOUT(failnth, every_allocation_of_a_cached_exec_and_its_host_calls_may_fail, 3000)
 {
-	static struct result warm;
-	char *const argv[] = { "/tmp/failnth_cached.wasm", "failnth", NULL };
 	struct tally *t = &self->t;
 	int n;
 
 	if (setup_injection())
 		SKIP(return, "no fail-nth, failslab or fail_page_alloc in this kernel");
-	ASSERT_EQ(0, copy_unique("./hello.wasm", argv[0], "cached"));
-	chmod(argv[0], 0755);
-	run_as(argv[0], argv, NOBODY, &warm);
-	ASSERT_TRUE(WIFEXITED(warm.status) && !WEXITSTATUS(warm.status))
-		TH_LOG("hello.wasm did not run: status %#x, errno %d", warm.status,
-		       warm.exec_errno);
-	n = sweep(NULL, "cached", 0, "Hello, failnth!", 6000, t);
+	ASSERT_EQ(0, warm_hello("/tmp/failnth_cached.wasm", "cached"));
+	n = sweep(NULL, "cached", 0, "Hello, failnth!", 6000, false, t);
+	check_sweep(_metadata, n, t);
+}
+
+/*
+ * The same under a tracer that detaches at the exec event: the deferred
+ * start and its park mapping (binfmt.c) may fail too.
+ */
+TEST_F_TIMEOUT(failnth, every_allocation_of_a_traced_exec_may_fail, 3000)
+{
+	struct tally *t = &self->t;
+	int n;
+
+	if (setup_injection())
+		SKIP(return, "no fail-nth, failslab or fail_page_alloc in this kernel");
+	ASSERT_EQ(0, warm_hello("/tmp/failnth_traced.wasm", "traced"));
+	n = sweep(NULL, "traced", 0, "Hello, failnth!", 6000, true, t);
 	check_sweep(_metadata, n, t);
 }
 
