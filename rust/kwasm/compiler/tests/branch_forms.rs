@@ -57,11 +57,13 @@ fn entries(m: &CompiledModule) -> Vec<u32> {
 }
 
 /// The targets of the jump table that the `jmp *reg` at `ip` goes through,
-/// if it ends Cranelift's table sequence (`lea table(%rip), r1; movslq
-/// (r1,idx,4), r2; add r2, r1; jmp *r1`, the table of i32 offsets from its
-/// own start right after the jmp). The table's length is not in the code:
-/// entries are read up to the nearest target past the table, and an entry
-/// must land inside the function; a misread shows up as a bad decode.
+/// if it ends Cranelift's table sequence (`mov $default, r0; cmp r0, idx;
+/// cmovb idx, r0; lea table(%rip), r1; movslq (r1,r0,4), r2; add r2, r1;
+/// jmp *r1`, the table of i32 offsets from its own start right after the
+/// jmp). The clamp gives the table's length: the default's index plus one.
+/// Without it, entries are read up to the nearest target past the table,
+/// and an entry must land inside the function; a misread shows up as a bad
+/// decode.
 fn jump_table_targets(m: &CompiledModule, w: &Walk, ip: u64, fn_end: u64) -> Vec<u64> {
     let lea = w.insns.range(..ip).rev().take(3).find_map(|(_, i)| {
         (i.mnemonic() == Mnemonic::Lea && i.is_ip_rel_memory_operand())
@@ -70,6 +72,16 @@ fn jump_table_targets(m: &CompiledModule, w: &Walk, ip: u64, fn_end: u64) -> Vec
     let Some(table) = lea else {
         return Vec::new();
     };
+    let before: Vec<&Instruction> = w.insns.range(..ip).rev().take(8).map(|(_, i)| i).collect();
+    let len = before
+        .iter()
+        .position(|i| i.mnemonic() == Mnemonic::Cmovb)
+        .and_then(|c| {
+            before[c..].iter().find_map(|i| {
+                (i.mnemonic() == Mnemonic::Mov && i.op1_kind() == OpKind::Immediate32)
+                    .then(|| u64::from(i.immediate32()) + 1)
+            })
+        });
     let fn_start = entries(m)
         .into_iter()
         .map(u64::from)
@@ -77,7 +89,7 @@ fn jump_table_targets(m: &CompiledModule, w: &Walk, ip: u64, fn_end: u64) -> Vec
         .max()
         .unwrap_or(0);
     let mut targets = Vec::new();
-    let mut limit = fn_end;
+    let mut limit = len.map_or(fn_end, |n| (table + 4 * n).min(fn_end));
     let mut at = table;
     while at + 4 <= limit {
         let word = &m.code[at as usize..at as usize + 4];
