@@ -4,10 +4,11 @@
 //!
 //! Compiled code reaches everything through one pointer, the `VMContext`
 //! (`vmctx`), passed as the first argument of every wasm function. Its header
-//! is a fixed block of 8-byte fields at the offsets in [`vmctx`]. Everything of
-//! variable size (functions, globals, tables, type ids) hangs off pointers in
-//! the header, so the compiler never needs per-module layout knowledge at run
-//! time.
+//! is a fixed block of 8-byte fields at the offsets in [`vmctx`], followed by
+//! the value cells of the globals that only the instance itself can reach
+//! ([`GlobalDesc::inline`], at [`vmctx::global_cell`]). Everything else of
+//! variable size (functions, other globals, tables, type ids) hangs off
+//! pointers in the header.
 //!
 //! Calls out of wasm (imports and runtime builtins) go to a single entry
 //! point, a direct `call rel32` that the runtime points at its entry when it
@@ -48,7 +49,8 @@ pub mod vmctx {
     pub const HOSTCALL: i32 = 32;
     /// `*mut VMFuncRef`: one per function index, imported functions first.
     pub const FUNCS: i32 = 40;
-    /// `*const *mut u64`: one pointer per global index to its 8-byte value.
+    /// `*const *mut u64`: one pointer per global index to its 8-byte value
+    /// (for an inline global, to its cell in this `VMContext`).
     pub const GLOBALS: i32 = 48;
     /// `*const *mut VMTable`: one pointer per table index.
     pub const TABLES: i32 = 56;
@@ -56,8 +58,33 @@ pub mod vmctx {
     pub const TYPE_IDS: i32 = 64;
     /// Runtime-private data; compiled code never reads it.
     pub const RUNTIME: i32 = 72;
+    /// `*mut u8`: the linear memory's base, a copy of `VMMemory.base` (which
+    /// never changes), so that a heap access needs one load, not two; null
+    /// if there is no memory.
+    pub const MEMORY_BASE: i32 = 80;
     /// Size of the header.
-    pub const SIZE: usize = 80;
+    pub const SIZE: usize = 88;
+
+    /// Offset of the 8-byte value cell of global `index` if it is inline
+    /// ([`crate::GlobalDesc::inline`]): the cells follow the header, one per
+    /// global index (those of other globals are unused), so that reading or
+    /// writing such a global is one access, not three. `None` if the offset
+    /// does not fit an `i32` (never for a module within the compiler's
+    /// limits).
+    pub const fn global_cell(index: u32) -> Option<i32> {
+        let off = SIZE as u64 + 8 * index as u64;
+        if off <= i32::MAX as u64 {
+            Some(off as i32)
+        } else {
+            None
+        }
+    }
+
+    /// Bytes of the `VMContext` of a module with `globals` globals: the
+    /// header and one cell per global.
+    pub const fn size(globals: usize) -> usize {
+        SIZE + 8 * globals
+    }
 }
 
 /// Linear memory as compiled code sees it.

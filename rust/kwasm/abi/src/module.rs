@@ -147,6 +147,11 @@ pub struct GlobalDesc {
     pub mutable: bool,
     /// Initialiser; `None` for imported globals.
     pub init: Option<ConstExpr>,
+    /// Defined and not exported: nothing outside the instance can reach
+    /// it, so its value lives in the instance's `VMContext`
+    /// ([`crate::vmctx::global_cell`]) and compiled code accesses it there
+    /// directly (the stack pointer of C and Rust programs is such a global).
+    pub inline: bool,
 }
 
 /// When a data or element segment is applied.

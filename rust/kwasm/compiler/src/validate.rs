@@ -280,6 +280,7 @@ pub(crate) fn parse_and_validate<'a>(
                                 ty: val_type(g.content_type)?,
                                 mutable: g.mutable,
                                 init: None,
+                                inline: false,
                             });
                             ImportKind::Global
                         }
@@ -328,6 +329,8 @@ pub(crate) fn parse_and_validate<'a>(
                         ty: val_type(g.ty.content_type)?,
                         mutable: g.ty.mutable,
                         init: Some(const_expr(&g.init_expr)?),
+                        // Until an export says otherwise.
+                        inline: true,
                     });
                     check("globals", m.globals.len() as u64, limits.max_globals)?;
                 }
@@ -339,7 +342,12 @@ pub(crate) fn parse_and_validate<'a>(
                         ExternalKind::Func => ExportKind::Func(e.index),
                         ExternalKind::Table => ExportKind::Table(e.index),
                         ExternalKind::Memory => ExportKind::Memory,
-                        ExternalKind::Global => ExportKind::Global(e.index),
+                        ExternalKind::Global => {
+                            if let Some(g) = m.globals.get_mut(e.index as usize) {
+                                g.inline = false;
+                            }
+                            ExportKind::Global(e.index)
+                        }
                         other => {
                             return Err(CompileError::Unsupported(format!("export kind {other:?}")))
                         }

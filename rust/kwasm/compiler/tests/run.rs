@@ -44,11 +44,14 @@ fn hello_world_runs() {
     }
     let wasm = std::fs::read(&out).unwrap();
     let m = kwasm_compiler::compile(&wasm, &common::config()).unwrap();
-    let mut i = Instance::new(m);
+    let mut i = Instance::new(m.clone());
     i.args = vec!["hello.wasm".into(), "kernel".into()];
     let r = i.call_trapping("_start", &[]);
     assert!(r.is_ok(), "{r:?}");
-    // stdout was written in the child; run again in-process to see it.
+    // stdout was written in the child; run again in-process, in a fresh
+    // instance (the child's memory writes are shared), to see it.
+    let mut i = Instance::new(m);
+    i.args = vec!["hello.wasm".into(), "kernel".into()];
     i.call("_start", &[]);
     assert_eq!(
         String::from_utf8_lossy(&i.stdout.borrow()),
@@ -307,8 +310,9 @@ fn memory_and_globals() {
 
 /// `memory.copy` and `memory.fill` of every length around the inline
 /// limit (64 bytes), forward and backward overlapping, checked against a
-/// model of the memory; and a range ending exactly at the memory's end
-/// against one byte past it, which traps before writing anything.
+/// model of the memory; a range ending exactly at the memory's end works,
+/// and every range crossing it (each length up to 66, each amount past)
+/// traps before writing anything, as do zero-length ones past the end.
 #[test]
 fn bulk_memory_every_short_length() {
     let mut i = inst(
@@ -346,21 +350,65 @@ fn bulk_memory_every_short_length() {
         let end = 65536 - n;
         i.call("copy", &[end, 0, n]);
         i.call("fill", &[end, 0xee, n]);
-        assert_eq!(
-            i.call_trapping("copy", &[end + 1, 0, n]),
-            Err(Trap::MemoryOutOfBounds)
-        );
-        assert_eq!(
-            i.call_trapping("copy", &[0, end + 1, n]),
-            Err(Trap::MemoryOutOfBounds)
-        );
-        assert_eq!(
-            i.call_trapping("fill", &[end + 1, 0x11, n]),
-            Err(Trap::MemoryOutOfBounds)
-        );
-        assert_eq!(i.memory()[65535], 0xee, "n={n}: a trapping operation wrote");
-        assert_eq!(i.memory()[0], model[0], "n={n}: a trapping operation wrote");
     }
+    // The inline operations have no bounds check of their own: a range
+    // crossing the memory's end must fault at the first access that
+    // writes, whatever the length class and wherever the end falls in it.
+    let before = i.memory().to_vec();
+    for n in (1u64..=66).chain([100, 1000]) {
+        for past in 1..=n.min(66) {
+            let at = 65536 - n + past;
+            let cases = [
+                ("copy", [at, 0, n]),
+                ("copy", [0, at, n]),
+                ("copy", [at, at, n]),
+                ("fill", [at, 0x11, n]),
+            ];
+            for (f, args) in cases {
+                assert_eq!(
+                    i.call_trapping(f, &args),
+                    Err(Trap::MemoryOutOfBounds),
+                    "{f}{args:?} crosses the end by {past}: expected a trap"
+                );
+                if i.memory() != &before[..] {
+                    let first = (0..before.len()).find(|&k| i.memory()[k] != before[k]);
+                    panic!("{f}{args:?} trapped after writing (first changed byte {first:?})");
+                }
+            }
+        }
+    }
+    // Zero bytes at the end are in bounds; zero bytes past it are not.
+    i.call("copy", &[65536, 65536, 0]);
+    i.call("fill", &[65536, 0, 0]);
+    for (f, args) in [
+        ("copy", [65537, 0, 0]),
+        ("copy", [0, 65537, 0]),
+        ("copy", [u64::from(u32::MAX), 0, 0]),
+        ("fill", [65537, 0, 0]),
+    ] {
+        assert_eq!(
+            i.call_trapping(f, &args),
+            Err(Trap::MemoryOutOfBounds),
+            "{f}{args:?}: zero length past the end must trap"
+        );
+    }
+    // Addresses near 4 GiB with a short length: far past the end, inside
+    // the guard, trap without writing.
+    for n in [1u64, 7, 33, 64] {
+        let at = u64::from(u32::MAX) - 2;
+        for (f, args) in [
+            ("copy", [at, 0, n]),
+            ("copy", [0, at, n]),
+            ("fill", [at, 1, n]),
+        ] {
+            assert_eq!(
+                i.call_trapping(f, &args),
+                Err(Trap::MemoryOutOfBounds),
+                "{f}{args:?}"
+            );
+        }
+    }
+    assert_eq!(i.memory(), &before[..], "a trapping operation wrote");
 }
 
 #[test]

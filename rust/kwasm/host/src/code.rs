@@ -93,6 +93,12 @@ impl CodeMemory {
         if std::env::var_os("KWASM_PERF_MAP").is_some() {
             write_perf_map(module, ptr as usize);
         }
+        if let Some(path) = std::env::var_os("KWASM_CODE_DUMP") {
+            // For `objdump -D -b binary -m i386:x86-64 --adjust-vma=BASE`:
+            // the relocated image, its base address on stderr. Best effort.
+            eprintln!("kwasm: code at {ptr:p}, {} bytes", code.len());
+            drop(std::fs::write(path, &code[..]));
+        }
         let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
         reg.push(Entry {
             start: ptr as usize,

@@ -37,7 +37,7 @@ enum SegmentInit {
     Data { seg: usize, offset: u64 },
 }
 
-/// Number of 8-byte words in the `VMContext` header.
+/// Number of 8-byte words in the `VMContext` header (inline global cells follow).
 const HEADER_WORDS: usize = vmctx::SIZE / 8;
 
 /// Why instantiation failed.
@@ -77,9 +77,11 @@ pub struct Instance<P: Platform> {
     module: Arc<CompiledModule>,
     platform: Rc<P>,
     code_base: *const u8,
-    // Compiled code reads the header and writes nothing; the runtime updates
-    // STACK_LIMIT and RUNTIME after creation, hence the UnsafeCell.
-    header: Box<UnsafeCell<[u64; HEADER_WORDS]>>,
+    // The `VMContext`: the header, then one cell per global index
+    // (`vmctx::size`). Compiled code reads the header and reads and writes
+    // the inline globals' cells; the runtime updates STACK_LIMIT and RUNTIME
+    // after creation, hence the UnsafeCells.
+    header: Box<[UnsafeCell<u64>]>,
     funcs: Box<[VMFuncRef]>,
     type_ids: Box<[u32]>,
     globals: Vec<Rc<Global>>,
@@ -152,9 +154,11 @@ impl<P: Platform> Instance<P> {
             type_ids.get(usize_of(*ty)).copied()
         };
 
-        let header: Box<UnsafeCell<[u64; HEADER_WORDS]>> =
-            Box::new(UnsafeCell::new([0; HEADER_WORDS]));
-        let self_vmctx = header.get() as *mut u8;
+        let words = vmctx::size(m.globals.len()) / 8;
+        let mut header = vec_for(words)?;
+        header.extend((0..words).map(|_| UnsafeCell::new(0u64)));
+        let header: Box<[UnsafeCell<u64>]> = header.into_boxed_slice();
+        let self_vmctx = header.as_ptr() as *mut u8;
 
         // Resolve imports in declaration order; each kind takes the next index
         // of its index space.
@@ -333,8 +337,25 @@ impl<P: Platform> Instance<P> {
             return Err(BadModule("memory import/definition"));
         }
 
+        // An inline global's value moves to its cell in the header; its
+        // `Global` is then only the initial value, never handed out.
         let mut global_ptrs = vec_for(globals.len())?;
-        global_ptrs.extend(globals.iter().map(|g| g.ptr()));
+        for (i, (g, desc)) in globals.iter().zip(&m.globals).enumerate() {
+            let ptr = if desc.inline {
+                if desc.init.is_none() {
+                    return Err(BadModule("inline imported global"));
+                }
+                let cell = header
+                    .get(HEADER_WORDS + i)
+                    .ok_or(BadModule("global cell"))?;
+                // SAFETY: nothing else references the header yet.
+                unsafe { *cell.get() = g.get() };
+                cell.get()
+            } else {
+                g.ptr()
+            };
+            global_ptrs.push(ptr);
+        }
         let global_ptrs: Box<[*mut u64]> = global_ptrs.into_boxed_slice();
         let mut table_ptrs = vec_for(tables.len())?;
         table_ptrs.extend(tables.iter().map(|t| t.vm_ptr()));
@@ -345,20 +366,26 @@ impl<P: Platform> Instance<P> {
             return Err(BadModule("compiled for another safepoint mask"));
         }
         {
-            // SAFETY: nothing else references the header yet.
-            let h = unsafe { &mut *header.get() };
             let mem_ptr: *mut VMMemory = memory
                 .as_ref()
                 .map_or(core::ptr::null_mut(), |m| m.vm_ptr());
-            h[slot(vmctx::MEMORY)] = mem_ptr as u64;
-            h[slot(vmctx::STACK_LIMIT)] = platform.stack_limit();
-            h[slot(vmctx::SAFEPOINT_FLAGS)] = flags as u64;
-            h[slot(vmctx::SAFEPOINT_MASK)] = mask;
-            h[slot(vmctx::HOSTCALL)] = platform.hostcall() as usize as u64;
-            h[slot(vmctx::FUNCS)] = funcs.as_ptr() as u64;
-            h[slot(vmctx::GLOBALS)] = global_ptrs.as_ptr() as u64;
-            h[slot(vmctx::TABLES)] = table_ptrs.as_ptr() as u64;
-            h[slot(vmctx::TYPE_IDS)] = type_ids.as_ptr() as u64;
+            let mem_base = memory.as_ref().map_or(core::ptr::null_mut(), |m| m.base());
+            let fields = [
+                (vmctx::MEMORY, mem_ptr as u64),
+                (vmctx::MEMORY_BASE, mem_base as u64),
+                (vmctx::STACK_LIMIT, platform.stack_limit()),
+                (vmctx::SAFEPOINT_FLAGS, flags as u64),
+                (vmctx::SAFEPOINT_MASK, mask),
+                (vmctx::HOSTCALL, platform.hostcall() as usize as u64),
+                (vmctx::FUNCS, funcs.as_ptr() as u64),
+                (vmctx::GLOBALS, global_ptrs.as_ptr() as u64),
+                (vmctx::TABLES, table_ptrs.as_ptr() as u64),
+                (vmctx::TYPE_IDS, type_ids.as_ptr() as u64),
+            ];
+            for (offset, v) in fields {
+                // SAFETY: nothing else references the header yet.
+                unsafe { *header[slot(offset)].get() = v };
+            }
         }
 
         let mut data_dropped = vec_for(m.data.len())?;
@@ -434,12 +461,12 @@ impl<P: Platform> Instance<P> {
 
     fn set_header(&self, offset: i32, v: u64) {
         // SAFETY: the header is only written here, from the runtime, while no compiled code of this instance runs on another thread.
-        unsafe { (*self.header.get())[slot(offset)] = v };
+        unsafe { *self.header[slot(offset)].get() = v };
     }
 
     /// The `VMContext` pointer passed to compiled code.
     pub fn vmctx(&self) -> *mut u8 {
-        self.header.get() as *mut u8
+        self.header.as_ptr() as *mut u8
     }
 
     /// Recovers the instance from a `VMContext` created by [`Instance::new`].
@@ -511,8 +538,12 @@ impl<P: Platform> Instance<P> {
         self.tables.get(usize_of(i))
     }
 
-    /// Global `i`.
+    /// Global `i`; `None` for an inline global, whose value only the
+    /// instance's code can reach ([`kwasm_abi::GlobalDesc::inline`]).
     pub fn global(&self, i: u32) -> Option<&Rc<Global>> {
+        if self.module.globals.get(usize_of(i))?.inline {
+            return None;
+        }
         self.globals.get(usize_of(i))
     }
 

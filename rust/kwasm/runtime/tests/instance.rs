@@ -633,6 +633,7 @@ fn imports_are_checked_against_declared_types() {
         ty: ValType::I32,
         mutable: false,
         init: Some(ConstExpr::I32(5)),
+        inline: false,
     }];
     exporter.exports = vec![
         Export {
@@ -682,11 +683,13 @@ fn imports_are_checked_against_declared_types() {
                 ty: ValType::I32,
                 mutable,
                 init: None,
+                inline: false,
             },
             GlobalDesc {
                 ty: ValType::I32,
                 mutable: false,
                 init: Some(ConstExpr::GlobalGet(0)),
+                inline: false,
             },
         ];
         m

@@ -62,6 +62,19 @@ TEST(out_of_bounds_store_near_4gib_kills_with_sigsegv)
 		    "trap: out of bounds memory access");
 }
 
+/* Short copies and fills are inline, bounded by the guard like a store. */
+TEST(inline_memory_copy_past_the_end_kills_with_sigsegv)
+{
+	expect_trap(_metadata, "./trap_oob_copy.wasm", SIGSEGV,
+		    "trap: out of bounds memory access in function");
+}
+
+TEST(inline_memory_fill_near_4gib_kills_with_sigsegv)
+{
+	expect_trap(_metadata, "./trap_oob_fill_high.wasm", SIGSEGV,
+		    "trap: out of bounds memory access in function");
+}
+
 TEST(division_by_zero_kills_with_sigfpe)
 {
 	expect_trap(_metadata, "./trap_div_zero.wasm", SIGFPE,

@@ -15,7 +15,7 @@ use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Type, Value
 use kwasm_abi::{vmctx, vmmemory, Builtin, Trap, MEMORY_GUARD};
 use wasmparser::{MemArg, Operator};
 
-use super::{invariant, trap_code, Regions, Translator};
+use super::{trap_code, Regions, Translator};
 use crate::error::{internal, CompileError};
 
 /// Longest `memory.copy` / `memory.fill` done inline; longer ones call the
@@ -68,16 +68,16 @@ impl Translator<'_, '_> {
         self.vmctx_load(types::I64, vmctx::MEMORY)
     }
 
+    /// The linear memory's base (an instance constant).
+    fn heap_base(&mut self) -> Value {
+        self.vmctx_load(types::I64, vmctx::MEMORY_BASE)
+    }
+
     /// Computes the native address of a `size`-byte access at the popped
     /// wasm address plus `memarg.offset`: (pointer, immediate offset).
     fn heap_addr(&mut self, memarg: &MemArg, size: u64) -> Result<(Value, i32), CompileError> {
         let addr = self.pop()?;
-        let mem = self.vmmemory();
-        // `base` never changes after instantiation.
-        let base = self
-            .b
-            .ins()
-            .load(types::I64, invariant(), mem, vmmemory::BASE);
+        let base = self.heap_base();
         let a64 = self.b.ins().uextend(types::I64, addr);
         let end = memarg
             .offset
@@ -91,6 +91,7 @@ impl Translator<'_, '_> {
         // Offsets are < 2^32 for a 32-bit memory, so `end` and the sum below
         // fit easily in 64 bits.
         let end_imm = i64::try_from(end).map_err(|_| internal("memarg offset"))?;
+        let mem = self.vmmemory();
         let cur = self.b.ins().load(
             types::I64,
             Regions::flags(self.regions.memsize),
@@ -223,38 +224,23 @@ impl Translator<'_, '_> {
 }
 
 impl Translator<'_, '_> {
-    /// Bounds-checks a bulk operation on `[d, d + n)` and, for a copy,
-    /// `[s, s + n)` (32-bit wasm addresses, zero-extended): traps if
-    /// either leaves the memory. Returns `n` as i64, replaced by 0 if the
-    /// check failed: the speculation guard of every inline access after
-    /// it. With `n` = 0 the inline code touches at most
-    /// [`INLINE_BULK_MAX`] bytes from `d` or `s`, inside the reservation
-    /// and its guard whatever they are.
-    fn bulk_check(&mut self, d: Value, s: Option<Value>, n: Value) -> Value {
-        let mem = self.vmmemory();
-        let flags = Regions::flags(self.regions.memsize);
-        let size = self.b.ins().load(types::I64, flags, mem, vmmemory::SIZE);
-        let n64 = self.b.ins().uextend(types::I64, n);
-        let d64 = self.b.ins().uextend(types::I64, d);
-        let d_end = self.b.ins().iadd(d64, n64);
-        let mut oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, d_end, size);
-        if let Some(s) = s {
-            let s64 = self.b.ins().uextend(types::I64, s);
-            let s_end = self.b.ins().iadd(s64, n64);
-            let s_oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, s_end, size);
-            oob = self.b.ins().bor(oob, s_oob);
-        }
-        self.b.ins().trapnz(oob, trap_code(Trap::MemoryOutOfBounds));
-        self.spectre_zero_if(oob, n64)
-    }
-
-    /// Splits on the length `n` (i64, checked): returns the block taken
-    /// when `n` <= [`INLINE_BULK_MAX`], with the current block switched to
-    /// the one for longer lengths, and the join block.
-    fn bulk_split(&mut self, n: Value) -> (Block, Block) {
+    /// Splits on the length `n` (i32): returns the block taken when `n` <=
+    /// [`INLINE_BULK_MAX`], with the current block switched to the cold one
+    /// for longer lengths (which the runtime checks and does), the join
+    /// block, and `n` as i64 for the inline code.
+    ///
+    /// The inline code has no bounds check: every access lies within
+    /// [`INLINE_BULK_MAX`] bytes of a 32-bit address, inside the
+    /// reservation and its guard, so a byte outside the memory faults
+    /// like any heap access. The length it uses is masked to 7 bits (the
+    /// same value when the branch is right), so that a mispredicted branch
+    /// with a long length stays inside them too.
+    fn bulk_split(&mut self, n: Value) -> (Block, Block, Value) {
         let small = self.b.create_block();
         let large = self.b.create_block();
         let join = self.b.create_block();
+        let n64 = self.b.ins().uextend(types::I64, n);
+        let n_c = self.b.ins().band_imm_s(n64, 2 * INLINE_BULK_MAX - 1);
         let fits = self
             .b
             .ins()
@@ -264,7 +250,24 @@ impl Translator<'_, '_> {
         self.b.seal_block(large);
         self.b.set_cold_block(large);
         self.b.switch_to_block(large);
-        (small, join)
+        (small, join, n_c)
+    }
+
+    /// The zero-length case of an inline bulk operation, which touches no
+    /// byte: traps if `d` or `s` lies beyond the memory's end, as the spec
+    /// asks (an offset equal to the size is in bounds).
+    fn bulk_zero_check(&mut self, d: Value, s: Option<Value>) {
+        let mem = self.vmmemory();
+        let flags = Regions::flags(self.regions.memsize);
+        let size = self.b.ins().load(types::I64, flags, mem, vmmemory::SIZE);
+        let d64 = self.b.ins().uextend(types::I64, d);
+        let mut oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, d64, size);
+        if let Some(s) = s {
+            let s64 = self.b.ins().uextend(types::I64, s);
+            let s_oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, s64, size);
+            oob = self.b.ins().bor(oob, s_oob);
+        }
+        self.b.ins().trapnz(oob, trap_code(Trap::MemoryOutOfBounds));
     }
 
     /// Emits, in the current block, one branch per width class of the
@@ -272,12 +275,13 @@ impl Translator<'_, '_> {
     /// for `n` in `[w, next wider)` with `tail` = the offset of the last
     /// `w` bytes, computed so that it never lies below 0 even when the
     /// class branch is mispredicted. The 1-byte case is `each(1, I8, 0)`.
-    /// Every class jumps to `join`.
+    /// Every class jumps to `join`; `n` = 0 goes to `zero(self)` first.
     fn bulk_classes(
         &mut self,
         n: Value,
         join: Block,
         mut each: impl FnMut(&mut Self, i64, Type, Value),
+        zero: impl FnOnce(&mut Self),
     ) {
         for (w, ty) in BULK_CLASSES {
             let this = self.b.create_block();
@@ -298,37 +302,41 @@ impl Translator<'_, '_> {
             self.b.switch_to_block(next);
         }
         let one = self.b.create_block();
+        let none = self.b.create_block();
         let hit = self.b.ins().icmp_imm_u(IntCC::NotEqual, n, 0);
-        self.b.ins().brif(hit, one, &[], join, &[]);
+        self.b.ins().brif(hit, one, &[], none, &[]);
         self.b.seal_block(one);
+        self.b.seal_block(none);
         self.b.switch_to_block(one);
-        let zero = self.b.ins().iconst(types::I64, 0);
-        each(self, 1, types::I8, zero);
+        let at = self.b.ins().iconst(types::I64, 0);
+        each(self, 1, types::I8, at);
+        self.b.ins().jump(join, &[]);
+        self.b.switch_to_block(none);
+        zero(self);
         self.b.ins().jump(join, &[]);
     }
 
     /// The native address of wasm address `a` (i32) plus the i64 `off`.
     fn bulk_ptr(&mut self, a: Value, off: Value) -> Value {
-        let mem = self.vmmemory();
-        let base = self
-            .b
-            .ins()
-            .load(types::I64, invariant(), mem, vmmemory::BASE);
+        let base = self.heap_base();
         let a64 = self.b.ins().uextend(types::I64, a);
         let p = self.b.ins().iadd(base, a64);
         self.b.ins().iadd(p, off)
     }
 
-    /// `memory.copy`: short copies inline (every load before any store, so
-    /// overlapping ranges copy correctly), longer ones in the runtime.
+    /// `memory.copy`: short copies inline, longer ones in the runtime.
+    ///
+    /// Every load comes before any store, so overlapping ranges copy
+    /// correctly and a source beyond the memory traps before anything is
+    /// written; the stores go from the highest address down, so that a
+    /// destination crossing the memory's end traps at the first store.
     fn memory_copy(&mut self, d: Value, s: Value, n: Value) {
-        let n_g = self.bulk_check(d, Some(s), n);
-        let (small, join) = self.bulk_split(n_g);
+        let (small, join, n_c) = self.bulk_split(n);
         self.builtin_call(Builtin::MemoryCopy, &[d, s, n]);
         self.b.ins().jump(join, &[]);
         self.b.switch_to_block(small);
         let f = self.heap();
-        self.bulk_classes(n_g, join, |t, w, ty, tail| {
+        let each = |t: &mut Self, w: i64, ty: Type, tail: Value| {
             let zero = t.b.ins().iconst(types::I64, 0);
             // 32..=64 bytes: four 16-byte pieces, two from each end.
             let offs: &[(Value, i32)] = if w == 32 {
@@ -342,19 +350,20 @@ impl Translator<'_, '_> {
                 let p = t.bulk_ptr(s, o);
                 vals.push(t.b.ins().load(ty, f, p, imm));
             }
-            for (&(o, imm), v) in offs.iter().zip(vals) {
+            for (&(o, imm), v) in offs.iter().zip(vals).rev() {
                 let p = t.bulk_ptr(d, o);
                 t.b.ins().store(f, v, p, imm);
             }
-        });
+        };
+        self.bulk_classes(n_c, join, each, |t| t.bulk_zero_check(d, Some(s)));
         self.b.switch_to_block(join);
         self.b.seal_block(join);
     }
 
-    /// `memory.fill`: short fills inline, longer ones in the runtime.
+    /// `memory.fill`: short fills inline (stores from the highest address
+    /// down, as in [`Self::memory_copy`]), longer ones in the runtime.
     fn memory_fill(&mut self, d: Value, v: Value, n: Value) {
-        let n_g = self.bulk_check(d, None, n);
-        let (small, join) = self.bulk_split(n_g);
+        let (small, join, n_c) = self.bulk_split(n);
         self.builtin_call(Builtin::MemoryFill, &[d, v, n]);
         self.b.ins().jump(join, &[]);
         self.b.switch_to_block(small);
@@ -363,7 +372,7 @@ impl Translator<'_, '_> {
         let splat = self.b.ins().splat(types::I8X16, byte);
         let b64 = self.b.ins().uextend(types::I64, byte);
         let word = self.b.ins().imul_imm_u(b64, 0x0101_0101_0101_0101);
-        self.bulk_classes(n_g, join, |t, w, ty, tail| {
+        let each = |t: &mut Self, w: i64, ty: Type, tail: Value| {
             let val = match ty {
                 types::I8X16 => splat,
                 types::I64 => word,
@@ -376,11 +385,12 @@ impl Translator<'_, '_> {
                 &[(zero, 0), (tail, 0)]
             };
             let offs = &offs[..if w == 1 { 1 } else { offs.len() }];
-            for &(o, imm) in offs {
+            for &(o, imm) in offs.iter().rev() {
                 let p = t.bulk_ptr(d, o);
                 t.b.ins().store(f, val, p, imm);
             }
-        });
+        };
+        self.bulk_classes(n_c, join, each, |t| t.bulk_zero_check(d, None));
         self.b.switch_to_block(join);
         self.b.seal_block(join);
     }

@@ -482,20 +482,20 @@ impl<'a, 'f> Translator<'a, 'f> {
                 self.b.def_var(var, v);
             }
             Operator::GlobalGet { global_index } => {
-                let (ptr, ty, mutable) = self.global_ptr(global_index)?;
+                let (ptr, off, ty, mutable) = self.global_ptr(global_index)?;
                 let flags = if mutable {
                     Regions::flags(self.regions.globals)
                 } else {
                     invariant()
                 };
-                let v = self.b.ins().load(ty, flags, ptr, 0);
+                let v = self.b.ins().load(ty, flags, ptr, off);
                 self.push(v);
             }
             Operator::GlobalSet { global_index } => {
-                let (ptr, _, _) = self.global_ptr(global_index)?;
+                let (ptr, off, _, _) = self.global_ptr(global_index)?;
                 let v = self.pop()?;
                 let flags = Regions::flags(self.regions.globals);
-                self.b.ins().store(flags, v, ptr, 0);
+                self.b.ins().store(flags, v, ptr, off);
             }
             Operator::Drop => {
                 self.pop()?;
@@ -517,20 +517,26 @@ impl<'a, 'f> Translator<'a, 'f> {
             .ok_or_else(|| internal("local index"))
     }
 
-    /// Address of global `index`'s 8-byte cell, its CLIF type and mutability.
-    fn global_ptr(&mut self, index: u32) -> Result<(Value, Type, bool), CompileError> {
+    /// Address of global `index`'s 8-byte cell (a base and an offset), its
+    /// CLIF type and mutability. An inline global's cell is in the
+    /// `VMContext`; any other is reached through the GLOBALS array.
+    fn global_ptr(&mut self, index: u32) -> Result<(Value, i32, Type, bool), CompileError> {
         let g = *self
             .module
             .globals
             .get(index as usize)
             .ok_or_else(|| internal("global index"))?;
+        if g.inline {
+            let off = vmctx::global_cell(index).ok_or_else(|| internal("global cell"))?;
+            return Ok((self.vmctx, off, clif_type(g.ty), g.mutable));
+        }
         let off = index
             .checked_mul(8)
             .and_then(|o| i32::try_from(o).ok())
             .ok_or_else(|| internal("global offset"))?;
         let table = self.vmctx_load(types::I64, vmctx::GLOBALS);
         let ptr = self.b.ins().load(types::I64, invariant(), table, off);
-        Ok((ptr, clif_type(g.ty), g.mutable))
+        Ok((ptr, 0, clif_type(g.ty), g.mutable))
     }
 
     /// `if cond { 0 } else { v }` for an integer `v`, as a conditional move

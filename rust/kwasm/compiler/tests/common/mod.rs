@@ -55,7 +55,8 @@ pub struct Instance {
     pub module: CompiledModule,
     code: *mut u8,
     code_len: usize,
-    header: Box<[u64; vmctx::SIZE / 8]>,
+    // The header and the inline global cells (`vmctx::size`).
+    header: Box<[u64]>,
     memory: Box<VMMemory>,
     mem_max_pages: u64,
     funcs: Vec<VMFuncRef>,
@@ -128,12 +129,14 @@ impl Instance {
         if let Some(m) = module.memory {
             let total = (MEMORY_RESERVATION + MEMORY_GUARD) as usize;
             // SAFETY: reserve address space only; pages are opened by mprotect.
+            // Shared, so that what a trapping call (run in a forked child)
+            // wrote before its trap is visible to the test.
             let base = unsafe {
                 libc::mmap(
                     ptr::null_mut(),
                     total,
                     libc::PROT_NONE,
-                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                    libc::MAP_SHARED | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
                     -1,
                     0,
                 )
@@ -162,7 +165,7 @@ impl Instance {
         let mut inst = Box::new(Instance {
             code,
             code_len,
-            header: Box::new([0; vmctx::SIZE / 8]),
+            header: vec![0; vmctx::size(module.globals.len()) / 8].into_boxed_slice(),
             memory,
             mem_max_pages,
             funcs: Vec::new(),
@@ -209,18 +212,25 @@ impl Instance {
                 ConstExpr::RefNull(_) => 0,
                 // SAFETY: index validated by the compiler.
                 ConstExpr::RefFunc(f) => unsafe { funcs_ptr.add(f as usize) as u64 },
-                ConstExpr::GlobalGet(g) => *inst.global_cells[g as usize],
+                // SAFETY: the compiler validated the index; cells live as
+                // long as `inst`.
+                ConstExpr::GlobalGet(g) => unsafe { *inst.global_ptrs[g as usize] },
             }
         };
-        for g in inst.module.globals.clone() {
+        let header_ptr = inst.header.as_mut_ptr();
+        for (i, g) in inst.module.globals.clone().iter().enumerate() {
             let v = g.init.as_ref().map(|e| eval(&inst, e)).unwrap_or(0);
-            inst.global_cells.push(Box::new(v));
+            let ptr = if g.inline {
+                // SAFETY: `vmctx::size` made room for a cell per global.
+                unsafe { header_ptr.add(vmctx::SIZE / 8 + i) }
+            } else {
+                inst.global_cells.push(Box::new(v));
+                &mut **inst.global_cells.last_mut().unwrap() as *mut u64
+            };
+            // SAFETY: a cell of `inst`, as above.
+            unsafe { *ptr = v };
+            inst.global_ptrs.push(ptr);
         }
-        inst.global_ptrs = inst
-            .global_cells
-            .iter_mut()
-            .map(|c| &mut **c as *mut u64)
-            .collect();
         for t in inst.module.tables.clone() {
             let mut elems = vec![0u64; t.limits.min as usize];
             let t = Box::new(VMTable {
@@ -278,6 +288,7 @@ impl Instance {
         let inst_ptr = &*inst as *const Instance as u64;
         let h = &mut inst.header;
         h[vmctx::MEMORY as usize / 8] = &*inst.memory as *const VMMemory as u64;
+        h[vmctx::MEMORY_BASE as usize / 8] = inst.memory.base as u64;
         h[vmctx::STACK_LIMIT as usize / 8] = 0;
         h[vmctx::SAFEPOINT_FLAGS as usize / 8] = &*inst.safepoint_word as *const u64 as u64;
         h[vmctx::SAFEPOINT_MASK as usize / 8] = 1;
@@ -307,7 +318,8 @@ impl Instance {
     }
 
     pub fn global(&self, i: usize) -> u64 {
-        *self.global_cells[i]
+        // SAFETY: a cell of this instance.
+        unsafe { *self.global_ptrs[i] }
     }
 
     /// Calls export `name` with raw 64-bit arguments; returns raw results.
