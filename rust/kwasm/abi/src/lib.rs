@@ -39,6 +39,9 @@ pub mod vmctx {
     /// `u64`: lowest stack pointer a function may reach after its prologue.
     pub const STACK_LIMIT: i32 = 8;
     /// `*const u64`: word polled at safepoints (function entry, loop headers).
+    /// The array-call trampolines load it into r15, Cranelift's pinned
+    /// register, where compiled code reads it, and restore the caller's r15
+    /// on return; a runtime's entry restores r15 when a trap unwinds.
     pub const SAFEPOINT_FLAGS: i32 = 16;
     /// `u64`: bits of the polled word that make compiled code call
     /// [`super::Builtin::Safepoint`].

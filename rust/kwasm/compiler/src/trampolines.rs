@@ -74,6 +74,15 @@ pub(crate) fn compile_trampolines(
                 [a, b, c] => (*a, *b, *c),
                 _ => return Err(internal("trampoline params")),
             };
+            // Compiled code finds the safepoint word through the pinned
+            // register (r15). Cranelift does not save it in prologues, and
+            // our caller expects it back (SystemV), so restore it on return;
+            // a trap unwinds to the runtime's entry, which restores it too.
+            let saved = b.ins().get_pinned_reg(types::I64);
+            let word = b
+                .ins()
+                .load(types::I64, readonly(), vmctx, vmctx::SAFEPOINT_FLAGS);
+            b.ins().set_pinned_reg(word);
             let mut call_args = Vec::with_capacity(ty.params.len() + 1);
             call_args.push(vmctx);
             for (i, t) in ty.params.iter().enumerate() {
@@ -89,6 +98,7 @@ pub(crate) fn compile_trampolines(
                 let v = to_slot(&mut b, r);
                 b.ins().store(trusted(), v, args, slot_offset(i)?);
             }
+            b.ins().set_pinned_reg(saved);
             b.ins().return_(&[]);
             b.finalize(isa.frontend_config());
         }

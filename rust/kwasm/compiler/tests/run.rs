@@ -462,6 +462,56 @@ fn calls_tables_and_imports() {
     assert_eq!(i.call("ext_roundtrip", &[0xdead_beef]), [0xdead_beef]);
 }
 
+/// Compiled code keeps the safepoint word's address in r15, which the
+/// SystemV caller of a trampoline owns: the trampoline must give it, and
+/// every other callee-saved register, back unchanged.
+#[test]
+fn trampolines_return_the_callers_callee_saved_registers() {
+    let mut i = inst(
+        r#"(module
+        (func $sum (param i32) (result i32) (local i32)
+            (loop $l
+                local.get 1 local.get 0 i32.add local.set 1
+                local.get 0 i32.const 1 i32.sub local.tee 0
+                br_if $l)
+            local.get 1)
+        (func (export "run") (param i32) (result i32) local.get 0 call $sum)
+    )"#,
+    );
+    let (tramp, vmctx, code) = i.entry("run");
+    let mut args = [100u64];
+    let magic = [
+        0x1212_3434_5656_7878u64,
+        0x1313_3535_5757_7979,
+        0x1414_3636_5858_7a7a,
+        0x1515_3737_5959_7b7b,
+    ];
+    let (mut r12, mut r13, mut r14, mut r15) = (magic[0], magic[1], magic[2], magic[3]);
+    // SAFETY: a trampoline with the TrampolineFn ABI, given its instance's
+    // vmctx, a function of its type and an argument array large enough for
+    // the results; the asm block may call (no `nostack`).
+    unsafe {
+        std::arch::asm!(
+            "call {f}",
+            f = in(reg) tramp,
+            in("rdi") vmctx,
+            in("rsi") code,
+            in("rdx") args.as_mut_ptr(),
+            inout("r12") r12,
+            inout("r13") r13,
+            inout("r14") r14,
+            inout("r15") r15,
+            clobber_abi("C"),
+        );
+    }
+    assert_eq!(args[0], 5050, "the call's result");
+    assert_eq!(
+        [r12, r13, r14, r15],
+        magic,
+        "r12-r15 after the trampoline returned (expected them unchanged)"
+    );
+}
+
 #[test]
 fn safepoints_and_stack_limit() {
     let mut i = inst(

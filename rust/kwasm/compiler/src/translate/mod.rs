@@ -561,15 +561,18 @@ impl<'a, 'f> Translator<'a, 'f> {
 
     /// Emits a poll of the safepoint word; the call to the runtime is cold.
     ///
-    /// The word's address and the mask (an immediate if known at compile
-    /// time) are instance constants that may be hoisted out of loops, so a
-    /// loop header costs one load, a `test` and a branch; the word itself is read with an atomic load, which
-    /// Cranelift never merges with an earlier read or moves, so a loop
-    /// always sees a new request. The slow path is a direct call to the
+    /// The word's address is in the pinned register (r15, loaded by the
+    /// trampolines) and the mask is an immediate if known at compile time,
+    /// so a poll costs one load, a `test` and a branch and keeps no value
+    /// of its own alive in the function. The word itself is read with an
+    /// atomic load, which Cranelift never merges with an earlier read or
+    /// moves, so a loop always sees a new request. The slow path is a direct call to the
     /// module's shared safepoint stub, which preserves every register
     /// ([`stub_signature`]): nothing in the loop has to move for it.
     pub fn safepoint(&mut self) {
-        let flags_ptr = self.vmctx_load(types::I64, vmctx::SAFEPOINT_FLAGS);
+        // The trampoline that entered wasm loaded vmctx[SAFEPOINT_FLAGS]
+        // into the pinned register.
+        let flags_ptr = self.b.ins().get_pinned_reg(types::I64);
         let word = self.b.ins().atomic_load(types::I64, trusted(), flags_ptr);
         let mask = match self.safepoint_mask {
             Some(m) => self.b.ins().iconst(types::I64, m as i64),

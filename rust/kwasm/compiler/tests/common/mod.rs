@@ -348,6 +348,18 @@ impl Instance {
         buf
     }
 
+    /// What calling export `name` takes: its trampoline, the vmctx and
+    /// the function's code (for calls made by hand, as in inline asm).
+    pub fn entry(&mut self, name: &str) -> (*const u8, *mut u8, *const u8) {
+        let Some(ExportKind::Func(f)) = self.module.export(name) else {
+            panic!("no function export {name}")
+        };
+        let tramp_off = self.module.trampolines[self.module.func_types[f as usize] as usize];
+        // SAFETY: an offset inside the code, produced by the compiler.
+        let tramp = unsafe { self.code.add(tramp_off as usize) } as *const u8;
+        (tramp, vm(self), self.funcs[f as usize].code)
+    }
+
     /// Runs `call` in a forked child; returns Ok(results) or Err(trap).
     pub fn call_trapping(&mut self, name: &str, args: &[u64]) -> Result<Vec<u64>, Trap> {
         let mut fds = [0; 2];
