@@ -217,7 +217,9 @@ fn translate_function(
         let b = FunctionBuilder::new(&mut func, fctx);
         let mut t = Translator::new(b, module, ty, options)?;
         t.declare_locals(body)?;
-        t.safepoint();
+        if !starts_with_loop(body)? {
+            t.safepoint();
+        }
         let mut ops = body.get_operators_reader()?;
         while !ops.eof() {
             let op = ops.read()?;
@@ -230,6 +232,22 @@ fn translate_function(
         t.b.finalize(isa.frontend_config());
     }
     Ok(func)
+}
+
+/// Whether the body's first operator that does something at run time is a
+/// `loop`: its header polls the safepoint word right away, so a poll at the
+/// function's entry would only repeat it (C and Rust functions that begin
+/// with a loop, such as a `retry:` label, start with `block`* `loop`).
+fn starts_with_loop(body: &wasmparser::FunctionBody<'_>) -> Result<bool, CompileError> {
+    let mut ops = body.get_operators_reader()?;
+    while !ops.eof() {
+        match ops.read()? {
+            Operator::Block { .. } | Operator::Nop => {}
+            Operator::Loop { .. } => return Ok(true),
+            _ => return Ok(false),
+        }
+    }
+    Ok(false)
 }
 
 /// Disjoint kinds of mutable memory the generated code touches. Telling
