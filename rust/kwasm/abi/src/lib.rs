@@ -41,7 +41,9 @@ pub mod vmctx {
     /// `*const u64`: word polled at safepoints (function entry, loop headers).
     /// The array-call trampolines load it into r15, Cranelift's pinned
     /// register, where compiled code reads it, and restore the caller's r15
-    /// on return; a runtime's entry restores r15 when a trap unwinds.
+    /// on return; a runtime's entry restores r15 when a trap unwinds. So a
+    /// call into another instance polls the word of the instance that was
+    /// entered (one per task in the kernel).
     pub const SAFEPOINT_FLAGS: i32 = 16;
     /// `u64`: bits of the polled word that make compiled code call
     /// [`super::Builtin::Safepoint`].
