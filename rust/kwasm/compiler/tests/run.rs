@@ -512,6 +512,40 @@ fn trampolines_return_the_callers_callee_saved_registers() {
     );
 }
 
+/// Returning through many frames passes no function entry and no loop
+/// header: a function that runs more than a few hundred operators after a
+/// call polls before it returns, so the way back up from a deep recursion
+/// still sees a request made at the bottom.
+#[test]
+fn functions_with_long_tails_after_a_call_poll_before_returning() {
+    let tail = "local.get 0 local.set 1 ".repeat(200);
+    let src = format!(
+        r#"(module
+        (import "env" "request_safepoint" (func $req))
+        (func $long (export "long") (param i32) (local i32)
+            local.get 0
+            if local.get 0 i32.const 1 i32.sub call $long else call $req end
+            {tail})
+        (func $short (export "short") (param i32) (local i32)
+            local.get 0
+            if local.get 0 i32.const 1 i32.sub call $short else call $req end
+            local.get 0 local.set 1)
+    )"#
+    );
+    let mut i = inst(&src);
+    i.call("short", &[50]);
+    assert_eq!(
+        i.safepoints, 0,
+        "short tails: expected no poll between the request and the return to the host"
+    );
+    i.set_safepoint_word(0);
+    i.call("long", &[50]);
+    assert_eq!(
+        i.safepoints, 1,
+        "long tails: expected the request seen once on the way back up"
+    );
+}
+
 #[test]
 fn safepoints_and_stack_limit() {
     let mut i = inst(

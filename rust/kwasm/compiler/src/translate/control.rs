@@ -231,6 +231,9 @@ impl Translator<'_, '_> {
             }
             Operator::Return => {
                 let vals = self.peekn(self.results.len())?.to_vec();
+                if self.poll_before_return {
+                    self.safepoint();
+                }
                 self.b.ins().return_(&vals);
                 self.reachable = false;
             }
@@ -368,6 +371,9 @@ impl Translator<'_, '_> {
         if self.frames.is_empty() && self.reachable {
             // End of the function body: `dest` is the return block.
             let vals = self.peekn(self.results.len())?.to_vec();
+            if self.poll_before_return {
+                self.safepoint();
+            }
             self.b.ins().return_(&vals);
             self.reachable = false;
         }

@@ -217,7 +217,9 @@ fn translate_function(
         let b = FunctionBuilder::new(&mut func, fctx);
         let mut t = Translator::new(b, module, ty, options)?;
         t.declare_locals(body)?;
-        if !starts_with_loop(body)? {
+        let shape = BodyShape::of(body)?;
+        t.poll_before_return = shape.long_tail;
+        if !shape.starts_with_loop {
             t.safepoint();
         }
         let mut ops = body.get_operators_reader()?;
@@ -234,20 +236,58 @@ fn translate_function(
     Ok(func)
 }
 
-/// Whether the body's first operator that does something at run time is a
-/// `loop`: its header polls the safepoint word right away, so a poll at the
-/// function's entry would only repeat it (C and Rust functions that begin
-/// with a loop, such as a `retry:` label, start with `block`* `loop`).
-fn starts_with_loop(body: &wasmparser::FunctionBody<'_>) -> Result<bool, CompileError> {
-    let mut ops = body.get_operators_reader()?;
-    while !ops.eof() {
-        match ops.read()? {
-            Operator::Block { .. } | Operator::Nop => {}
-            Operator::Loop { .. } => return Ok(true),
-            _ => return Ok(false),
+/// Most operators a function may run between a call's return and its own
+/// return without a poll. Polls sit at function entries and loop headers,
+/// so returning through many frames runs every frame's tail after its call
+/// with none: bounded by this times the frames that fit on the wasm stack.
+const MAX_TAIL_OPS: usize = 256;
+
+/// What decides where a function polls, from one pass over its operators.
+struct BodyShape {
+    /// The first operator that does something at run time is a `loop`: its
+    /// header polls the safepoint word right away, so a poll at the
+    /// function's entry would only repeat it (C and Rust functions that
+    /// begin with a loop, such as a `retry:` label, start with `block`*
+    /// `loop`).
+    starts_with_loop: bool,
+    /// More than [`MAX_TAIL_OPS`] operators follow the first call, so a
+    /// path from a call to a return may be longer than that (a path without
+    /// a loop header runs operators in program order): poll before
+    /// returning.
+    long_tail: bool,
+}
+
+impl BodyShape {
+    fn of(body: &wasmparser::FunctionBody<'_>) -> Result<Self, CompileError> {
+        let mut ops = body.get_operators_reader()?;
+        let mut leading = true;
+        let mut starts_with_loop = false;
+        let mut count = 0usize;
+        let mut first_call = None;
+        while !ops.eof() {
+            let op = ops.read()?;
+            if leading {
+                match op {
+                    Operator::Block { .. } | Operator::Nop => {}
+                    Operator::Loop { .. } => {
+                        starts_with_loop = true;
+                        leading = false;
+                    }
+                    _ => leading = false,
+                }
+            }
+            if first_call.is_none()
+                && matches!(op, Operator::Call { .. } | Operator::CallIndirect { .. })
+            {
+                first_call = Some(count);
+            }
+            count += 1;
         }
+        Ok(BodyShape {
+            starts_with_loop,
+            long_tail: first_call.is_some_and(|c| count - c > MAX_TAIL_OPS),
+        })
     }
-    Ok(false)
 }
 
 /// Disjoint kinds of mutable memory the generated code touches. Telling
@@ -308,6 +348,8 @@ pub(crate) struct Translator<'a, 'f> {
     pub jump_tables: bool,
     /// [`crate::Config::safepoint_mask`].
     safepoint_mask: Option<u64>,
+    /// Poll before every return ([`BodyShape::long_tail`]).
+    pub poll_before_return: bool,
     sigs: BTreeMap<u32, SigRef>,
     direct: BTreeMap<u32, FuncRef>,
     hostcall: Option<FuncRef>,
@@ -350,6 +392,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             regions,
             jump_tables: options.jump_tables,
             safepoint_mask: options.safepoint_mask,
+            poll_before_return: false,
             sigs: BTreeMap::new(),
             direct: BTreeMap::new(),
             hostcall: None,

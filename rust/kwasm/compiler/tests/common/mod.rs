@@ -693,6 +693,8 @@ extern "C" fn hostcall(vmctx_ptr: *mut u8, index: u32, args: *mut u64) {
         "proc_exit" => child_or_panic(Trap::HostError),
         // Test-only imports.
         "add" => set(0, (a(0) as i32).wrapping_add(a(1) as i32) as u32 as u64),
+        // What a signal or need-resched does to the safepoint word.
+        "request_safepoint" => *inst.safepoint_word = 1,
         other => {
             eprintln!("unimplemented import {other}");
             set(0, 52); // ENOSYS
