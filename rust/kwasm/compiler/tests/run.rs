@@ -487,9 +487,10 @@ fn trampolines_return_the_callers_callee_saved_registers() {
         0x1515_3737_5959_7b7b,
     ];
     let (mut r12, mut r13, mut r14, mut r15) = (magic[0], magic[1], magic[2], magic[3]);
-    // SAFETY: a trampoline with the TrampolineFn ABI, given its instance's
-    // vmctx, a function of its type and an argument array large enough for
-    // the results; the asm block may call (no `nostack`).
+    // The trampoline has the TrampolineFn ABI and gets its instance's vmctx,
+    // a function of its type and an argument array large enough for the
+    // results; the asm block may call (no `nostack`).
+    // SAFETY: as above, a well-formed call of compiled code.
     unsafe {
         std::arch::asm!(
             "call {f}",

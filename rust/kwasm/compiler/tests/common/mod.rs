@@ -128,9 +128,9 @@ impl Instance {
         let mut mem_max_pages = 0;
         if let Some(m) = module.memory {
             let total = (MEMORY_RESERVATION + MEMORY_GUARD) as usize;
-            // SAFETY: reserve address space only; pages are opened by mprotect.
             // Shared, so that what a trapping call (run in a forked child)
             // wrote before its trap is visible to the test.
+            // SAFETY: reserve address space only; pages are opened by mprotect.
             let base = unsafe {
                 libc::mmap(
                     ptr::null_mut(),
@@ -212,8 +212,7 @@ impl Instance {
                 ConstExpr::RefNull(_) => 0,
                 // SAFETY: index validated by the compiler.
                 ConstExpr::RefFunc(f) => unsafe { funcs_ptr.add(f as usize) as u64 },
-                // SAFETY: the compiler validated the index; cells live as
-                // long as `inst`.
+                // SAFETY: a validated index; the cells live as long as `inst`.
                 ConstExpr::GlobalGet(g) => unsafe { *inst.global_ptrs[g as usize] },
             }
         };
