@@ -33,8 +33,8 @@ pub(crate) fn build(config: &Config) -> Result<OwnedTargetIsa, CompileError> {
         ("enable_verifier", verify),
         ("is_pic", "false"),
         // r15 holds the safepoint word's address in all compiled code (set
-        // by the trampolines), so a poll is one `test` with a memory operand
-        // and no function keeps that address live in a register of its own.
+        // by the trampolines), so a poll loads the word through it and no
+        // function keeps that address live in a register of its own.
         ("enable_pinned_reg", "true"),
     ] {
         flags.set(name, value).map_err(err)?;

@@ -26,7 +26,8 @@ const INLINE_BULK_MAX: i64 = 64;
 
 /// Access widths of the inline bulk operations, widest first: a length
 /// of at least `w` (and below the next wider class) is covered by accesses
-/// of `w` bytes at the start and end of the range, which may overlap.
+/// of `w` bytes at the start and end of the range, which may overlap (for
+/// 32, two 16-byte accesses at each end).
 const BULK_CLASSES: [(i64, Type); 5] = [
     (32, types::I8X16),
     (16, types::I8X16),
@@ -236,8 +237,6 @@ impl Translator<'_, '_> {
     /// same value when the branch is right), so that a mispredicted branch
     /// with a long length stays inside them too.
     fn bulk_split(&mut self, n: Value) -> (Block, Block, Value) {
-        let small = self.b.create_block();
-        let large = self.b.create_block();
         let join = self.b.create_block();
         let n64 = self.b.ins().uextend(types::I64, n);
         let n_c = self.b.ins().band_imm_s(n64, 2 * INLINE_BULK_MAX - 1);
@@ -245,12 +244,21 @@ impl Translator<'_, '_> {
             .b
             .ins()
             .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, n, INLINE_BULK_MAX);
-        self.b.ins().brif(fits, small, &[], large, &[]);
-        self.b.seal_block(small);
-        self.b.seal_block(large);
+        let (small, large) = self.branch_on(fits);
         self.b.set_cold_block(large);
         self.b.switch_to_block(large);
         (small, join, n_c)
+    }
+
+    /// Ends the current block with a branch on `cond` to two new, sealed
+    /// blocks (taken, not taken); the current block stays unchanged.
+    fn branch_on(&mut self, cond: Value) -> (Block, Block) {
+        let yes = self.b.create_block();
+        let no = self.b.create_block();
+        self.b.ins().brif(cond, yes, &[], no, &[]);
+        self.b.seal_block(yes);
+        self.b.seal_block(no);
+        (yes, no)
     }
 
     /// The zero-length case of an inline bulk operation, which touches no
@@ -271,45 +279,45 @@ impl Translator<'_, '_> {
     }
 
     /// Emits, in the current block, one branch per width class of the
-    /// inline bulk operations: `each(w, ty, tail)` is called in the block
-    /// for `n` in `[w, next wider)` with `tail` = the offset of the last
-    /// `w` bytes, computed so that it never lies below 0 even when the
-    /// class branch is mispredicted. The 1-byte case is `each(1, I8, 0)`.
-    /// Every class jumps to `join`; `n` = 0 goes to `zero(self)` first.
+    /// inline bulk operations: `each(ty, pieces)` is called in the block for
+    /// `n` in `[w, next wider)` with the `w`-byte accesses (`ty`) that cover
+    /// the range, as (offset value, immediate) pairs from the lowest
+    /// address up: the first and last `w` bytes, which may overlap (two
+    /// 16-byte pieces at each end for 32..=64). The offset of the last `w`
+    /// bytes never lies below 0, even when the class branch is
+    /// mispredicted. Every class jumps to `join`; `n` = 0 goes to
+    /// `zero(self)` first.
     fn bulk_classes(
         &mut self,
         n: Value,
         join: Block,
-        mut each: impl FnMut(&mut Self, i64, Type, Value),
+        mut each: impl FnMut(&mut Self, Type, &[(Value, i32)]),
         zero: impl FnOnce(&mut Self),
     ) {
         for (w, ty) in BULK_CLASSES {
-            let this = self.b.create_block();
-            let next = self.b.create_block();
             let hit = self
                 .b
                 .ins()
                 .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, n, w);
-            self.b.ins().brif(hit, this, &[], next, &[]);
-            self.b.seal_block(this);
-            self.b.seal_block(next);
+            let (this, next) = self.branch_on(hit);
             self.b.switch_to_block(this);
             let wv = self.b.ins().iconst(types::I64, w);
             let at_least = self.b.ins().umax(n, wv);
             let tail = self.b.ins().iadd_imm_s(at_least, -w);
-            each(self, w, ty, tail);
+            let start = self.b.ins().iconst(types::I64, 0);
+            if w == 32 {
+                each(self, ty, &[(start, 0), (start, 16), (tail, 0), (tail, 16)]);
+            } else {
+                each(self, ty, &[(start, 0), (tail, 0)]);
+            }
             self.b.ins().jump(join, &[]);
             self.b.switch_to_block(next);
         }
-        let one = self.b.create_block();
-        let none = self.b.create_block();
         let hit = self.b.ins().icmp_imm_u(IntCC::NotEqual, n, 0);
-        self.b.ins().brif(hit, one, &[], none, &[]);
-        self.b.seal_block(one);
-        self.b.seal_block(none);
+        let (one, none) = self.branch_on(hit);
         self.b.switch_to_block(one);
-        let at = self.b.ins().iconst(types::I64, 0);
-        each(self, 1, types::I8, at);
+        let start = self.b.ins().iconst(types::I64, 0);
+        each(self, types::I8, &[(start, 0)]);
         self.b.ins().jump(join, &[]);
         self.b.switch_to_block(none);
         zero(self);
@@ -336,15 +344,7 @@ impl Translator<'_, '_> {
         self.b.ins().jump(join, &[]);
         self.b.switch_to_block(small);
         let f = self.heap();
-        let each = |t: &mut Self, w: i64, ty: Type, tail: Value| {
-            let zero = t.b.ins().iconst(types::I64, 0);
-            // 32..=64 bytes: four 16-byte pieces, two from each end.
-            let offs: &[(Value, i32)] = if w == 32 {
-                &[(zero, 0), (zero, 16), (tail, 0), (tail, 16)]
-            } else {
-                &[(zero, 0), (tail, 0)]
-            };
-            let offs = &offs[..if w == 1 { 1 } else { offs.len() }];
+        let each = |t: &mut Self, ty: Type, offs: &[(Value, i32)]| {
             let mut vals = alloc::vec::Vec::with_capacity(offs.len());
             for &(o, imm) in offs {
                 let p = t.bulk_ptr(s, o);
@@ -372,19 +372,12 @@ impl Translator<'_, '_> {
         let splat = self.b.ins().splat(types::I8X16, byte);
         let b64 = self.b.ins().uextend(types::I64, byte);
         let word = self.b.ins().imul_imm_u(b64, 0x0101_0101_0101_0101);
-        let each = |t: &mut Self, w: i64, ty: Type, tail: Value| {
+        let each = |t: &mut Self, ty: Type, offs: &[(Value, i32)]| {
             let val = match ty {
                 types::I8X16 => splat,
                 types::I64 => word,
                 _ => t.b.ins().ireduce(ty, word),
             };
-            let zero = t.b.ins().iconst(types::I64, 0);
-            let offs: &[(Value, i32)] = if w == 32 {
-                &[(zero, 0), (zero, 16), (tail, 0), (tail, 16)]
-            } else {
-                &[(zero, 0), (tail, 0)]
-            };
-            let offs = &offs[..if w == 1 { 1 } else { offs.len() }];
             for &(o, imm) in offs.iter().rev() {
                 let p = t.bulk_ptr(d, o);
                 t.b.ins().store(f, val, p, imm);

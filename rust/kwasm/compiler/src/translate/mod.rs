@@ -627,9 +627,10 @@ impl<'a, 'f> Translator<'a, 'f> {
     /// so a poll costs one load, a `test` and a branch and keeps no value
     /// of its own alive in the function. The word itself is read with an
     /// atomic load, which Cranelift never merges with an earlier read or
-    /// moves, so a loop always sees a new request. The slow path is a direct call to the
-    /// module's shared safepoint stub, which preserves every register
-    /// ([`stub_signature`]): nothing in the loop has to move for it.
+    /// moves, so a loop always sees a new request. The slow path is a
+    /// direct call to the module's shared safepoint stub, which preserves
+    /// every register ([`stub_signature`]): nothing in the loop has to move
+    /// for it.
     pub fn safepoint(&mut self) {
         // The trampoline that entered wasm loaded vmctx[SAFEPOINT_FLAGS]
         // into the pinned register.

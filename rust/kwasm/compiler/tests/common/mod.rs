@@ -323,10 +323,22 @@ impl Instance {
 
     /// Calls export `name` with raw 64-bit arguments; returns raw results.
     pub fn call(&mut self, name: &str, args: &[u64]) -> Vec<u64> {
+        let f = self.func_export(name);
+        self.call_index(f, args)
+    }
+
+    fn func_export(&self, name: &str) -> u32 {
         let Some(ExportKind::Func(f)) = self.module.export(name) else {
             panic!("no function export {name}")
         };
-        self.call_index(f, args)
+        f
+    }
+
+    /// The array-call trampoline for function `f`'s type.
+    fn trampoline(&self, f: u32) -> *const u8 {
+        let off = self.module.trampolines[self.module.func_types[f as usize] as usize];
+        // SAFETY: an offset inside the code, produced by the compiler.
+        unsafe { self.code.add(off as usize) }
     }
 
     pub fn call_index(&mut self, f: u32, args: &[u64]) -> Vec<u64> {
@@ -335,11 +347,10 @@ impl Instance {
         let nres = ty.results.len();
         let mut buf = vec![0u64; args.len().max(nres).max(1)];
         buf[..args.len()].copy_from_slice(args);
-        let tramp_off = self.module.trampolines[self.module.func_types[f as usize] as usize];
-        // SAFETY: offsets produced by the compiler; the trampoline has the TrampolineFn ABI.
+        let tramp = self.trampoline(f);
+        // SAFETY: the compiler's trampoline has the TrampolineFn ABI.
         unsafe {
-            let tramp: kwasm_abi::TrampolineFn =
-                std::mem::transmute(self.code.add(tramp_off as usize));
+            let tramp: kwasm_abi::TrampolineFn = std::mem::transmute(tramp);
             let fr = self.funcs[f as usize];
             tramp(vm(self), fr.code, buf.as_mut_ptr());
         }
@@ -350,13 +361,8 @@ impl Instance {
     /// What calling export `name` takes: its trampoline, the vmctx and
     /// the function's code (for calls made by hand, as in inline asm).
     pub fn entry(&mut self, name: &str) -> (*const u8, *mut u8, *const u8) {
-        let Some(ExportKind::Func(f)) = self.module.export(name) else {
-            panic!("no function export {name}")
-        };
-        let tramp_off = self.module.trampolines[self.module.func_types[f as usize] as usize];
-        // SAFETY: an offset inside the code, produced by the compiler.
-        let tramp = unsafe { self.code.add(tramp_off as usize) } as *const u8;
-        (tramp, vm(self), self.funcs[f as usize].code)
+        let f = self.func_export(name);
+        (self.trampoline(f), vm(self), self.funcs[f as usize].code)
     }
 
     /// Runs `call` in a forked child; returns Ok(results) or Err(trap).
