@@ -143,7 +143,7 @@ static inline bool kwasm_policies_apply(void)
 	       (SYSCALL_WORK_SECCOMP | SYSCALL_WORK_SYSCALL_AUDIT);
 }
 
-long kwasm_syscall_enter(int nr, const u64 *args);
+long kwasm_syscall_enter(int nr, const u64 *args, unsigned int n);
 void kwasm_audit_exit(long ret);
 int kwasm_policy_init(void);
 

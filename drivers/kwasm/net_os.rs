@@ -9,7 +9,7 @@ use kwasm_wasi::net::{EpollEvent, NetOs, SockAddr};
 use kwasm_wasi::os::OsResult;
 
 use crate::ffi::KwasmRun;
-use crate::wasi_os::{kvecs_const, kvecs_mut, KernelOs, Kvec};
+use crate::wasi_os::{with_kvecs_const, with_kvecs_mut, KernelOs, Kvec};
 use kernel::bindings as nr;
 
 // `KwasmRun` crosses only by pointer; its kernel-typed plumbing fields (a
@@ -96,23 +96,14 @@ impl KernelOs {
         mut from: Option<&mut SockAddr>,
     ) -> OsResult<(usize, i32)> {
         self.syscall(nr::__NR_recvmsg, &[fd.into(), 0, flags as u64])?;
-        let mut v = kvecs_mut(bufs)?;
         let (mut msg_flags, mut len) = (0, 0);
         let p = from
             .as_deref_mut()
             .map_or(core::ptr::null_mut(), |a| a.bytes.as_mut_ptr());
-        // SAFETY: each kvec is a live, exclusively borrowed guest buffer; `p` is null or `from.bytes`, room for any address; valid out pointers.
-        let r = unsafe {
-            kwasm_net_recvfrom(
-                fd,
-                v.as_mut_ptr(),
-                v.len(),
-                flags,
-                &mut msg_flags,
-                p,
-                &mut len,
-            )
-        };
+        let r = with_kvecs_mut(bufs, |v, n| {
+            // SAFETY: the n kvecs at v are live, exclusively borrowed guest buffers; `p` is null or `from.bytes`, room for any address; valid out pointers.
+            unsafe { kwasm_net_recvfrom(fd, v, n, flags, &mut msg_flags, p, &mut len) }
+        })?;
         let n = self.sys(r)? as usize;
         if let Some(a) = from {
             a.len = len;
@@ -196,10 +187,9 @@ impl NetOs for KernelOs {
         addr: Option<&[u8]>,
     ) -> OsResult<usize> {
         self.syscall(nr::__NR_sendmsg, &[fd.into(), 0, flags as u64])?;
-        let mut v = kvecs_const(bufs)?;
         let (p, l) = addr.map_or((core::ptr::null(), 0), |a| (a.as_ptr(), a.len()));
-        // SAFETY: each kvec is a live guest buffer, only read for a send; the address is valid for its length or null.
-        let r = unsafe { kwasm_net_sendto(fd, v.as_mut_ptr(), v.len(), flags, p, l) };
+        // SAFETY: the n kvecs at v are live guest buffers, only read for a send; the address is valid for its length or null.
+        let r = with_kvecs_const(bufs, |v, n| unsafe { kwasm_net_sendto(fd, v, n, flags, p, l) })?;
         self.sys(r).map(|n| n as usize)
     }
 

@@ -126,10 +126,10 @@ static long kwasm_seccomp(int nr, const u64 *args)
 }
 
 /*
- * A host call starts the work of system call nr with args (six values,
- * as kwasm_seccomp() takes them), and the kernel's policies for system
- * calls apply: the seccomp filter decides first, then an audit record
- * opens.
+ * A host call starts the work of system call nr with the n values at args
+ * (at most six are read; missing ones are 0, as kwasm_seccomp() takes
+ * them), and the kernel's policies for system calls apply: the seccomp
+ * filter decides first, then an audit record opens.
  *
  * Audit: a host call that does the work of system call nr is audited as
  * that system call. The record opens here (with the first four arguments,
@@ -147,21 +147,29 @@ static long kwasm_seccomp(int nr, const u64 *args)
  * an audit context, the common case, pays one load and one test, as the
  * syscall entry work does.
  */
-long kwasm_syscall_enter(int nr, const u64 *args)
+static noinline long kwasm_policies_enter(int nr, const u64 *args,
+					 unsigned int n)
 {
+	u64 a[6] = {};
 	long ret;
 
-	if (likely(!kwasm_policies_apply()))
-		return 0;
+	memcpy(a, args, min(n, ARRAY_SIZE(a)) * sizeof(*a));
 	if (test_syscall_work(SECCOMP)) {
-		ret = kwasm_seccomp(nr, args);
+		ret = kwasm_seccomp(nr, a);
 		if (ret)
 			return ret;
 	}
 	if (current->in_execve || !audit_context())
 		return 0;
-	audit_syscall_entry(nr, args[0], args[1], args[2], args[3]);
+	audit_syscall_entry(nr, a[0], a[1], a[2], a[3]);
 	return 1;
+}
+
+long kwasm_syscall_enter(int nr, const u64 *args, unsigned int n)
+{
+	if (likely(!kwasm_policies_apply()))
+		return 0;
+	return kwasm_policies_enter(nr, args, n);
 }
 
 void kwasm_audit_exit(long ret)

@@ -9,7 +9,7 @@ use core::ffi::{c_char, c_int, c_long, c_uint, c_void, CStr};
 
 use crate::ffi::{offsets, KwasmRun};
 use kernel::bindings as nr;
-use kwasm_wasi::guest::IoList;
+use kwasm_wasi::guest::IOV_INLINE;
 use kwasm_wasi::os::{DirEntry, OpenHow, OsResult, PollFd, SetTime, Stat, Timespec, WasiOs};
 
 const EINTR: i32 = 4;
@@ -146,7 +146,7 @@ extern "C" {
     fn kwasm_poll(fds: *mut PollFd, n: c_uint, deadline_ns: i64) -> c_long;
     fn kwasm_net_shutdown(fd: c_uint, how: c_int) -> c_long;
     fn kwasm_raise(sig: c_int) -> c_long;
-    fn kwasm_syscall_enter(nr: c_int, args: *const u64) -> c_long;
+    fn kwasm_syscall_enter(nr: c_int, args: *const u64, n: c_uint) -> c_long;
     fn kwasm_audit_exit(ret: c_long);
     static kwasm_ioctl_fionread: c_uint;
 }
@@ -196,12 +196,8 @@ impl KernelOs {
     /// opens, which the next result ([`KernelOs::sys`]) closes.
     pub(crate) fn syscall(&mut self, nr: u32, args: &[u64]) -> OsResult<()> {
         self.end_syscall(0);
-        let mut a = [0u64; 6];
-        for (d, s) in a.iter_mut().zip(args) {
-            *d = *s;
-        }
-        // SAFETY: `a` holds the six values the C side reads; process context, where a filter may sleep (user notification) or end the task; no audit record of ours is open (closed above).
-        let r = unsafe { kwasm_syscall_enter(nr as c_int, a.as_ptr()) };
+        // SAFETY: `args` holds the `args.len()` values the C side reads (it copies them only when a policy applies); process context, where a filter may sleep (user notification) or end the task; no audit record of ours is open (closed above).
+        let r = unsafe { kwasm_syscall_enter(nr as c_int, args.as_ptr(), args.len() as c_uint) };
         if r < 0 {
             return self.unit(r);
         }
@@ -240,49 +236,45 @@ impl Drop for KernelOs {
 /// the kernel.
 const EINVAL_RET: c_long = -(EINVAL as c_long);
 
-/// The kvecs of one vectored call. One buffer, the common case, is a
-/// single kvec on the stack; up to `IOV_INLINE` live inline in the list.
-pub(crate) enum Kvecs {
-    One(Kvec),
-    Many(IoList<Kvec>),
-}
-
-impl Kvecs {
-    pub(crate) fn as_mut_ptr(&mut self) -> *mut Kvec {
-        match self {
-            Kvecs::One(k) => k,
-            Kvecs::Many(v) => v.as_mut_ptr(),
+/// Calls `f` with the buffers as an array of kvecs (pointer, count). Up to
+/// `IOV_INLINE` of them, the common case, are built in place on the stack
+/// (a list returned by value cost a 1-byte write two memcpy calls, the
+/// kernel's Rust having no vector registers to move it with); more are
+/// allocated.
+fn with_kvecs<R>(
+    bufs: impl ExactSizeIterator<Item = (*mut u8, usize)>,
+    f: impl FnOnce(*mut Kvec, usize) -> R,
+) -> OsResult<R> {
+    let n = bufs.len();
+    let kvec = |(base, len)| Kvec { base, len };
+    if n <= IOV_INLINE {
+        let mut v: [Kvec; IOV_INLINE] = Default::default();
+        for (k, b) in v.iter_mut().zip(bufs) {
+            *k = kvec(b);
         }
+        return Ok(f(v.as_mut_ptr(), n));
     }
-
-    pub(crate) fn len(&self) -> usize {
-        match self {
-            Kvecs::One(_) => 1,
-            Kvecs::Many(v) => v.len(),
-        }
-    }
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| ENOMEM)?;
+    v.extend(bufs.map(kvec));
+    Ok(f(v.as_mut_ptr(), v.len()))
 }
 
-fn kvecs(mut bufs: impl ExactSizeIterator<Item = (*mut u8, usize)>) -> OsResult<Kvecs> {
-    if bufs.len() == 1 {
-        if let Some((base, len)) = bufs.next() {
-            return Ok(Kvecs::One(Kvec { base, len }));
-        }
-    }
-    let mut v = IoList::with_capacity(bufs.len()).map_err(|_| ENOMEM)?;
-    for (base, len) in bufs {
-        v.push(Kvec { base, len }).map_err(|_| ENOMEM)?;
-    }
-    Ok(Kvecs::Many(v))
+/// [`with_kvecs`] over buffers the call may write.
+pub(crate) fn with_kvecs_mut<R>(
+    bufs: &mut [&mut [u8]],
+    f: impl FnOnce(*mut Kvec, usize) -> R,
+) -> OsResult<R> {
+    with_kvecs(bufs.iter_mut().map(|b| (b.as_mut_ptr(), b.len())), f)
 }
 
-pub(crate) fn kvecs_mut(bufs: &mut [&mut [u8]]) -> OsResult<Kvecs> {
-    kvecs(bufs.iter_mut().map(|b| (b.as_mut_ptr(), b.len())))
-}
-
-// The C side only reads through these pointers for writes (ITER_SOURCE).
-pub(crate) fn kvecs_const(bufs: &[&[u8]]) -> OsResult<Kvecs> {
-    kvecs(bufs.iter().map(|b| (b.as_ptr().cast_mut(), b.len())))
+/// [`with_kvecs`] over buffers the call only reads (the C side takes them
+/// as ITER_SOURCE).
+pub(crate) fn with_kvecs_const<R>(
+    bufs: &[&[u8]],
+    f: impl FnOnce(*mut Kvec, usize) -> R,
+) -> OsResult<R> {
+    with_kvecs(bufs.iter().map(|b| (b.as_ptr().cast_mut(), b.len())), f)
 }
 
 fn ts(sec: i64, nsec: u32) -> Timespec {
@@ -351,35 +343,31 @@ fn fionread() -> u64 {
 impl WasiOs for KernelOs {
     fn read(&mut self, fd: u32, bufs: &mut [&mut [u8]]) -> OsResult<usize> {
         self.syscall(nr::__NR_readv, &[fd.into(), 0, bufs.len() as u64])?;
-        let mut v = kvecs_mut(bufs)?;
-        // SAFETY: each kvec is a live, exclusively borrowed guest buffer.
-        let r = unsafe { kwasm_fd_rw(fd, false, v.as_mut_ptr(), v.len(), -1) };
+        // SAFETY: the n kvecs at v are live, exclusively borrowed guest buffers.
+        let r = with_kvecs_mut(bufs, |v, n| unsafe { kwasm_fd_rw(fd, false, v, n, -1) })?;
         self.sys(r).map(|n| n as usize)
     }
 
     fn pread(&mut self, fd: u32, bufs: &mut [&mut [u8]], offset: u64) -> OsResult<usize> {
         self.syscall(nr::__NR_preadv, &[fd.into(), 0, bufs.len() as u64, offset])?;
         let pos = i64::try_from(offset).map_err(|_| EINVAL)?;
-        let mut v = kvecs_mut(bufs)?;
-        // SAFETY: each kvec is a live, exclusively borrowed guest buffer.
-        let r = unsafe { kwasm_fd_rw(fd, false, v.as_mut_ptr(), v.len(), pos) };
+        // SAFETY: the n kvecs at v are live, exclusively borrowed guest buffers.
+        let r = with_kvecs_mut(bufs, |v, n| unsafe { kwasm_fd_rw(fd, false, v, n, pos) })?;
         self.sys(r).map(|n| n as usize)
     }
 
     fn write(&mut self, fd: u32, bufs: &[&[u8]]) -> OsResult<usize> {
         self.syscall(nr::__NR_writev, &[fd.into(), 0, bufs.len() as u64])?;
-        let mut v = kvecs_const(bufs)?;
-        // SAFETY: each kvec is a live guest buffer, only read for a write.
-        let r = unsafe { kwasm_fd_rw(fd, true, v.as_mut_ptr(), v.len(), -1) };
+        // SAFETY: the n kvecs at v are live guest buffers, only read for a write.
+        let r = with_kvecs_const(bufs, |v, n| unsafe { kwasm_fd_rw(fd, true, v, n, -1) })?;
         self.sys(r).map(|n| n as usize)
     }
 
     fn pwrite(&mut self, fd: u32, bufs: &[&[u8]], offset: u64) -> OsResult<usize> {
         self.syscall(nr::__NR_pwritev, &[fd.into(), 0, bufs.len() as u64, offset])?;
         let pos = i64::try_from(offset).map_err(|_| EINVAL)?;
-        let mut v = kvecs_const(bufs)?;
-        // SAFETY: each kvec is a live guest buffer, only read for a write.
-        let r = unsafe { kwasm_fd_rw(fd, true, v.as_mut_ptr(), v.len(), pos) };
+        // SAFETY: the n kvecs at v are live guest buffers, only read for a write.
+        let r = with_kvecs_const(bufs, |v, n| unsafe { kwasm_fd_rw(fd, true, v, n, pos) })?;
         self.sys(r).map(|n| n as usize)
     }
 

@@ -55,17 +55,20 @@ pub struct Out<const N: usize> {
 }
 
 /// A guest pointer from an argument slot (i32 params are zero-extended).
+#[inline]
 pub fn ptr(slot: u64) -> u32 {
     slot as u32
 }
 
 impl<'a> Guest<'a> {
     /// Wraps the memory; its length is the current size.
+    #[inline]
     pub fn new(mem: &'a mut [u8]) -> Self {
         Guest { mem }
     }
 
     /// The memory size in bytes.
+    #[inline]
     pub fn len(&self) -> usize {
         self.mem.len()
     }
@@ -76,12 +79,14 @@ impl<'a> Guest<'a> {
     }
 
     /// `[ptr, ptr + len)` as indices, if inside the memory.
+    #[inline]
     fn range(&self, ptr: u32, len: u64) -> Result<core::ops::Range<usize>, Errno> {
         checked_range(self.mem.len(), ptr, len)
     }
 
     /// Checks bounds and alignment of an array of `count` elements of
     /// `size` bytes aligned to `align`; returns the start index.
+    #[inline]
     pub fn check_array(&self, ptr: u32, count: u32, size: u32, align: u32) -> Result<usize, Errno> {
         if !ptr.is_multiple_of(align) {
             return Err(Errno::INVAL);
@@ -91,61 +96,75 @@ impl<'a> Guest<'a> {
     }
 
     /// Bytes `[ptr, ptr + len)`.
+    #[inline]
     pub fn bytes(&self, ptr: u32, len: u32) -> Result<&[u8], Errno> {
         let r = self.range(ptr, len.into())?;
         Ok(&self.mem[r])
     }
 
     /// Mutable bytes `[ptr, ptr + len)`.
+    #[inline]
     pub fn bytes_mut(&mut self, ptr: u32, len: u32) -> Result<&mut [u8], Errno> {
         let r = self.range(ptr, len.into())?;
         Ok(&mut self.mem[r])
     }
 
     /// Checks a result location of `N` bytes aligned to `align`.
+    #[inline]
     pub fn out<const N: usize>(&self, ptr: u32, align: u32) -> Result<Out<N>, Errno> {
         let at = self.check_array(ptr, 1, N as u32, align)?;
         Ok(Out { at })
     }
 
     /// Checks a `u32` result location.
+    #[inline]
     pub fn out_u32(&self, ptr: u32) -> Result<Out<4>, Errno> {
         self.out(ptr, 4)
     }
 
     /// Checks a `u64` result location.
+    #[inline]
     pub fn out_u64(&self, ptr: u32) -> Result<Out<8>, Errno> {
         self.out(ptr, 8)
     }
 
     /// Writes a checked result. Memory cannot shrink during a host call, so
     /// a checked location stays valid.
+    #[inline]
     pub fn put<const N: usize>(&mut self, out: Out<N>, bytes: [u8; N]) {
-        if let Some(dst) = self.mem.get_mut(out.at..out.at + N) {
-            dst.copy_from_slice(&bytes);
+        // As a fixed-size array: a slice copy is a memcpy call in the kernel.
+        if let Some(dst) = self
+            .mem
+            .get_mut(out.at..out.at + N)
+            .and_then(|d| <&mut [u8; N]>::try_from(d).ok())
+        {
+            *dst = bytes;
         }
     }
 
     /// Writes a `u32` result.
+    #[inline]
     pub fn put_u32(&mut self, out: Out<4>, v: u32) {
         self.put(out, v.to_le_bytes());
     }
 
     /// Writes a `u64` result.
+    #[inline]
     pub fn put_u64(&mut self, out: Out<8>, v: u64) {
         self.put(out, v.to_le_bytes());
     }
 
     /// Reads a little-endian `u32` at a byte index already checked.
+    #[inline]
     fn u32_at(&self, at: usize) -> u32 {
-        let mut b = [0u8; 4];
-        if let Some(s) = self.mem.get(at..at + 4) {
-            b.copy_from_slice(s);
-        }
-        u32::from_le_bytes(b)
+        self.mem
+            .get(at..at + 4)
+            .and_then(|s| <[u8; 4]>::try_from(s).ok())
+            .map_or(0, u32::from_le_bytes)
     }
 
     /// Reads an aligned `u32`.
+    #[inline]
     pub fn read_u32(&self, ptr: u32) -> Result<u32, Errno> {
         let at = self.check_array(ptr, 1, 4, 4)?;
         Ok(self.u32_at(at))
@@ -204,8 +223,45 @@ impl<'a> Guest<'a> {
         Ok(bufs)
     }
 
+    /// Calls `f` with the buffers of a `ciovec` array ([`Guest::ciovecs`]).
+    /// A single buffer, the common case, goes to `f` without building a
+    /// list: a 1-byte write in the kernel paid more for the list (and the
+    /// copies of it) than for the rest of the decoding.
+    pub fn with_ciovecs<R>(
+        &self,
+        iovs: u32,
+        count: u32,
+        f: impl FnOnce(&[&[u8]]) -> R,
+    ) -> Result<R, Errno> {
+        if count == 1 {
+            return Ok(match self.single_iovec(iovs)? {
+                Some((p, n)) => f(&[self.bytes(p, n)?]),
+                None => f(&[]),
+            });
+        }
+        Ok(f(&self.ciovecs(iovs, count)?))
+    }
+
+    /// Calls `f` with the buffers of an `iovec` array ([`Guest::iovecs`]),
+    /// a single one without building a list (see [`Guest::with_ciovecs`]).
+    pub fn with_iovecs<R>(
+        &mut self,
+        iovs: u32,
+        count: u32,
+        f: impl FnOnce(&mut [&mut [u8]]) -> R,
+    ) -> Result<R, Errno> {
+        if count == 1 {
+            return Ok(match self.single_iovec(iovs)? {
+                Some((p, n)) => f(&mut [self.bytes_mut(p, n)?]),
+                None => f(&mut []),
+            });
+        }
+        Ok(f(&mut self.iovecs(iovs, count)?))
+    }
+
     /// The buffer of a one-element iovec array, checked as
     /// [`Guest::each_iovec`] checks each; `None` if it is empty.
+    #[inline]
     fn single_iovec(&self, iovs: u32) -> Result<Option<(u32, u32)>, Errno> {
         let at = self.check_array(iovs, 1, 8, 4)?;
         let r = self.range(self.u32_at(at), self.u32_at(at + 4).into())?;
@@ -296,6 +352,7 @@ pub fn read_path(mem: &[u8], ptr: u32, len: u32) -> Result<PathBuf, Errno> {
 
 /// `[ptr, ptr + len)` as indices into a memory of `size` bytes, if inside
 /// it; masked so that it is `0..0` even under a mispredicted check.
+#[inline]
 fn checked_range(size: usize, ptr: u32, len: u64) -> Result<core::ops::Range<usize>, Errno> {
     let start = u64::from(ptr);
     let end = start.checked_add(len).ok_or(Errno::FAULT)?;

@@ -326,10 +326,11 @@ fn sendto<O: WasiOs + NetOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> WasiR
         0 => None,
         p => Some(addr_arg(&g, p, a.u32(5))?),
     };
-    let bufs = g.ciovecs(ptr(a.u64(1)), a.u32(2))?;
     let to = addr.as_ref().map(|(b, n)| &b[..*n]);
-    let n = os(cx.os.send_to(a.u32(0), &bufs, flags | MSG_NOSIGNAL, to))?;
-    drop(bufs);
+    let fd = a.u32(0);
+    let n = g.with_ciovecs(ptr(a.u64(1)), a.u32(2), |bufs| {
+        os(cx.os.send_to(fd, bufs, flags | MSG_NOSIGNAL, to))
+    })??;
     g.put_u32(out, n as u32);
     Ok(())
 }
@@ -344,9 +345,10 @@ fn recvfrom<O: WasiOs + NetOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> Was
     let flags_out = g.out_u32(ptr(a.u64(7)))?;
     let from_out = addr_out(&g, ptr(a.u64(4)), ptr(a.u64(5)))?;
     let mut from = SockAddr::default();
-    let mut bufs = g.iovecs(ptr(a.u64(1)), a.u32(2))?;
-    let (n, msg_flags) = os(cx.os.recv_from(a.u32(0), &mut bufs, flags, &mut from))?;
-    drop(bufs);
+    let fd = a.u32(0);
+    let (n, msg_flags) = g.with_iovecs(ptr(a.u64(1)), a.u32(2), |bufs| {
+        os(cx.os.recv_from(fd, bufs, flags, &mut from))
+    })??;
     put_addr(&mut g, from_out, &from)?;
     g.put_u32(n_out, n as u32);
     g.put_u32(flags_out, msg_flags as u32);

@@ -185,10 +185,11 @@ pub(crate) fn fd_sync<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> W
 pub(crate) fn fd_read<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> WasiResult {
     let mut g = Guest::new(cx.mem);
     let out = g.out_u32(ptr(a.u64(3)))?;
-    let mut bufs = g.iovecs(ptr(a.u64(1)), a.u32(2))?;
-    need(cx.os, cx.state, a.u32(0), rights::FD_READ)?;
-    let n = os(cx.os.read(a.u32(0), &mut bufs))?;
-    drop(bufs);
+    let fd = a.u32(0);
+    let n = g.with_iovecs(ptr(a.u64(1)), a.u32(2), |bufs| {
+        need(cx.os, cx.state, fd, rights::FD_READ)?;
+        os(cx.os.read(fd, bufs))
+    })??;
     g.put_u32(out, n as u32);
     Ok(())
 }
@@ -198,10 +199,11 @@ pub(crate) fn fd_pread<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> 
     let mut g = Guest::new(cx.mem);
     let out = g.out_u32(ptr(a.u64(4)))?;
     let offset = loff(a.u64(3))?;
-    let mut bufs = g.iovecs(ptr(a.u64(1)), a.u32(2))?;
-    need(cx.os, cx.state, a.u32(0), rights::FD_READ | rights::FD_SEEK)?;
-    let n = os(cx.os.pread(a.u32(0), &mut bufs, offset))?;
-    drop(bufs);
+    let fd = a.u32(0);
+    let n = g.with_iovecs(ptr(a.u64(1)), a.u32(2), |bufs| {
+        need(cx.os, cx.state, fd, rights::FD_READ | rights::FD_SEEK)?;
+        os(cx.os.pread(fd, bufs, offset))
+    })??;
     g.put_u32(out, n as u32);
     Ok(())
 }
@@ -210,10 +212,11 @@ pub(crate) fn fd_pread<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> 
 pub(crate) fn fd_write<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) -> WasiResult {
     let mut g = Guest::new(cx.mem);
     let out = g.out_u32(ptr(a.u64(3)))?;
-    let bufs = g.ciovecs(ptr(a.u64(1)), a.u32(2))?;
-    need(cx.os, cx.state, a.u32(0), rights::FD_WRITE)?;
-    let n = os(cx.os.write(a.u32(0), &bufs))?;
-    drop(bufs);
+    let fd = a.u32(0);
+    let n = g.with_ciovecs(ptr(a.u64(1)), a.u32(2), |bufs| {
+        need(cx.os, cx.state, fd, rights::FD_WRITE)?;
+        os(cx.os.write(fd, bufs))
+    })??;
     g.put_u32(out, n as u32);
     Ok(())
 }
@@ -223,15 +226,11 @@ pub(crate) fn fd_pwrite<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) ->
     let mut g = Guest::new(cx.mem);
     let out = g.out_u32(ptr(a.u64(4)))?;
     let offset = loff(a.u64(3))?;
-    let bufs = g.ciovecs(ptr(a.u64(1)), a.u32(2))?;
-    need(
-        cx.os,
-        cx.state,
-        a.u32(0),
-        rights::FD_WRITE | rights::FD_SEEK,
-    )?;
-    let n = os(cx.os.pwrite(a.u32(0), &bufs, offset))?;
-    drop(bufs);
+    let fd = a.u32(0);
+    let n = g.with_ciovecs(ptr(a.u64(1)), a.u32(2), |bufs| {
+        need(cx.os, cx.state, fd, rights::FD_WRITE | rights::FD_SEEK)?;
+        os(cx.os.pwrite(fd, bufs, offset))
+    })??;
     g.put_u32(out, n as u32);
     Ok(())
 }

@@ -28,6 +28,7 @@ pub enum Fail {
 }
 
 impl From<Errno> for Fail {
+    #[inline]
     fn from(e: Errno) -> Self {
         Fail::Errno(e)
     }
@@ -43,22 +44,26 @@ pub struct Args<'a>(pub &'a [u64]);
 
 impl Args<'_> {
     /// An i32 argument, as the u32 bit pattern.
+    #[inline]
     pub fn u32(&self, i: usize) -> u32 {
         self.0.get(i).copied().unwrap_or(0) as u32
     }
 
     /// An i64 argument, as the u64 bit pattern.
+    #[inline]
     pub fn u64(&self, i: usize) -> u64 {
         self.0.get(i).copied().unwrap_or(0)
     }
 
     /// An i32 argument zero-extended, for flag and enum decoding.
+    #[inline]
     pub fn flags(&self, i: usize) -> u64 {
         u64::from(self.u32(i))
     }
 }
 
 /// Maps an OS result's Linux errno.
+#[inline]
 pub(crate) fn os<T>(r: Result<T, i32>) -> Result<T, Errno> {
     r.map_err(from_linux)
 }

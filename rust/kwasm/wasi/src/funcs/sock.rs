@@ -41,10 +41,11 @@ pub(crate) fn sock_recv<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) ->
     let mut g = Guest::new(cx.mem);
     let size = g.out_u32(ptr(a.u64(4)))?;
     let roflags = g.out::<2>(ptr(a.u64(5)), 2)?;
-    let mut bufs = g.iovecs(ptr(a.u64(1)), a.u32(2))?;
-    need_socket(cx.os, cx.state, a.u32(0), rights::FD_READ)?;
-    let (n, msg_flags) = os(cx.os.recv(a.u32(0), &mut bufs, flags))?;
-    drop(bufs);
+    let fd = a.u32(0);
+    let (n, msg_flags) = g.with_iovecs(ptr(a.u64(1)), a.u32(2), |bufs| {
+        need_socket(cx.os, cx.state, fd, rights::FD_READ)?;
+        os(cx.os.recv(fd, bufs, flags))
+    })??;
     let ro = if msg_flags & MSG_TRUNC != 0 {
         RECV_DATA_TRUNCATED
     } else {
@@ -63,10 +64,11 @@ pub(crate) fn sock_send<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) ->
     }
     let mut g = Guest::new(cx.mem);
     let out = g.out_u32(ptr(a.u64(4)))?;
-    let bufs = g.ciovecs(ptr(a.u64(1)), a.u32(2))?;
-    need_socket(cx.os, cx.state, a.u32(0), rights::FD_WRITE)?;
-    let n = os(cx.os.send(a.u32(0), &bufs, MSG_NOSIGNAL))?;
-    drop(bufs);
+    let fd = a.u32(0);
+    let n = g.with_ciovecs(ptr(a.u64(1)), a.u32(2), |bufs| {
+        need_socket(cx.os, cx.state, fd, rights::FD_WRITE)?;
+        os(cx.os.send(fd, bufs, MSG_NOSIGNAL))
+    })??;
     g.put_u32(out, n as u32);
     Ok(())
 }
