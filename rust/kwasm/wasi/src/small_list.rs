@@ -17,15 +17,38 @@ pub struct SmallList<T, const N: usize> {
 }
 
 impl<T: Default, const N: usize> SmallList<T, N> {
+    /// An empty list, with room for `N` items inline. With
+    /// [`SmallList::reserve`], the way to make one on a hot path: it is
+    /// built where it lives, where a `Result` around it is built and then
+    /// copied out.
+    #[inline]
+    pub fn new() -> Self {
+        SmallList {
+            inline: core::array::from_fn(|_| T::default()),
+            len: 0,
+            heap: None,
+        }
+    }
+
+    /// Makes room for `n` items in all: one allocation if `n > N` and the
+    /// list is still inline and empty, else nothing (later pushes allocate
+    /// as needed).
+    #[inline]
+    pub fn reserve(&mut self, n: usize) -> Result<(), Errno> {
+        if n > N && self.heap.is_none() && self.len == 0 {
+            self.heap = Some(heap_with(n)?);
+        }
+        Ok(())
+    }
+
     /// Room for `n` items: inline if `n <= N`, else one allocation.
+    ///
+    /// Inline, as is [`SmallList::push`]: a list built by a call and
+    /// returned was copied (a memcpy call in the kernel, whose Rust has no
+    /// vector registers), and these lists live on hot host-call paths.
+    #[inline]
     pub fn with_capacity(n: usize) -> Result<Self, Errno> {
-        let heap = if n > N {
-            let mut v = Vec::new();
-            v.try_reserve_exact(n).map_err(|_| Errno::NOMEM)?;
-            Some(v)
-        } else {
-            None
-        };
+        let heap = if n > N { Some(heap_with(n)?) } else { None };
         Ok(SmallList {
             inline: core::array::from_fn(|_| T::default()),
             len: 0,
@@ -34,29 +57,52 @@ impl<T: Default, const N: usize> SmallList<T, N> {
     }
 
     /// Appends `item`; beyond the capacity asked for, it may allocate.
+    #[inline]
     pub fn push(&mut self, item: T) -> Result<(), Errno> {
-        if self.heap.is_none() && self.len == N {
-            let mut v = Vec::new();
-            v.try_reserve(N + 1).map_err(|_| Errno::NOMEM)?;
-            v.extend(self.inline.iter_mut().map(core::mem::take));
-            self.heap = Some(v);
-        }
         match &mut self.heap {
-            Some(v) => {
-                v.try_reserve(1).map_err(|_| Errno::NOMEM)?;
-                v.push(item);
-            }
-            None => {
+            None if self.len < N => {
                 self.inline[self.len] = item;
                 self.len += 1;
+                Ok(())
             }
+            _ => self.push_heap(item),
         }
+    }
+
+    /// [`SmallList::push`] of an item that goes to the heap, moving the
+    /// inline ones there first if they are all used.
+    #[cold]
+    fn push_heap(&mut self, item: T) -> Result<(), Errno> {
+        let v = match &mut self.heap {
+            Some(v) => v,
+            None => {
+                let mut v = heap_with(N + 1)?;
+                v.extend(self.inline.iter_mut().map(core::mem::take));
+                self.heap.insert(v)
+            }
+        };
+        v.try_reserve(1).map_err(|_| Errno::NOMEM)?;
+        v.push(item);
         Ok(())
+    }
+}
+
+/// An empty vector with room for `n` items.
+fn heap_with<T>(n: usize) -> Result<Vec<T>, Errno> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| Errno::NOMEM)?;
+    Ok(v)
+}
+
+impl<T: Default, const N: usize> Default for SmallList<T, N> {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
 impl<T, const N: usize> Deref for SmallList<T, N> {
     type Target = [T];
+    #[inline]
     fn deref(&self) -> &[T] {
         match &self.heap {
             Some(v) => v,
@@ -66,6 +112,7 @@ impl<T, const N: usize> Deref for SmallList<T, N> {
 }
 
 impl<T, const N: usize> DerefMut for SmallList<T, N> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut [T] {
         match &mut self.heap {
             Some(v) => v,

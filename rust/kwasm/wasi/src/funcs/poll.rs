@@ -74,9 +74,10 @@ impl Default for Pending {
 
 /// Subscription `i` of the array at `subs_ptr`, already bounds checked.
 fn subscription(g: &Guest<'_>, subs_ptr: u32, i: usize) -> Result<Subscription, Errno> {
-    let mut raw = [0u8; Subscription::SIZE];
     let at = subs_ptr.wrapping_add((i * Subscription::SIZE) as u32);
-    raw.copy_from_slice(g.bytes(at, Subscription::SIZE as u32)?);
+    let bytes = g.bytes(at, Subscription::SIZE as u32)?;
+    // A fixed-size copy (a few moves), not a slice copy (a memcpy call).
+    let raw = <[u8; Subscription::SIZE]>::try_from(bytes).map_err(|_| Errno::FAULT)?;
     Subscription::decode(&raw)
 }
 
@@ -95,8 +96,9 @@ pub(crate) fn poll_oneoff<O: WasiOs + ?Sized>(cx: &mut Ctx<'_, O>, a: Args<'_>) 
     let nevents = g.out_u32(ptr(a.u64(3)))?;
 
     let count = n as usize;
-    let mut pending: SmallList<Pending, POLL_INLINE> = SmallList::with_capacity(count)?;
-    let mut fds: SmallList<PollFd, POLL_INLINE> = SmallList::with_capacity(0)?;
+    let mut pending: SmallList<Pending, POLL_INLINE> = SmallList::new();
+    pending.reserve(count)?;
+    let mut fds: SmallList<PollFd, POLL_INLINE> = SmallList::new();
     let mut mono_now = None;
     let mut earliest: Option<u64> = None;
     let mut failed = false;
