@@ -86,7 +86,10 @@ STACK_FRAME_NON_STANDARD kwasm_unwind
  * stack with a kernel FPU section open. A leaf call (leaf.rs) runs right
  * here; any other runs on the task stack (below the frame kwasm_enter
  * saved) outside the FPU section. Compiled code calls it directly (a
- * relocation filled at placement).
+ * relocation filled at placement). Only imports the run marks as having
+ * a leaf path (leaf_imports, set at instantiation) are offered to
+ * leaf.rs: for the others that call cost more than the rest of this
+ * entry.
  */
 SYM_FUNC_START(kwasm_hostcall_entry)
 	push	%rbp
@@ -101,9 +104,19 @@ SYM_FUNC_START(kwasm_hostcall_entry)
 	push	%rsi		/* index */
 	push	%rdx		/* args */
 	sub	$8, %rsp
+	mov	PER_CPU_VAR(kwasm_cur_run), %rax
+	cmp	KWASM_RUN_LEAF_VMCTX(%rax), %rdi
+	jne	.Lhostcall_full
+	cmp	$63, %esi
+	ja	.Lhostcall_full
+	mov	%esi, %ecx
+	mov	KWASM_RUN_LEAF_IMPORTS(%rax), %rax
+	bt	%rcx, %rax
+	jnc	.Lhostcall_full
 	call	kwasm_rs_hostcall_leaf
 	test	%al, %al
 	jnz	.Lhostcall_done
+.Lhostcall_full:
 	mov	PER_CPU_VAR(kwasm_cur_run), %rax
 	mov	KWASM_RUN_TASK_SP(%rax), %rsp
 	and	$-16, %rsp

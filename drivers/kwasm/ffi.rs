@@ -57,6 +57,10 @@ pub(crate) struct KwasmRun {
     runner_mm: *mut c_void,
     #[allow(dead_code)]
     no_contain: c_uint,
+    /// The instance whose imports `leaf_imports` describes (entry.S).
+    pub(crate) leaf_vmctx: *mut u8,
+    /// Bit i: import i of that instance has a leaf path (leaf.rs).
+    pub(crate) leaf_imports: u64,
 }
 
 /// The layouts of kwasm.h's shared structures as C sees them (generated).
@@ -87,6 +91,8 @@ const _: () = {
     assert!(offset_of!(KwasmRun, runner) == offsets::KWASM_RUN_RUNNER);
     assert!(offset_of!(KwasmRun, runner_mm) == offsets::KWASM_RUN_RUNNER_MM);
     assert!(offset_of!(KwasmRun, no_contain) == offsets::KWASM_RUN_NO_CONTAIN);
+    assert!(offset_of!(KwasmRun, leaf_vmctx) == offsets::KWASM_RUN_LEAF_VMCTX);
+    assert!(offset_of!(KwasmRun, leaf_imports) == offsets::KWASM_RUN_LEAF_IMPORTS);
 };
 
 impl KwasmRun {
@@ -117,6 +123,8 @@ impl KwasmRun {
             runner: core::ptr::null_mut(),
             runner_mm: core::ptr::null_mut(),
             no_contain: 0,
+            leaf_vmctx: core::ptr::null_mut(),
+            leaf_imports: 0,
         }
     }
 }

@@ -82,6 +82,13 @@ struct kwasm_run {
 	struct mm_struct *runner_mm;
 	/* run.c: while non-zero, a panic in a host call is not contained. */
 	unsigned int no_contain;
+	/*
+	 * entry.S: the imports of the instance whose VMContext is leaf_vmctx
+	 * that have a leaf path (leaf.rs), bit i for import i < 64. Any other
+	 * host call goes straight to the full path, without asking leaf.rs.
+	 */
+	void *leaf_vmctx;
+	u64 leaf_imports;
 };
 
 /* entry.S */

@@ -21,6 +21,8 @@ int main(void)
 	OFFSET(KWASM_RUN_STACK, kwasm_run, stack);
 	OFFSET(KWASM_RUN_IMAGE, kwasm_run, image);
 	OFFSET(KWASM_RUN_TRAP_IP, kwasm_run, trap_ip);
+	OFFSET(KWASM_RUN_LEAF_VMCTX, kwasm_run, leaf_vmctx);
+	OFFSET(KWASM_RUN_LEAF_IMPORTS, kwasm_run, leaf_imports);
 	OFFSET(KWASM_RUN_EPOLL_BUF, kwasm_run, epoll_buf);
 	OFFSET(KWASM_RUN_EPOLL_BUF_SIZE, kwasm_run, epoll_buf_size);
 	OFFSET(KWASM_RUN_USER, kwasm_run, user);

@@ -39,6 +39,16 @@ impl Leaf {
     }
 }
 
+/// The imports of `inst` that have a leaf path, bit i for import i < 64:
+/// `kwasm_hostcall_entry` offers only these to [`kwasm_rs_hostcall_leaf`]
+/// (an import past 63 always takes the full path, which is correct, only
+/// slower; WASI programs import far fewer functions).
+pub(crate) fn imports(inst: &Instance<KernelPlatform>) -> u64 {
+    (0..64u32)
+        .filter(|&i| inst.host_func(i).is_some_and(|(f, _)| f.leaf.is_some()))
+        .fold(0, |mask, i| mask | 1 << i)
+}
+
 /// Runs host call `index` as a leaf call if it is one and its case is
 /// plain; returns whether it did (else the full path runs it).
 ///

@@ -189,7 +189,9 @@ impl NetOs for KernelOs {
         self.syscall(nr::__NR_sendmsg, &[fd.into(), 0, flags as u64])?;
         let (p, l) = addr.map_or((core::ptr::null(), 0), |a| (a.as_ptr(), a.len()));
         // SAFETY: the n kvecs at v are live guest buffers, only read for a send; the address is valid for its length or null.
-        let r = with_kvecs_const(bufs, |v, n| unsafe { kwasm_net_sendto(fd, v, n, flags, p, l) })?;
+        let r = with_kvecs_const(bufs, |v, n| unsafe {
+            kwasm_net_sendto(fd, v, n, flags, p, l)
+        })?;
         self.sys(r).map(|n| n as usize)
     }
 

@@ -258,6 +258,12 @@ impl Loaded {
                 return Err(NewError::Invalid);
             }
         };
+        let leaf_imports = crate::leaf::imports(&instance);
+        // SAFETY: the run outlives its program's instance and is this task's; no wasm code runs now, so entry.S does not read these fields meanwhile.
+        unsafe {
+            (*platform.run).leaf_vmctx = instance.vmctx();
+            (*platform.run).leaf_imports = leaf_imports;
+        }
         let p = Self {
             instance,
             platform,

@@ -130,7 +130,7 @@ fn walk(m: &CompiledModule) -> Walk {
             assert!(!ins.is_invalid(), "invalid instruction at {ip:#x}");
             w.insns.insert(ip, ins);
             let next = ins.next_ip();
-            let thunk = relocs.contains(&(next - 4));
+            let thunk = next.checked_sub(4).is_some_and(|at| relocs.contains(&at));
             match ins.flow_control() {
                 FlowControl::Next | FlowControl::IndirectCall => ip = next,
                 FlowControl::Call => {
@@ -190,7 +190,7 @@ fn check(m: &CompiledModule, forms: &BranchForms) -> Vec<String> {
     }
     for (&ip, ins) in &w.insns {
         let text = format!("{ip:#x}: {ins}");
-        let field = ins.next_ip() - 4;
+        let field = ins.next_ip().wrapping_sub(4);
         if matches!(ins.code(), Code::Call_rel32_64 | Code::Jmp_rel32_64) {
             if let Some(sym) = relocs.get(&field) {
                 seen_relocs.insert(field);
@@ -381,12 +381,14 @@ fn spec_modules() -> Vec<(String, Vec<u8>)> {
 
 /// The kselftests' WAT programs (tools/testing/selftests/kwasm/progs).
 fn selftest_programs() -> Vec<(String, Vec<u8>)> {
-    let dir = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../tools/testing/selftests/kwasm/progs"
-    );
+    // Where cargo runs the test from, not where it was built: a test binary
+    // cached from another clone must not read that clone's programs.
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .join("../../../tools/testing/selftests/kwasm/progs");
     let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).expect("selftest programs") {
+    for e in std::fs::read_dir(&dir).expect("selftest programs") {
         let path = e.expect("dir entry").path();
         if path.extension().is_some_and(|x| x == "wat") {
             let wasm = wat::parse_file(&path).expect("wat");
