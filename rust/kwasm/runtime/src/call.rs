@@ -63,11 +63,13 @@ impl<P: Platform> Instance<P> {
     /// Decodes a host-call index.
     #[inline]
     pub fn hostcall_target(&self, index: u32) -> Option<HostcallTarget<'_, P>> {
-        if let Some(b) = Builtin::from_index(index) {
-            return Some(HostcallTarget::Builtin(b, builtin_slots(b)));
+        // Imports first: nearly every host call is one (a WASI call), and
+        // their indices lie far below BUILTIN_BASE (the import limit).
+        if let Some((f, ty)) = self.host_func(index) {
+            return Some(HostcallTarget::Import(f, ty));
         }
-        let (f, ty) = self.host_func(index)?;
-        Some(HostcallTarget::Import(f, ty))
+        let b = Builtin::from_index(index)?;
+        Some(HostcallTarget::Builtin(b, builtin_slots(b)))
     }
 
     /// Whether `pc` lies in this instance's code.
