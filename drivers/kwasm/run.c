@@ -38,11 +38,7 @@ DEFINE_PER_CPU(struct kwasm_run *, kwasm_cur_run);
 
 static void kwasm_fpu_begin(struct kwasm_run *run)
 {
-	/*
-	 * Compiled code uses SSE only, never x87: MXCSR must be the default,
-	 * the x87 control word need not be (no FNINIT per host call).
-	 */
-	kernel_fpu_begin_mask(KFPU_MXCSR);
+	kernel_fpu_begin();
 	run->fpu_on = true;
 	this_cpu_write(kwasm_cur_run, run);
 }

@@ -212,13 +212,6 @@ impl<'a> Guest<'a> {
     /// The buffers of a `ciovec` array, for writing out of guest memory.
     pub fn ciovecs(&self, iovs: u32, count: u32) -> Result<IoList<&[u8]>, Errno> {
         let mut bufs = IoList::with_capacity((count as usize).min(IOV_MAX))?;
-        if count == 1 {
-            // The common case, checked as each_iovec checks each buffer.
-            if let Some((p, n)) = self.single_iovec(iovs)? {
-                bufs.push(self.bytes(p, n)?)?;
-            }
-            return Ok(bufs);
-        }
         self.each_iovec(iovs, count, |p, n| bufs.push(self.bytes(p, n)?))?;
         Ok(bufs)
     }
@@ -277,14 +270,6 @@ impl<'a> Guest<'a> {
     /// then only the first non-empty one is used (a short read, which is
     /// what wasmtime always does).
     pub fn iovecs(&mut self, iovs: u32, count: u32) -> Result<IoList<&mut [u8]>, Errno> {
-        if count == 1 {
-            // The common case, checked as each_iovec checks each buffer.
-            let mut bufs = IoList::with_capacity(1)?;
-            if let Some((p, n)) = self.single_iovec(iovs)? {
-                bufs.push(self.bytes_mut(p, n)?)?;
-            }
-            return Ok(bufs);
-        }
         let list = self.iovec_list(iovs, count)?;
         if list.len() <= 1 {
             // The common case: one buffer, nothing to order or carve.
@@ -453,8 +438,8 @@ mod tests {
 
     #[test]
     fn one_iovec_is_checked_like_any_other() {
-        // The count-1 fast path against the general walk over the same
-        // array with a second, empty element.
+        // The count-1 fast path of with_ciovecs/with_iovecs against the
+        // general walk over the same array with a second, empty element.
         for (p, n) in [
             (100, 3),
             (0, 0),
@@ -466,27 +451,21 @@ mod tests {
             let mut m = mem_with_iovs(&[(p, n), (0, 0)]);
             m[100..103].copy_from_slice(b"abc");
             let g = Guest::new(&mut m);
-            let one = g
-                .ciovecs(0, 1)
-                .map(|b| b.iter().map(|s| s.to_vec()).collect::<Vec<_>>());
-            let two = g
-                .ciovecs(0, 2)
-                .map(|b| b.iter().map(|s| s.to_vec()).collect::<Vec<_>>());
+            let copy = |b: &[&[u8]]| b.iter().map(|s| s.to_vec()).collect::<Vec<_>>();
+            let one = g.with_ciovecs(0, 1, copy);
+            let two = g.with_ciovecs(0, 2, copy);
             assert_eq!(one, two, "ciovec ({p}, {n})");
+            let lens = |b: &mut [&mut [u8]]| b.iter().map(|s| s.len()).collect::<Vec<_>>();
             let mut m2 = m.clone();
-            let mut g = Guest::new(&mut m2);
-            let one = g
-                .iovecs(0, 1)
-                .map(|b| b.iter().map(|s| s.len()).collect::<Vec<_>>());
-            let mut g = Guest::new(&mut m);
-            let two = g
-                .iovecs(0, 2)
-                .map(|b| b.iter().map(|s| s.len()).collect::<Vec<_>>());
+            let one = Guest::new(&mut m2).with_iovecs(0, 1, lens);
+            let two = Guest::new(&mut m).with_iovecs(0, 2, lens);
             assert_eq!(one, two, "iovec ({p}, {n})");
         }
         let mut m = mem_with_iovs(&[]);
-        assert_eq!(Guest::new(&mut m).ciovecs(2, 1).err(), Some(Errno::INVAL));
-        assert_eq!(Guest::new(&mut m).iovecs(252, 1).err(), Some(Errno::FAULT));
+        let g = Guest::new(&mut m);
+        assert_eq!(g.with_ciovecs(2, 1, |_| ()), Err(Errno::INVAL));
+        let mut g = Guest::new(&mut m);
+        assert_eq!(g.with_iovecs(252, 1, |_| ()), Err(Errno::FAULT));
     }
 
     #[test]

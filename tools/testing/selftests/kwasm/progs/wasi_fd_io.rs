@@ -120,27 +120,23 @@ fn open(path: &str, oflags: u32, rights: u64) -> u32 {
     fd
 }
 
-/// One fd_read (or fd_pread at `at`) of up to `len` bytes into two iovecs
-/// (4 bytes, then the rest); returns the bytes and the errno.
+/// One fd_read (or fd_pread at `at`) of up to `len` bytes into three
+/// iovecs (2 bytes, 2 bytes, then the rest: more buffers than the kernel
+/// keeps on its stack); returns the bytes and the errno.
 fn read_once(fd: u32, len: usize, at: Option<u64>) -> (Vec<u8>, i32) {
     let mut buf = vec![0u8; len];
-    let (a, b) = buf.split_at_mut(len.min(4));
-    let iovs = [
-        Iovec {
-            buf: a.as_mut_ptr(),
-            len: a.len(),
-        },
-        Iovec {
-            buf: b.as_mut_ptr(),
-            len: b.len(),
-        },
-    ];
+    let (a, rest) = buf.split_at_mut(len.min(2));
+    let (b, c) = rest.split_at_mut(rest.len().min(2));
+    let iovs = [a, b, c].map(|p| Iovec {
+        buf: p.as_mut_ptr(),
+        len: p.len(),
+    });
     let mut n = 0;
     // SAFETY: the iovecs point into `buf`.
     let e = unsafe {
         match at {
-            None => fd_read(fd, iovs.as_ptr(), 2, &mut n),
-            Some(off) => fd_pread(fd, iovs.as_ptr(), 2, off, &mut n),
+            None => fd_read(fd, iovs.as_ptr(), iovs.len(), &mut n),
+            Some(off) => fd_pread(fd, iovs.as_ptr(), iovs.len(), off, &mut n),
         }
     };
     check(n <= len, "fd_read stays in its buffers");
