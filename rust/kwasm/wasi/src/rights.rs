@@ -85,7 +85,7 @@ impl FdTable {
         self.entries.binary_search_by_key(&fd, |e| e.fd)
     }
 
-    /// The entry of `fd`, if it has one.
+    /// A copy of the entry of `fd`, if it has one.
     pub(crate) fn get(&self, fd: u32) -> Option<FdRights> {
         self.entry(fd).copied()
     }

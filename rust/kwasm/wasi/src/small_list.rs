@@ -41,19 +41,14 @@ impl<T: Default, const N: usize> SmallList<T, N> {
         Ok(())
     }
 
-    /// Room for `n` items: inline if `n <= N`, else one allocation.
-    ///
-    /// Inline, as is [`SmallList::push`]: a list built by a call and
-    /// returned was copied (a memcpy call in the kernel, whose Rust has no
-    /// vector registers), and these lists live on hot host-call paths.
-    #[inline]
+    /// Room for `n` items: inline if `n <= N`, else one allocation. A
+    /// list made here and returned is copied out of the `Result` (a memcpy
+    /// call in the kernel, whose Rust has no vector registers); hot paths
+    /// use [`SmallList::new`] and [`SmallList::reserve`].
     pub fn with_capacity(n: usize) -> Result<Self, Errno> {
-        let heap = if n > N { Some(heap_with(n)?) } else { None };
-        Ok(SmallList {
-            inline: core::array::from_fn(|_| T::default()),
-            len: 0,
-            heap,
-        })
+        let mut l = Self::new();
+        l.reserve(n)?;
+        Ok(l)
     }
 
     /// Appends `item`; beyond the capacity asked for, it may allocate.
