@@ -23,11 +23,11 @@ pub(crate) struct KwasmRun {
     pub(crate) image: *mut KwasmImage,
     /// Faulting address of the last trap in compiled code (traps.c).
     pub(crate) trap_ip: usize,
-    // Used by C only (wasi_net.c, run.c, binfmt.c); zeroed here.
+    // Used by C only (scratch.c); zeroed here.
     #[allow(dead_code)]
-    epoll_buf: usize,
+    scratch: usize,
     #[allow(dead_code)]
-    epoll_buf_size: usize,
+    scratch_size: usize,
     /// The exec's user, [`User`] of the program.
     pub(crate) user: *mut KwasmUser,
     #[allow(dead_code)]
@@ -76,8 +76,8 @@ const _: () = {
     assert!(offset_of!(KwasmRun, stack) == offsets::KWASM_RUN_STACK);
     assert!(offset_of!(KwasmRun, image) == offsets::KWASM_RUN_IMAGE);
     assert!(offset_of!(KwasmRun, trap_ip) == offsets::KWASM_RUN_TRAP_IP);
-    assert!(offset_of!(KwasmRun, epoll_buf) == offsets::KWASM_RUN_EPOLL_BUF);
-    assert!(offset_of!(KwasmRun, epoll_buf_size) == offsets::KWASM_RUN_EPOLL_BUF_SIZE);
+    assert!(offset_of!(KwasmRun, scratch) == offsets::KWASM_RUN_SCRATCH);
+    assert!(offset_of!(KwasmRun, scratch_size) == offsets::KWASM_RUN_SCRATCH_SIZE);
     assert!(offset_of!(KwasmRun, user) == offsets::KWASM_RUN_USER);
     assert!(offset_of!(KwasmRun, fpu_on) == offsets::KWASM_RUN_FPU_ON);
     assert!(offset_of!(KwasmRun, in_hostcall) == offsets::KWASM_RUN_IN_HOSTCALL);
@@ -105,8 +105,8 @@ impl KwasmRun {
             user: user.0,
             image: core::ptr::null_mut(),
             trap_ip: 0,
-            epoll_buf: 0,
-            epoll_buf_size: 0,
+            scratch: 0,
+            scratch_size: 0,
             fpu_on: false,
             in_hostcall: false,
             secureexec: false,

@@ -53,9 +53,9 @@ struct kwasm_run {
 	struct kwasm_image *image;
 	/* Fault in compiled code: the faulting address (traps.c). */
 	unsigned long trap_ip;
-	/* User scratch memory for epoll_wait (wasi_net.c), or 0. */
-	unsigned long epoll_buf;
-	size_t epoll_buf_size;
+	/* The user scratch mapping (scratch.c), or 0. */
+	unsigned long scratch;
+	size_t scratch_size;
 	/* The exec's user and its shares of kwasm's limits (user_share.c). */
 	struct kwasm_user *user;
 	/* Whether a kernel FPU section is open. */
@@ -114,6 +114,18 @@ bool kwasm_image_contains(const struct kwasm_image *img, unsigned long addr);
 const struct exception_table_entry *
 kwasm_image_search(const struct kwasm_image *img, unsigned long addr);
 int kwasm_images_show(struct seq_file *m, void *v);
+
+/*
+ * scratch.c: at least size bytes of the run's user scratch mapping (whose
+ * contents a later call may replace); its address or a -errno.
+ */
+unsigned long kwasm_scratch(struct kwasm_run *run, size_t size);
+/*
+ * A user buffer of size bytes for one call, the scratch mapping if it is
+ * small, else a mapping of its own; kwasm_scratch_put() ends its use.
+ */
+unsigned long kwasm_scratch_get(struct kwasm_run *run, size_t size);
+void kwasm_scratch_put(struct kwasm_run *run, unsigned long buf, size_t size);
 
 /* run.c */
 unsigned long kwasm_run_call(struct kwasm_run *run, void *trampoline,
@@ -255,8 +267,8 @@ struct kwasm_dirent {
 };
 
 size_t kwasm_kvec_len(const struct kvec *vec, unsigned long n);
-long kwasm_fd_rw(unsigned int fd, bool write, struct kvec *vec,
-		 unsigned long n, s64 pos);
+long kwasm_fd_rw(struct kwasm_run *run, unsigned int fd, bool write,
+		 struct kvec *vec, unsigned long n, s64 pos);
 long kwasm_fd_seek(unsigned int fd, s64 off, int whence, u64 *newpos);
 long kwasm_fd_get_flags(unsigned int fd);
 long kwasm_fd_set_flags(unsigned int fd, unsigned int flags);

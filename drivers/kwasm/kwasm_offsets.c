@@ -23,8 +23,8 @@ int main(void)
 	OFFSET(KWASM_RUN_TRAP_IP, kwasm_run, trap_ip);
 	OFFSET(KWASM_RUN_LEAF_VMCTX, kwasm_run, leaf_vmctx);
 	OFFSET(KWASM_RUN_LEAF_IMPORTS, kwasm_run, leaf_imports);
-	OFFSET(KWASM_RUN_EPOLL_BUF, kwasm_run, epoll_buf);
-	OFFSET(KWASM_RUN_EPOLL_BUF_SIZE, kwasm_run, epoll_buf_size);
+	OFFSET(KWASM_RUN_SCRATCH, kwasm_run, scratch);
+	OFFSET(KWASM_RUN_SCRATCH_SIZE, kwasm_run, scratch_size);
 	OFFSET(KWASM_RUN_USER, kwasm_run, user);
 	OFFSET(KWASM_RUN_FPU_ON, kwasm_run, fpu_on);
 	OFFSET(KWASM_RUN_IN_HOSTCALL, kwasm_run, in_hostcall);

@@ -57,11 +57,72 @@ size_t kwasm_kvec_len(const struct kvec *vec, unsigned long n)
 }
 
 /*
+ * kwasm_fd_rw() for a file whose ->read/->write take only user buffers
+ * (no ->read_iter/->write_iter: many procfs, debugfs and character device
+ * files, which read_iter/write_iter on kernel buffers refuse with EINVAL).
+ * Each buffer goes through a user mapping of the run's (scratch.c) in one
+ * ->read/->write, the way readv(2) treats such a file: record devices see
+ * the program's records, and a read returns what one read returns. The
+ * calls end at the first short one. (Copying to and from vmalloc'ed linear
+ * memory costs hardened usercopy a vmap lookup per copy, which epoll_wait
+ * avoids; here it is small next to the files' own work.) Returns the bytes moved, or the first
+ * call's -errno.
+ */
+static long kwasm_fd_rw_user(struct kwasm_run *run, struct file *file,
+			     bool write, const struct kvec *vec,
+			     unsigned long n, loff_t *ppos)
+{
+	unsigned long ubuf, i;
+	long ret = 0, done = 0;
+	size_t len;
+
+	/* vfs_read()/vfs_write()'s own first checks, before any mapping. */
+	if (!(file->f_mode & (write ? FMODE_WRITE : FMODE_READ)))
+		return -EBADF;
+	if (!(file->f_mode & (write ? FMODE_CAN_WRITE : FMODE_CAN_READ)))
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		len = vec[i].iov_len;
+		if (!len)
+			continue;
+		ubuf = kwasm_scratch_get(run, len);
+		if (IS_ERR_VALUE(ubuf)) {
+			ret = ubuf;
+			break;
+		}
+		if (write) {
+			ret = -EFAULT;
+			if (!copy_to_user((void __user *)ubuf, vec[i].iov_base, len))
+				ret = vfs_write(file, (const char __user *)ubuf,
+						len, ppos);
+		} else {
+			ret = vfs_read(file, (char __user *)ubuf, len, ppos);
+		}
+		/*
+		 * A driver that reports more than it was given would have the
+		 * copy below overrun linear memory, which is kernel memory.
+		 */
+		if (ret > (long)len)
+			ret = -EIO;
+		if (!write && ret > 0 &&
+		    copy_from_user(vec[i].iov_base, (void __user *)ubuf, ret))
+			ret = -EFAULT;
+		kwasm_scratch_put(run, ubuf, len);
+		if (ret <= 0)
+			break;
+		done += ret;
+		if (ret < len)
+			break;
+	}
+	return done ? done : ret;
+}
+
+/*
  * readv/writev (pos < 0) or preadv/pwritev (pos >= 0) between fd and
  * kernel buffers.
  */
-long kwasm_fd_rw(unsigned int fd, bool write, struct kvec *vec,
-		 unsigned long n, s64 pos)
+long kwasm_fd_rw(struct kwasm_run *run, unsigned int fd, bool write,
+		 struct kvec *vec, unsigned long n, s64 pos)
 {
 	struct fd f = pos < 0 ? fdget_pos(fd) : fdget(fd);
 	struct file *file = fd_file(f);
@@ -84,7 +145,9 @@ long kwasm_fd_rw(unsigned int fd, bool write, struct kvec *vec,
 		p = pos;
 		ppos = &p;
 	}
-	if (write)
+	if (!(write ? file->f_op->write_iter : file->f_op->read_iter))
+		ret = kwasm_fd_rw_user(run, file, write, vec, n, ppos ? &p : NULL);
+	else if (write)
 		ret = vfs_iter_write(file, &iter, ppos ? &p : NULL, 0);
 	else
 		ret = vfs_iter_read(file, &iter, ppos ? &p : NULL, 0);

@@ -10,7 +10,6 @@
 #include <linux/fs.h>
 #include <linux/eventpoll.h>
 #include <linux/file.h>
-#include <linux/mman.h>
 #include <linux/net.h>
 #include <linux/security.h>
 #include <linux/socket.h>
@@ -194,30 +193,6 @@ long kwasm_net_setsockopt(unsigned int fd, int level, int name,
 				 KERNEL_SOCKPTR((void *)val), len);
 	fdput(f);
 	return ret;
-}
-
-/*
- * A scratch mapping of at least size bytes in the program's (never used)
- * user address space, for kernel interfaces that only write user memory:
- * created on first use, grown as needed, freed with the mm. Returns its
- * address or a -errno.
- */
-static unsigned long kwasm_scratch(struct kwasm_run *run, size_t size)
-{
-	unsigned long buf;
-
-	size = PAGE_ALIGN(size);
-	if (size > run->epoll_buf_size) {
-		buf = vm_mmap(NULL, 0, size, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS, 0);
-		if (IS_ERR_VALUE(buf))
-			return buf;
-		if (run->epoll_buf)
-			vm_munmap(run->epoll_buf, run->epoll_buf_size);
-		run->epoll_buf = buf;
-		run->epoll_buf_size = size;
-	}
-	return run->epoll_buf;
 }
 
 /*

@@ -89,7 +89,14 @@ struct Timespec64 {
 }
 
 extern "C" {
-    fn kwasm_fd_rw(fd: c_uint, write: bool, vec: *mut Kvec, n: usize, pos: i64) -> c_long;
+    fn kwasm_fd_rw(
+        run: *mut KwasmRun,
+        fd: c_uint,
+        write: bool,
+        vec: *mut Kvec,
+        n: usize,
+        pos: i64,
+    ) -> c_long;
     fn kwasm_fd_seek(fd: c_uint, off: i64, whence: c_int, newpos: *mut u64) -> c_long;
     fn kwasm_fd_get_flags(fd: c_uint) -> c_long;
     fn kwasm_fd_set_flags(fd: c_uint, flags: c_uint) -> c_long;
@@ -161,7 +168,8 @@ pub(crate) struct KernelOs {
     pub(crate) restart: bool,
     /// An audit record of [`KernelOs::syscall`] is open.
     in_syscall: bool,
-    /// The program's run (scratch memory for epoll_wait).
+    /// The program's run (its scratch mapping, scratch.c); null only in
+    /// [`open_dir`]'s, which moves no data.
     pub(crate) run: *mut KwasmRun,
 }
 
@@ -343,31 +351,39 @@ fn fionread() -> u64 {
 impl WasiOs for KernelOs {
     fn read(&mut self, fd: u32, bufs: &mut [&mut [u8]]) -> OsResult<usize> {
         self.syscall(nr::__NR_readv, &[fd.into(), 0, bufs.len() as u64])?;
-        // SAFETY: the n kvecs at v are live, exclusively borrowed guest buffers.
-        let r = with_kvecs_mut(bufs, |v, n| unsafe { kwasm_fd_rw(fd, false, v, n, -1) })?;
+        // SAFETY: the n kvecs at v are live, exclusively borrowed guest buffers; `run` is this program's run (scratch memory), used only by this task.
+        let r = with_kvecs_mut(bufs, |v, n| unsafe {
+            kwasm_fd_rw(self.run, fd, false, v, n, -1)
+        })?;
         self.sys(r).map(|n| n as usize)
     }
 
     fn pread(&mut self, fd: u32, bufs: &mut [&mut [u8]], offset: u64) -> OsResult<usize> {
         self.syscall(nr::__NR_preadv, &[fd.into(), 0, bufs.len() as u64, offset])?;
         let pos = i64::try_from(offset).map_err(|_| EINVAL)?;
-        // SAFETY: the n kvecs at v are live, exclusively borrowed guest buffers.
-        let r = with_kvecs_mut(bufs, |v, n| unsafe { kwasm_fd_rw(fd, false, v, n, pos) })?;
+        // SAFETY: the n kvecs at v are live, exclusively borrowed guest buffers; `run` is this program's run (scratch memory), used only by this task.
+        let r = with_kvecs_mut(bufs, |v, n| unsafe {
+            kwasm_fd_rw(self.run, fd, false, v, n, pos)
+        })?;
         self.sys(r).map(|n| n as usize)
     }
 
     fn write(&mut self, fd: u32, bufs: &[&[u8]]) -> OsResult<usize> {
         self.syscall(nr::__NR_writev, &[fd.into(), 0, bufs.len() as u64])?;
-        // SAFETY: the n kvecs at v are live guest buffers, only read for a write.
-        let r = with_kvecs_const(bufs, |v, n| unsafe { kwasm_fd_rw(fd, true, v, n, -1) })?;
+        // SAFETY: the n kvecs at v are live guest buffers, only read for a write; `run` is this program's run (scratch memory), used only by this task.
+        let r = with_kvecs_const(bufs, |v, n| unsafe {
+            kwasm_fd_rw(self.run, fd, true, v, n, -1)
+        })?;
         self.sys(r).map(|n| n as usize)
     }
 
     fn pwrite(&mut self, fd: u32, bufs: &[&[u8]], offset: u64) -> OsResult<usize> {
         self.syscall(nr::__NR_pwritev, &[fd.into(), 0, bufs.len() as u64, offset])?;
         let pos = i64::try_from(offset).map_err(|_| EINVAL)?;
-        // SAFETY: the n kvecs at v are live guest buffers, only read for a write.
-        let r = with_kvecs_const(bufs, |v, n| unsafe { kwasm_fd_rw(fd, true, v, n, pos) })?;
+        // SAFETY: the n kvecs at v are live guest buffers, only read for a write; `run` is this program's run (scratch memory), used only by this task.
+        let r = with_kvecs_const(bufs, |v, n| unsafe {
+            kwasm_fd_rw(self.run, fd, true, v, n, pos)
+        })?;
         self.sys(r).map(|n| n as usize)
     }
 

@@ -288,4 +288,82 @@ TEST_F_TIMEOUT(failnth, every_allocation_of_a_traced_exec_may_fail, 3000)
 	check_sweep(_metadata, n, t);
 }
 
+/*
+ * failslab and fail_page_alloc failing every allocation of a task that has
+ * make-it-fail set (task-filter), from the next one on: slab allocations
+ * of any size and page allocations of order 1 and up, so that kvmalloc()'s
+ * fallback to vmalloc() fails too while a pipe still gets its pages.
+ */
+static int fail_every_allocation(bool on)
+{
+	/*
+	 * In this order on, the reverse off: every task's allocations would
+	 * fail while the probability is 100 without the task filter.
+	 */
+	static const struct { const char *name, *on, *off; } v[] = {
+		{ "task-filter", "Y", "N" }, { "interval", "1", "1" },
+		{ "times", "-1", "1" }, { "space", "0", "0" },
+		{ "probability", "100", "0" },
+	};
+	const char *const attrs[] = { FAILSLAB, FAIL_PAGE };
+	unsigned int i, j, k;
+	char path[128];
+
+	for (k = 0; k < ARRAY_SIZE(v); k++) {
+		j = on ? k : ARRAY_SIZE(v) - 1 - k;
+		for (i = 0; i < ARRAY_SIZE(attrs); i++) {
+			snprintf(path, sizeof(path), "%s%s", attrs[i], v[j].name);
+			if (write_str(path, on ? v[j].on : v[j].off))
+				return -1;
+		}
+	}
+	return write_str(FAIL_PAGE "min-order", on ? "1" : "0");
+}
+
+/*
+ * A program that makes every allocation of its own task fail (it writes
+ * its /proc/thread-self/make-it-fail, its preopen) and then makes host
+ * calls: those whose iovec or subscription lists take more than a page must
+ * return ENOMEM, shorter ones must still work (kwasm's small allocations
+ * fall back to ones that cannot fail), and after it resets make-it-fail all
+ * work again. Every failure must leave the kernel log free of reports and
+ * kwasm's memory counters at zero.
+ */
+TEST(host_calls_whose_lists_cannot_be_allocated_return_enomem)
+{
+	static struct result r;
+	char *const argv[] = { "./host_call_lists.wasm", NULL };
+	char *const envp[] = { "KWASM_DIRS=/proc/thread-self", NULL };
+	const char *want = "lists: large ok\n"
+		"small=00 write=48 read=48 poll=48 reset=00 after=00 poll2=00 readback=00\n";
+	int p[2];
+	pid_t pid;
+
+	if (setup_injection() || fail_every_allocation(false))
+		SKIP(return, "no failslab or fail_page_alloc in this kernel");
+	ASSERT_EQ(0, pipe(p));
+	ASSERT_EQ(0, fail_every_allocation(true));
+	if (write_str("/dev/kmsg", KMSG_ON))
+		fprintf(stderr, "# cannot write to /dev/kmsg: %s\n", strerror(errno));
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		execve(argv[0], argv, envp);
+		_exit(127);
+	}
+	close(p[1]);
+	drain(p[0], r.out);
+	close(p[0]);
+	waitpid(pid, &r.status, 0);
+	if (write_str("/dev/kmsg", KMSG_OFF))
+		fprintf(stderr, "# cannot write to /dev/kmsg: %s\n", strerror(errno));
+	ASSERT_EQ(0, fail_every_allocation(false));
+	ASSERT_LT(0, pid);
+	EXPECT_TRUE(WIFEXITED(r.status) && !WEXITSTATUS(r.status))
+		TH_LOG("expected exit status 0, got wait status %#x", r.status);
+	EXPECT_STREQ(want, r.out);
+	EXPECT_EQ(0, stat_of(MEMORY_STATS, "memories"));
+	EXPECT_EQ(0, stat_of(MEMORY_STATS, "bytes"));
+}
+
 TEST_HARNESS_MAIN

@@ -178,9 +178,11 @@ TEST_F_TIMEOUT(wasi, program_output_matches_wasmtime, 600)
 
 /*
  * Starts kernel_only_wasi.wasm CASE in a fresh directory with stdin from
- * in_fd, stdout to a pipe (*out), and fd3 (if >= 0) as fd 3 with no preopen.
+ * in_fd, stdout to a pipe (*out), and fd3 (if >= 0) as fd 3 with no preopen;
+ * with envp as its environment if not NULL.
  */
-static pid_t start_case(const char *name, int in_fd, int fd3, int *out)
+static pid_t start_case_env(const char *name, int in_fd, int fd3,
+			    char *const envp[], int *out)
 {
 	char wasm[PATH_MAX], dir[] = "/tmp/kwasm-wasi-XXXXXX";
 	char *const argv[] = { "kernel_only_wasi.wasm", (char *)name, NULL };
@@ -205,12 +207,17 @@ static pid_t start_case(const char *name, int in_fd, int fd3, int *out)
 			close(fd);
 		if (chdir(dir))
 			_exit(127);
-		execve(wasm, argv, fd3 >= 0 ? no_dirs : dirs);
+		execve(wasm, argv, envp ? envp : fd3 >= 0 ? no_dirs : dirs);
 		_exit(127);
 	}
 	close(p[1]);
 	*out = p[0];
 	return pid;
+}
+
+static pid_t start_case(const char *name, int in_fd, int fd3, int *out)
+{
+	return start_case_env(name, in_fd, fd3, NULL, out);
 }
 
 /* Waits for the case to end; returns its wait status, its output in buf. */
@@ -257,6 +264,31 @@ TEST(path_link_follows_a_symlink_when_asked)
 TEST(wasi_rights_are_enforced)
 {
 	expect_case_ok(_metadata, "rights");
+}
+
+/*
+ * procfs files whose ->read takes only user buffers (no ->read_iter), read
+ * through the run's scratch mapping: /proc/self/cmdline and an environment
+ * of two 100 KB values in /proc/self/environ.
+ */
+TEST(proc_files_without_read_iter_read_the_programs_own_args_and_env)
+{
+	static char big[2][100 * 1000 + 16], buf[OUT_MAX];
+	char *const envp[] = { "KWASM_DIRS=/proc/self::/proc/self", big[0], big[1], NULL };
+	int i, out, status;
+	pid_t pid;
+
+	for (i = 0; i < 2; i++) {
+		int n = snprintf(big[i], sizeof(big[i]), "KWASM_BIG%d=", i);
+
+		memset(big[i] + n, 'a' + i, sizeof(big[i]) - n - 1);
+	}
+	pid = start_case_env("proc-read", -1, -1, envp, &out);
+	ASSERT_LT(0, pid);
+	status = finish_case(pid, out, buf);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("status %#x, output: %.300s", status, buf);
+	EXPECT_STREQ("ok proc-read\n", buf);
 }
 
 TEST(proc_raise_usr1_ends_the_program_with_sigusr1)

@@ -18,6 +18,12 @@
 //!   cannot be added back; truncating beneath a directory needs its
 //!   PATH_FILESTAT_SET_SIZE; path_open cannot ask for more than the
 //!   directory's inheriting rights (preopen "." at fd 3).
+//! - proc-read: /proc/self/cmdline and /proc/self/environ (preopen
+//!   /proc/self), files whose ->read takes only user buffers, read with
+//!   fd_read into 1-byte, 3-byte and 192 KiB buffers, hold the program's own
+//!   arguments and environment (less KWASM_DIRS, which kwasm keeps from
+//!   the program); the environment is over 192 KiB, so the
+//!   reads take more than one call and more than one 64 KiB chunk each.
 //!
 //! Prints "ok CASE" and exits 0, or "FAIL: ..." and exits 1.
 
@@ -434,6 +440,67 @@ fn rights() {
     close(d);
 }
 
+/// The whole of `path`, read with `fd_read` into three buffers at a time.
+fn read_vectored_all(path: &str) -> Vec<u8> {
+    use std::io::{IoSliceMut, Read};
+
+    let mut f = std::fs::File::open(path).unwrap_or_else(|e| {
+        check(&format!("open {path}: {e}"), false);
+        unreachable!()
+    });
+    let mut out = Vec::new();
+    loop {
+        let (mut a, mut b, mut c) = ([0u8; 1], [0u8; 3], vec![0u8; 192 << 10]);
+        let mut bufs = [
+            IoSliceMut::new(&mut a),
+            IoSliceMut::new(&mut b),
+            IoSliceMut::new(&mut c),
+        ];
+        let n = f.read_vectored(&mut bufs).unwrap_or_else(|e| {
+            check(&format!("read {path}: {e}"), false);
+            unreachable!()
+        });
+        if n == 0 {
+            return out;
+        }
+        out.extend(a.iter().chain(&b).chain(&c).take(n));
+    }
+}
+
+fn proc_read() {
+    let nul_joined = |v: Vec<String>| -> Vec<u8> {
+        v.into_iter()
+            .flat_map(|s| s.into_bytes().into_iter().chain([0]))
+            .collect()
+    };
+    let args = nul_joined(std::env::args().collect());
+    let cmdline = read_vectored_all("/proc/self/cmdline");
+    check(
+        &format!("/proc/self/cmdline {cmdline:?}, expected {args:?}"),
+        cmdline == args,
+    );
+    let env = nul_joined(std::env::vars().map(|(k, v)| format!("{k}={v}")).collect());
+    // The exec's environment, less KWASM_DIRS (kwasm's, not the program's).
+    let environ: Vec<u8> = read_vectored_all("/proc/self/environ")
+        .split_inclusive(|&b| b == 0)
+        .filter(|v| !v.starts_with(b"KWASM_DIRS="))
+        .flatten()
+        .copied()
+        .collect();
+    check(
+        &format!(
+            "/proc/self/environ: {} bytes, expected the {} of the environment",
+            environ.len(),
+            env.len()
+        ),
+        environ == env,
+    );
+    check(
+        &format!("environment of {} bytes, expected over 192 KiB", env.len()),
+        env.len() > 192 << 10,
+    );
+}
+
 fn main() {
     let case = std::env::args().nth(1).unwrap_or_default();
     match case.as_str() {
@@ -445,6 +512,7 @@ fn main() {
         "accept" => accept(),
         "blocked-read" => blocked_read(),
         "rights" => rights(),
+        "proc-read" => proc_read(),
         _ => check(&format!("unknown case {case:?}"), false),
     }
     println!("ok {case}");
