@@ -4,7 +4,7 @@
 # Codegen benchmark: kwasm's compiler and generated code against wasmtime and
 # native code, on the CPU-bound programs in samples/kwasm/bench/.
 #
-#   scripts/kwasm-bench-codegen.sh [--runs R] [--compile-iters N] [--scale PCT] [PROGRAM...]
+#   scripts/kwasm-bench-codegen.sh [--runs R] [--compile-iters N] [--scale PCT] [--insns PCT] [PROGRAM...]
 #
 # The set (all of it unless PROGRAMs are named), each program built from
 # source here, for wasm32-wasip1 and natively from the same source:
@@ -74,21 +74,22 @@ usage() {
 	exit "$1"
 }
 
-runs=3 compile_iters=3 scale=100
+runs=3 compile_iters=3 scale=100 insns=
 programs=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--runs) runs=${2:?}; shift ;;
 	--compile-iters) compile_iters=${2:?}; shift ;;
 	--scale) scale=${2:?}; shift ;;
+	--insns) insns=${2:?}; shift ;;
 	-h | --help) usage 0 ;;
 	-*) usage 2 >&2 ;;
 	*) programs+=("$1") ;;
 	esac
 	shift
 done
-for n in "$runs" "$compile_iters" "$scale"; do
-	[[ $n =~ ^[1-9][0-9]*$ ]] || die "--runs, --compile-iters and --scale take positive integers"
+for n in "$runs" "$compile_iters" "$scale" ${insns:+"$insns"}; do
+	[[ $n =~ ^[1-9][0-9]*$ ]] || die "--runs, --compile-iters, --scale and --insns take positive integers"
 done
 
 # kind NAME: how NAME is built ("rs", "crate" or "c"), or nothing.
@@ -350,6 +351,41 @@ run_engine() {
 	echo "$(field run_best_s "$out.err") $(field compile_mb_s "$out.err") $(field compile_peak_bytes "$out.err")"
 }
 
+# callgrind_count [CALLGRIND OPTION...] -- CMD...: the instructions
+# callgrind collected running CMD (its output discarded), or nothing.
+callgrind_count() {
+	local opts=()
+	while [ "$1" != -- ]; do
+		opts+=("$1")
+		shift
+	done
+	shift
+	valgrind --tool=callgrind --callgrind-out-file=/dev/null "${opts[@]}" "$@" 2>&1 >/dev/null |
+		sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p'
+}
+
+# count_insns ENGINE NAME: instructions of one run at scale $insns (see
+# the header), or "-".
+count_insns() {
+	local engine=$1 name=$2 one two
+	local wasm="$BENCH_OUT/$name.wasm"
+	case "$engine" in
+	native) one=$(callgrind_count -- "$BENCH_OUT/$name" "$insns") ;;
+	kwasm)
+		one=$(callgrind_count --toggle-collect='kwasm_host::entry::call' -- \
+			"$KWASM_BENCH" --compile-iters 1 --runs 1 "$wasm" "$insns")
+		;;
+	wasmtime)
+		one=$(callgrind_count -- "$PYTHON" "$KWASM_SRC/scripts/kwasm-bench-wasmtime.py" \
+			--compile-iters 1 --runs 1 "$wasm" "$insns")
+		two=$(callgrind_count -- "$PYTHON" "$KWASM_SRC/scripts/kwasm-bench-wasmtime.py" \
+			--compile-iters 1 --runs 2 "$wasm" "$insns")
+		[ -z "$one" ] || [ -z "$two" ] || one=$((two - one))
+		;;
+	esac
+	echo "${one:--}"
+}
+
 # num DIGITS VALUE: VALUE rounded for the table, "-" if missing.
 num() {
 	case "$2" in
@@ -380,6 +416,7 @@ geomean() {
 
 setup_rust
 setup_wasmtime
+if [ -n "$insns" ]; then need_packages valgrind; fi
 build_kwasm_bench
 say "building ${#programs[@]} programs for wasm32-wasip1 and natively"
 for p in "${programs[@]}"; do
@@ -400,6 +437,7 @@ trap 'rm -rf "$work"' EXIT
 
 failed=0
 rows=() notes=() ratio_kn=() ratio_kw=() ratio_hk=() wt_compile=()
+insn_rows=() insn_kn=() insn_kw=()
 # Compile throughput over the whole set: bytes and best compile seconds.
 set_bytes=0 set_compile_s=0
 for p in "${programs[@]}"; do
@@ -488,6 +526,17 @@ for p in "${programs[@]}"; do
 	hk=$(ratio "$kh_s" "$kw_s")
 	if [ "$hk" != - ]; then ratio_hk+=("$hk"); fi
 	rows+=("$p$mark|$kb|$(num 2 "$kw_mbs")|${kw_peak:--}|$(num 3 "$nat_s")|$(num 3 "$wt_s")|$(num 3 "$kw_s")|$kn|$kwr|$(num 3 "$kh_s")|$hk")
+	if [ -n "$insns" ]; then
+		say "$p: instructions at scale $insns% (callgrind)"
+		ni=$(count_insns native "$p")
+		wi=$(count_insns wasmtime "$p")
+		ki=$(count_insns kwasm "$p")
+		r=$(ratio "$ki" "$ni")
+		if [ "$r" != - ]; then insn_kn+=("$r"); fi
+		rw=$(ratio "$ki" "$wi")
+		if [ "$rw" != - ]; then insn_kw+=("$rw"); fi
+		insn_rows+=("$p|$(num 1 "$(ratio "$ni" 1000000)")|$(num 1 "$(ratio "$wi" 1000000)")|$(num 1 "$(ratio "$ki" 1000000)")|$r|$rw")
+	fi
 done
 rows+=("geomean|||||||$(geomean "${ratio_kn[@]}")|$(geomean "${ratio_kw[@]}")||$(geomean "${ratio_hk[@]}")")
 
@@ -518,6 +567,20 @@ if [ ${#wt_compile[@]} -gt 0 ]; then
 	hi=$(printf '%s\n' "${wt_compile[@]}" | sort -g | tail -n 1)
 	echo "wasmtime $(cat "$KWASM_CACHE/bench/venv/.kwasm-wasmtime") (PyPI) compiled the same modules on one thread at" \
 		"$(num 2 "$lo")-$(num 2 "$hi") MB/s"
+fi
+if [ -n "$insns" ]; then
+	echo
+	echo "Instructions executed at scale $insns% (callgrind; millions):"
+	echo
+	insn_rows+=("geomean||||$(geomean "${insn_kn[@]}")|$(geomean "${insn_kw[@]}")")
+	printf '| %-10s | %14s | %15s | %12s | %12s | %14s |\n' program "native Minsns" \
+		"wasmtime Minsns" "kwasm Minsns" kwasm/native kwasm/wasmtime
+	echo "|------------|---------------:|----------------:|-------------:|-------------:|---------------:|"
+	for row in "${insn_rows[@]}"; do
+		IFS='|' read -r a b c d e f <<<"$row"
+		printf '| %-10s | %14s | %15s | %12s | %12s | %14s |\n' "$a" "$b" "$c" "$d" "$e" "$f"
+	done
+	echo
 fi
 for n in "${notes[@]}"; do echo "$n"; done
 # The summary: geomeans of the ratio columns, and the set's compile
