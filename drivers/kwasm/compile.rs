@@ -69,7 +69,9 @@ fn isa_features() -> IsaFeatures {
         lzcnt: f & 8 != 0,
         bmi1: f & 16 != 0,
         bmi2: f & 32 != 0,
-        ..IsaFeatures::default()
+        avx: f & 64 != 0,
+        avx2: f & 128 != 0,
+        fma: f & 256 != 0,
     }
 }
 

@@ -295,6 +295,9 @@ unsigned long kwasm_code_symbol(u32 sym)
 #define KWASM_CPU_LZCNT		BIT(3)
 #define KWASM_CPU_BMI1		BIT(4)
 #define KWASM_CPU_BMI2		BIT(5)
+#define KWASM_CPU_AVX		BIT(6)
+#define KWASM_CPU_AVX2		BIT(7)
+#define KWASM_CPU_FMA		BIT(8)
 
 u32 kwasm_cpu_features(void)
 {
@@ -312,6 +315,21 @@ u32 kwasm_cpu_features(void)
 		f |= KWASM_CPU_BMI1;
 	if (boot_cpu_has(X86_FEATURE_BMI2))
 		f |= KWASM_CPU_BMI2;
+	/*
+	 * Compiled code runs between kernel_fpu_begin() and kernel_fpu_end(),
+	 * which save and restore the task's whole xstate, YMM included: as
+	 * for the kernel's own AVX code (arch/x86/crypto), the AVX encodings
+	 * are usable there when XCR0 enables the YMM state. (Wasm values are
+	 * at most 128 bits; the VEX forms only spare the SSE forms' copies.)
+	 */
+	if (boot_cpu_has(X86_FEATURE_AVX) &&
+	    cpu_has_xfeatures(XFEATURE_MASK_SSE | XFEATURE_MASK_YMM, NULL)) {
+		f |= KWASM_CPU_AVX;
+		if (boot_cpu_has(X86_FEATURE_AVX2))
+			f |= KWASM_CPU_AVX2;
+		if (boot_cpu_has(X86_FEATURE_FMA))
+			f |= KWASM_CPU_FMA;
+	}
 	return f;
 }
 

@@ -14,8 +14,10 @@
 //! go to stderr as one `kwasm-bench:` line of key=value pairs.
 //!
 //! The compiler gets the ISA features the kernel driver enables
-//! (drivers/kwasm/compile.rs): the host ones, minus AVX, AVX2 and FMA, so
-//! the code measured here is the code the kernel would run on this CPU.
+//! (drivers/kwasm/compile.rs, run.c): all of the host's that it knows, AVX,
+//! AVX2 and FMA included where the OS enables the YMM state (which
+//! `is_x86_feature_detected!` checks, as the kernel checks XCR0), so the
+//! code measured here is the code the kernel would run on this CPU.
 //! `--hardened` compiles with every branch hardening a kernel may ask for
 //! (retpolines, return thunk, SLS, IBT; the host runner supplies the
 //! thunks), to measure what the mitigations cost. `--dump-code P` writes
@@ -29,7 +31,6 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use kwasm_compiler::Config;
 use kwasm_host::wasi::{run_command, Capture, Command, Ended};
 use kwasm_host::{compiler_config, run_on_stack, Store, WASM_STACK};
 
@@ -116,16 +117,6 @@ fn parse_opts() -> Option<Opts> {
     (!opts.args.is_empty()).then_some(opts)
 }
 
-/// What the kernel compiles with: it does not enable the AVX state for
-/// wasm code, so AVX, AVX2 and FMA stay off whatever the CPU has.
-fn kernel_config() -> Config {
-    let mut config = compiler_config();
-    config.features.avx = false;
-    config.features.avx2 = false;
-    config.features.fma = false;
-    config
-}
-
 struct Report {
     compile_best: Duration,
     compile_peak: usize,
@@ -134,7 +125,7 @@ struct Report {
 }
 
 fn bench(wasm: &[u8], opts: &Opts) -> Result<Report, String> {
-    let mut config = kernel_config();
+    let mut config = compiler_config();
     if opts.hardened {
         config.branches = kwasm_compiler::BranchForms::hardened();
     }
