@@ -556,7 +556,7 @@ echo
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 echo "machine: $(nproc) CPUs, ${cpu:-unknown CPU}; best of $runs rounds, scale $scale%"
 echo "kwasm ran in the host runner (user space, rust/kwasm/host) with the same generated code"
-echo "the kernel uses on this CPU (its ISA features, AVX and AVX2 included); compile MB/s = wasm bytes / best"
+echo "the kernel uses on this CPU (its ISA features, AVX, AVX2 and FMA included); compile MB/s = wasm bytes / best"
 echo "time of kwasm_compiler::compile; compile MiB = the most heap it held at once (output included);"
 echo "run times are instantiation + _start (native: the process)"
 echo "hardened: the same code compiled with every branch form a mitigated kernel may ask for"

@@ -36,9 +36,31 @@
 /* The program whose code runs on this CPU (valid inside an FPU section). */
 DEFINE_PER_CPU(struct kwasm_run *, kwasm_cur_run);
 
+/*
+ * Whether compiled code uses the AVX encodings: the CPU has AVX and XCR0
+ * enables the YMM state (as for the kernel's own AVX code). Fixed at boot.
+ */
+static bool kwasm_avx __ro_after_init;
+
+static int __init kwasm_avx_init(void)
+{
+	kwasm_avx = boot_cpu_has(X86_FEATURE_AVX) &&
+		    cpu_has_xfeatures(XFEATURE_MASK_SSE | XFEATURE_MASK_YMM, NULL);
+	return 0;
+}
+late_initcall(kwasm_avx_init);
+
 static void kwasm_fpu_begin(struct kwasm_run *run)
 {
 	kernel_fpu_begin();
+	/*
+	 * The registers may hold another task's YMM state (saved already):
+	 * Cranelift mixes VEX forms with SSE ones (moves, spills), which a
+	 * dirty upper half slows down (a state transition per switch on
+	 * older Intel CPUs, a false dependency on newer ones).
+	 */
+	if (kwasm_avx)
+		asm volatile("vzeroupper");
 	run->fpu_on = true;
 	this_cpu_write(kwasm_cur_run, run);
 }
@@ -319,11 +341,11 @@ u32 kwasm_cpu_features(void)
 	 * Compiled code runs between kernel_fpu_begin() and kernel_fpu_end(),
 	 * which save and restore the task's whole xstate, YMM included: as
 	 * for the kernel's own AVX code (arch/x86/crypto), the AVX encodings
-	 * are usable there when XCR0 enables the YMM state. (Wasm values are
-	 * at most 128 bits; the VEX forms only spare the SSE forms' copies.)
+	 * are usable there when XCR0 enables the YMM state (kwasm_avx). (Wasm
+	 * values are at most 128 bits; the VEX forms only spare the SSE forms'
+	 * copies.)
 	 */
-	if (boot_cpu_has(X86_FEATURE_AVX) &&
-	    cpu_has_xfeatures(XFEATURE_MASK_SSE | XFEATURE_MASK_YMM, NULL)) {
+	if (kwasm_avx) {
 		f |= KWASM_CPU_AVX;
 		if (boot_cpu_has(X86_FEATURE_AVX2))
 			f |= KWASM_CPU_AVX2;
