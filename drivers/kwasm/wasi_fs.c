@@ -63,10 +63,10 @@ size_t kwasm_kvec_len(const struct kvec *vec, unsigned long n)
  * Each buffer goes through a user mapping of the run's (scratch.c) in one
  * ->read/->write, the way readv(2) treats such a file: record devices see
  * the program's records, and a read returns what one read returns. The
- * calls end at the first short one. (Copying to and from vmalloc'ed linear
- * memory costs hardened usercopy a vmap lookup per copy, which epoll_wait
- * avoids; here it is small next to the files' own work.) Returns the bytes moved, or the first
- * call's -errno.
+ * calls end at the first short one. Returns the bytes moved, or the first
+ * call's -errno. (Copying to and from vmalloc'ed linear memory costs
+ * hardened usercopy a vmap lookup per copy, which epoll_wait avoids; here
+ * it is small next to the files' own work.)
  */
 static long kwasm_fd_rw_user(struct kwasm_run *run, struct file *file,
 			     bool write, const struct kvec *vec,
