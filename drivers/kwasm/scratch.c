@@ -21,14 +21,20 @@
  */
 #define KWASM_SCRATCH_KEEP	(16 * PAGE_SIZE)
 
+/* A new anonymous mapping of size bytes in the task's mm, or a -errno. */
+static unsigned long kwasm_scratch_map(size_t size)
+{
+	return vm_mmap(NULL, 0, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, 0);
+}
+
 unsigned long kwasm_scratch(struct kwasm_run *run, size_t size)
 {
 	unsigned long buf;
 
 	size = PAGE_ALIGN(size);
 	if (size > run->scratch_size) {
-		buf = vm_mmap(NULL, 0, size, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS, 0);
+		buf = kwasm_scratch_map(size);
 		if (IS_ERR_VALUE(buf))
 			return buf;
 		if (run->scratch)
@@ -43,8 +49,7 @@ unsigned long kwasm_scratch_get(struct kwasm_run *run, size_t size)
 {
 	if (size <= KWASM_SCRATCH_KEEP)
 		return kwasm_scratch(run, size);
-	return vm_mmap(NULL, 0, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, 0);
+	return kwasm_scratch_map(size);
 }
 
 void kwasm_scratch_put(struct kwasm_run *run, unsigned long buf, size_t size)

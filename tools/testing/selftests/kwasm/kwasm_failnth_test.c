@@ -323,8 +323,9 @@ static int fail_every_allocation(bool on)
 /*
  * A program that makes every allocation of its own task fail (it writes
  * its /proc/thread-self/make-it-fail, its preopen) and then makes host
- * calls: those whose iovec or subscription lists take more than a page must
- * return ENOMEM, shorter ones must still work (kwasm's small allocations
+ * calls: those whose iovec or subscription lists take more than a page, or
+ * a read of a procfs file into a buffer that needs a user mapping of its
+ * own, must return ENOMEM, shorter ones must still work (kwasm's small allocations
  * fall back to ones that cannot fail), and after it resets make-it-fail all
  * work again. Every failure must leave the kernel log free of reports and
  * kwasm's memory counters at zero.
@@ -335,7 +336,7 @@ TEST(host_calls_whose_lists_cannot_be_allocated_return_enomem)
 	char *const argv[] = { "./host_call_lists.wasm", NULL };
 	char *const envp[] = { "KWASM_DIRS=/proc/thread-self", NULL };
 	const char *want = "lists: large ok\n"
-		"small=00 write=48 read=48 poll=48 reset=00 after=00 poll2=00 readback=00\n";
+		"small=00 write=48 read=48 poll=48 bigread=48 reset=00 after=00 poll2=00 readback=00\n";
 	int p[2];
 	pid_t pid;
 

@@ -8,11 +8,14 @@
 ;;  - an fd_write and an fd_read of 1024 iovecs and a poll_oneoff of 256
 ;;    subscriptions, whose lists take more than a page: each must fail with
 ;;    ENOMEM (48);
+;;  - an fd_read of make-it-fail into one 128 KiB buffer: procfs's ->read
+;;    takes only user buffers, and one over 64 KiB needs a user mapping of
+;;    its own, which cannot be made: ENOMEM;
 ;; then writes 0 to make-it-fail, and the same long write ("large ok\n")
 ;; and poll must succeed, and an fd_pread of make-it-fail must read "0\n"
 ;; (99 if it read something else; procfs's ->read and ->write take only
 ;; user buffers). Last it prints each call's WASI errno:
-;;   small=00 write=48 read=48 poll=48 reset=00 after=00 poll2=00 readback=00
+;;   small=00 write=48 read=48 poll=48 bigread=48 reset=00 after=00 poll2=00 readback=00
 ;; Exit status 2: make-it-fail could not be opened or written.
 (module
   (import "wasi_snapshot_preview1" "fd_write"
@@ -29,16 +32,17 @@
     (func $poll_oneoff (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "proc_exit"
     (func $proc_exit (param i32)))
-  (memory (export "memory") 1)
+  (memory (export "memory") 3)
   (data (i32.const 100) "lists: ")
   (data (i32.const 120) "large ok\n")
   (data (i32.const 140) "make-it-fail")
   (data (i32.const 160) "10")
-  (data (i32.const 500) "small=00 write=00 read=00 poll=00 reset=00 after=00 poll2=00 readback=00\n")
+  (data (i32.const 500) "small=00 write=00 read=00 poll=00 bigread=00 reset=00 after=00 poll2=00 readback=00\n")
 
   ;; Layout: 64: one iovec; 80: result words; 200: 3 iovecs; 4096: 1024
   ;; write iovecs; 12288: 1024 read iovecs into 60000; 20480: 256
-  ;; subscriptions (48 bytes); 36864: 256 events (32 bytes).
+  ;; subscriptions (48 bytes); 36864: 256 events (32 bytes); 65536: a
+  ;; 128 KiB read buffer.
 
   ;; Two decimal digits of $v at $p.
   (func $put2 (param $p i32) (param $v i32)
@@ -129,15 +133,19 @@
     (call $put2 (i32.const 523)
       (call $fd_read (local.get $fail) (i32.const 12288) (i32.const 1024) (i32.const 80)))
     (call $put2 (i32.const 531) (call $poll))
+    (i32.store (i32.const 64) (i32.const 65536))
+    (i32.store (i32.const 68) (i32.const 131072))
+    (call $put2 (i32.const 542)
+      (call $fd_read (local.get $fail) (i32.const 64) (i32.const 1) (i32.const 80)))
 
     ;; make-it-fail back to 0: the same calls work again.
     (i32.store (i32.const 64) (i32.const 161))
     (i32.store (i32.const 68) (i32.const 1))
-    (call $put2 (i32.const 540)
+    (call $put2 (i32.const 551)
       (call $fd_write (local.get $fail) (i32.const 64) (i32.const 1) (i32.const 80)))
-    (call $put2 (i32.const 549)
+    (call $put2 (i32.const 560)
       (call $fd_write (i32.const 1) (i32.const 4096) (i32.const 1024) (i32.const 80)))
-    (call $put2 (i32.const 558) (call $poll))
+    (call $put2 (i32.const 569) (call $poll))
     (i32.store (i32.const 64) (i32.const 60000))
     (i32.store (i32.const 68) (i32.const 4))
     (local.set $err
@@ -146,5 +154,5 @@
       (then (if (i32.or (i32.ne (i32.load (i32.const 80)) (i32.const 2))
                         (i32.ne (i32.load16_u (i32.const 60000)) (i32.const 0x0a30)))
         (then (local.set $err (i32.const 99))))))
-    (call $put2 (i32.const 570) (local.get $err))
-    (call $write1 (i32.const 1) (i32.const 500) (i32.const 73))))
+    (call $put2 (i32.const 581) (local.get $err))
+    (call $write1 (i32.const 1) (i32.const 500) (i32.const 84))))
