@@ -323,14 +323,14 @@ static int fail_every_allocation(bool on)
 /*
  * A program that makes every allocation of its own task fail (it writes
  * its /proc/thread-self/make-it-fail, its preopen) and then makes host
- * calls: those whose iovec or subscription lists take more than a page, or
- * a read of a procfs file into a buffer that needs a user mapping of its
- * own, must return ENOMEM, shorter ones must still work (kwasm's small allocations
- * fall back to ones that cannot fail), and after it resets make-it-fail all
- * work again. Every failure must leave the kernel log free of reports and
- * kwasm's memory counters at zero.
+ * calls. Those whose iovec or subscription lists take more than a page,
+ * and a read of a procfs file into a buffer that needs a user mapping of
+ * its own, must return ENOMEM; shorter ones must still work (kwasm's small
+ * allocations fall back to ones that cannot fail); after it resets
+ * make-it-fail, all work again. Every failure must leave the kernel log
+ * free of reports and kwasm's memory counters at zero.
  */
-TEST(host_calls_whose_lists_cannot_be_allocated_return_enomem)
+TEST(host_calls_whose_memory_cannot_be_allocated_return_enomem)
 {
 	static struct result r;
 	char *const argv[] = { "./host_call_lists.wasm", NULL };
