@@ -27,6 +27,11 @@
 #   native    the native build, wall time of the process;
 #   wasmtime  the .wasm in wasmtime (PyPI `wasmtime` package in a venv),
 #             instantiation plus _start, compiled beforehand;
+#   epoch     the same with wasmtime's epoch interruption, its way to stop
+#             a running program (a check at every function entry and loop
+#             header): the counterpart of kwasm's safepoint polls, which
+#             the kernel needs to reschedule and kill a program; plain
+#             wasmtime has no such checks;
 #   kwasm     the .wasm in kwasm's host runner (rust/kwasm/host, bin
 #             kwasm-bench), instantiation plus _start, compiled beforehand
 #             with the ISA features the kernel uses; each round also times N
@@ -335,8 +340,10 @@ run_engine() {
 	local engine=$1 name=$2 out=$3
 	local wasm="$BENCH_OUT/$name.wasm"
 	case "$engine" in
-	wasmtime)
-		"$PYTHON" "$KWASM_SRC/scripts/kwasm-bench-wasmtime.py" \
+	wasmtime | epoch)
+		local opt=()
+		[ "$engine" = wasmtime ] || opt=(--epoch-interruption)
+		"$PYTHON" "$KWASM_SRC/scripts/kwasm-bench-wasmtime.py" "${opt[@]}" \
 			--compile-iters "$compile_iters" --runs 1 "$wasm" "$scale" >"$out" 2>"$out.err" || return 1
 		;;
 	kwasm)
@@ -375,10 +382,12 @@ count_insns() {
 		one=$(callgrind_count --toggle-collect='kwasm_host::entry::call' -- \
 			"$KWASM_BENCH" --compile-iters 1 --runs 1 "$wasm" "$insns")
 		;;
-	wasmtime)
-		one=$(callgrind_count -- "$PYTHON" "$KWASM_SRC/scripts/kwasm-bench-wasmtime.py" \
+	wasmtime | epoch)
+		local opt=()
+		[ "$engine" = wasmtime ] || opt=(--epoch-interruption)
+		one=$(callgrind_count -- "$PYTHON" "$KWASM_SRC/scripts/kwasm-bench-wasmtime.py" "${opt[@]}" \
 			--compile-iters 1 --runs 1 "$wasm" "$insns")
-		two=$(callgrind_count -- "$PYTHON" "$KWASM_SRC/scripts/kwasm-bench-wasmtime.py" \
+		two=$(callgrind_count -- "$PYTHON" "$KWASM_SRC/scripts/kwasm-bench-wasmtime.py" "${opt[@]}" \
 			--compile-iters 1 --runs 2 "$wasm" "$insns")
 		[ -z "$one" ] || [ -z "$two" ] || one=$((two - one))
 		;;
@@ -436,13 +445,13 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/kwasm-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 failed=0
-rows=() notes=() ratio_kn=() ratio_kw=() ratio_hk=() wt_compile=()
-insn_rows=() insn_kn=() insn_kw=()
+rows=() notes=() ratio_kn=() ratio_kw=() ratio_ke=() ratio_hk=() wt_compile=()
+insn_rows=() insn_kn=() insn_kw=() insn_ke=()
 # Compile throughput over the whole set: bytes and best compile seconds.
 set_bytes=0 set_compile_s=0
 for p in "${programs[@]}"; do
-	say "$p: $runs rounds of native, wasmtime, kwasm, kwasm hardened; then kwasm-run"
-	nat=() wt=() kw=() kh=() kc=() kp=() wc=() outs=() broken=()
+	say "$p: $runs rounds of native, wasmtime, wasmtime with epochs, kwasm, kwasm hardened; then kwasm-run"
+	nat=() wt=() we=() kw=() kh=() kc=() kp=() wc=() outs=() broken=()
 	for ((r = 0; r < runs; r++)); do
 		out="$work/$p.native.$r"
 		if v=$(run_native "$p" "$out"); then
@@ -451,7 +460,7 @@ for p in "${programs[@]}"; do
 		else
 			broken+=("native:$out.err")
 		fi
-		for e in wasmtime kwasm hardened; do
+		for e in wasmtime epoch kwasm hardened; do
 			out="$work/$p.$e.$r"
 			if ! v=$(run_engine "$e" "$p" "$out"); then
 				broken+=("$e:$out.err")
@@ -465,6 +474,8 @@ for p in "${programs[@]}"; do
 				kp+=("$peak")
 			elif [ "$e" = hardened ]; then
 				kh+=("$run_s")
+			elif [ "$e" = epoch ]; then
+				we+=("$run_s")
 			else
 				wt+=("$run_s")
 				wc+=("$mb_s")
@@ -481,6 +492,7 @@ for p in "${programs[@]}"; do
 	fi
 	nat_s=$(best "${nat[@]}")
 	wt_s=$(best "${wt[@]}")
+	we_s=$(best "${we[@]}")
 	kw_s=$(best "${kw[@]}")
 	kh_s=$(best "${kh[@]}")
 	# Compile throughput: the fastest compile gives the best MB/s.
@@ -523,34 +535,39 @@ for p in "${programs[@]}"; do
 	kwr=$(ratio "$kw_s" "$wt_s")
 	if [ "$kn" != - ]; then ratio_kn+=("$kn"); fi
 	if [ "$kwr" != - ]; then ratio_kw+=("$kwr"); fi
+	ker=$(ratio "$kw_s" "$we_s")
+	if [ "$ker" != - ]; then ratio_ke+=("$ker"); fi
 	hk=$(ratio "$kh_s" "$kw_s")
 	if [ "$hk" != - ]; then ratio_hk+=("$hk"); fi
-	rows+=("$p$mark|$kb|$(num 2 "$kw_mbs")|${kw_peak:--}|$(num 3 "$nat_s")|$(num 3 "$wt_s")|$(num 3 "$kw_s")|$kn|$kwr|$(num 3 "$kh_s")|$hk")
+	rows+=("$p$mark|$kb|$(num 2 "$kw_mbs")|${kw_peak:--}|$(num 3 "$nat_s")|$(num 3 "$wt_s")|$(num 3 "$we_s")|$(num 3 "$kw_s")|$kn|$kwr|$ker|$(num 3 "$kh_s")|$hk")
 	if [ -n "$insns" ]; then
 		say "$p: instructions at scale $insns% (callgrind)"
 		ni=$(count_insns native "$p")
 		wi=$(count_insns wasmtime "$p")
+		ei=$(count_insns epoch "$p")
 		ki=$(count_insns kwasm "$p")
 		r=$(ratio "$ki" "$ni")
 		if [ "$r" != - ]; then insn_kn+=("$r"); fi
 		rw=$(ratio "$ki" "$wi")
 		if [ "$rw" != - ]; then insn_kw+=("$rw"); fi
-		insn_rows+=("$p|$(num 1 "$(ratio "$ni" 1000000)")|$(num 1 "$(ratio "$wi" 1000000)")|$(num 1 "$(ratio "$ki" 1000000)")|$r|$rw")
+		re=$(ratio "$ki" "$ei")
+		if [ "$re" != - ]; then insn_ke+=("$re"); fi
+		insn_rows+=("$p|$(num 1 "$(ratio "$ni" 1000000)")|$(num 1 "$(ratio "$wi" 1000000)")|$(num 1 "$(ratio "$ei" 1000000)")|$(num 1 "$(ratio "$ki" 1000000)")|$r|$rw|$re")
 	fi
 done
-rows+=("geomean|||||||$(geomean "${ratio_kn[@]}")|$(geomean "${ratio_kw[@]}")||$(geomean "${ratio_hk[@]}")")
+rows+=("geomean||||||||$(geomean "${ratio_kn[@]}")|$(geomean "${ratio_kw[@]}")|$(geomean "${ratio_ke[@]}")||$(geomean "${ratio_hk[@]}")")
 
 fmt_row() {
 	local IFS='|'
 	# shellcheck disable=SC2086
 	set -- $1
-	printf '| %-10s | %7s | %12s | %12s | %8s | %10s | %7s | %12s | %14s | %10s | %15s |\n' \
-		"$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8" "$9" "${10}" "${11}"
+	printf '| %-10s | %7s | %12s | %11s | %8s | %10s | %7s | %7s | %12s | %14s | %11s | %10s | %14s |\n' \
+		"$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8" "$9" "${10}" "${11}" "${12}" "${13}"
 }
 
 echo
-fmt_row "program|wasm KB|compile MB/s|compile MiB|native s|wasmtime s|kwasm s|kwasm/native|kwasm/wasmtime|hardened s|hardened/kwasm"
-echo "|------------|--------:|-------------:|-------------:|---------:|-----------:|--------:|-------------:|---------------:|-----------:|----------------:|"
+fmt_row "program|wasm KB|compile MB/s|compile MiB|native s|wasmtime s|epoch s|kwasm s|kwasm/native|kwasm/wasmtime|kwasm/epoch|hardened s|hardened/kwasm"
+echo "|------------|--------:|-------------:|------------:|---------:|-----------:|--------:|--------:|-------------:|---------------:|------------:|-----------:|---------------:|"
 for row in "${rows[@]}"; do fmt_row "$row"; done
 echo
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
@@ -562,6 +579,8 @@ echo "run times are instantiation + _start (native: the process)"
 echo "hardened: the same code compiled with every branch form a mitigated kernel may ask for"
 echo "(retpoline thunks for indirect calls, return thunk, int3 after ret, endbr64, br_table as"
 echo "compare trees), the host runner supplying the kernel's thunk code"
+echo "epoch: wasmtime with epoch interruption (a check at every function entry and loop header"
+echo "that can stop the program), the counterpart of kwasm's safepoint polls"
 if [ ${#wt_compile[@]} -gt 0 ]; then
 	lo=$(printf '%s\n' "${wt_compile[@]}" | sort -g | head -n 1)
 	hi=$(printf '%s\n' "${wt_compile[@]}" | sort -g | tail -n 1)
@@ -572,13 +591,13 @@ if [ -n "$insns" ]; then
 	echo
 	echo "Instructions executed at scale $insns% (callgrind; millions):"
 	echo
-	insn_rows+=("geomean||||$(geomean "${insn_kn[@]}")|$(geomean "${insn_kw[@]}")")
-	printf '| %-10s | %14s | %15s | %12s | %12s | %14s |\n' program "native Minsns" \
-		"wasmtime Minsns" "kwasm Minsns" kwasm/native kwasm/wasmtime
-	echo "|------------|---------------:|----------------:|-------------:|-------------:|---------------:|"
+	insn_rows+=("geomean|||||$(geomean "${insn_kn[@]}")|$(geomean "${insn_kw[@]}")|$(geomean "${insn_ke[@]}")")
+	printf '| %-10s | %14s | %15s | %13s | %12s | %12s | %14s | %11s |\n' program "native Minsns" \
+		"wasmtime Minsns" "epoch Minsns" "kwasm Minsns" kwasm/native kwasm/wasmtime kwasm/epoch
+	echo "|------------|---------------:|----------------:|--------------:|-------------:|-------------:|---------------:|------------:|"
 	for row in "${insn_rows[@]}"; do
-		IFS='|' read -r a b c d e f <<<"$row"
-		printf '| %-10s | %14s | %15s | %12s | %12s | %14s |\n' "$a" "$b" "$c" "$d" "$e" "$f"
+		IFS='|' read -r a b c d e f g h <<<"$row"
+		printf '| %-10s | %14s | %15s | %13s | %12s | %12s | %14s | %11s |\n' "$a" "$b" "$c" "$d" "$e" "$f" "$g" "$h"
 	done
 	echo
 fi

@@ -4,7 +4,7 @@
 
     kwasm-bench-wasmtime.py [--compile-iters N] [--runs R] [--stdout-file F]
                             [--stdin-file F] [--trap-unknown-imports]
-                            prog.wasm [args...]
+                            [--epoch-interruption] prog.wasm [args...]
 
 Measures what kwasm-bench measures for kwasm, with the `wasmtime` package
 from PyPI: the best of N single-threaded compiles of the module, and the best
@@ -13,6 +13,11 @@ the given argv). The guest's stdout of the first run goes to stdout (or, with
 --stdout-file, to that file, e.g. /dev/null; --stdin-file gives its stdin),
 the timings to stderr as one
 `wasmtime-bench:` line of key=value pairs.
+
+--epoch-interruption compiles with wasmtime's way to stop a running
+program (a check of the engine's epoch at every function entry and loop
+header, with a deadline that never comes here), the counterpart of kwasm's
+safepoint polls, which wasmtime does not emit by default.
 """
 
 import argparse
@@ -31,6 +36,7 @@ def main():
     ap.add_argument("--stdout-file")
     ap.add_argument("--stdin-file")
     ap.add_argument("--trap-unknown-imports", action="store_true")
+    ap.add_argument("--epoch-interruption", action="store_true")
     ap.add_argument("wasm")
     ap.add_argument("args", nargs=argparse.REMAINDER)
     a = ap.parse_args()
@@ -43,6 +49,7 @@ def main():
     # kwasm compiles on one thread; so does wasmtime here, to compare like
     # with like. Cranelift's opt level is "speed" in both.
     config.parallel_compilation = False
+    config.epoch_interruption = a.epoch_interruption
     engine = wasmtime.Engine(config)
 
     compile_best = float("inf")
@@ -70,6 +77,8 @@ def main():
                 wasi.stdin_file = a.stdin_file
             wasi.inherit_stderr()
             store = wasmtime.Store(engine)
+            if a.epoch_interruption:
+                store.set_epoch_deadline(1 << 62)
             store.set_wasi(wasi)
             status, inst = 0, None
             t = time.perf_counter()
