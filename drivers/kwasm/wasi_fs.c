@@ -621,6 +621,7 @@ struct kwasm_readdir {
 	size_t len;
 	size_t used;
 	struct kwasm_dirent *prev;
+	int error;
 };
 
 /*
@@ -635,6 +636,11 @@ static bool kwasm_filldir(struct dir_context *ctx, const char *name,
 	size_t size = ALIGN(offsetof(struct kwasm_dirent, name) + namelen, 8);
 	struct kwasm_dirent *d;
 
+	/* A name getdents64() would refuse (verify_dirent_name()). */
+	if (namelen <= 0 || namelen >= PATH_MAX || memchr(name, '/', namelen)) {
+		rd->error = -EIO;
+		return false;
+	}
 	if (rd->prev)
 		rd->prev->next = offset;
 	if (size > rd->len - rd->used)
@@ -653,15 +659,23 @@ static bool kwasm_filldir(struct dir_context *ctx, const char *name,
 /*
  * getdents from position cookie into buf as struct kwasm_dirent records
  * (8-byte aligned); returns the bytes used, 0 at the end.
+ *
+ * fd_readdir calls this until the guest's buffer is full, which may be
+ * a whole large directory: a fatal signal stops it between calls (any
+ * other signal would cut the listing short, which a WASI program takes
+ * for the end of the directory).
  */
 long kwasm_fd_readdir(unsigned int fd, u64 cookie, void *buf, size_t len)
 {
 	struct kwasm_readdir rd = { .ctx.actor = kwasm_filldir, .buf = buf,
 				    .len = len };
-	struct fd f = fdget_pos(fd);
+	struct fd f;
 	loff_t pos;
 	long ret;
 
+	if (fatal_signal_pending(current))
+		return -EINTR;
+	f = fdget_pos(fd);
 	if (!fd_file(f))
 		return -EBADF;
 	ret = -ENOTDIR;
@@ -675,8 +689,14 @@ long kwasm_fd_readdir(unsigned int fd, u64 cookie, void *buf, size_t len)
 	ret = iterate_dir(fd_file(f), &rd.ctx);
 	if (rd.prev)
 		rd.prev->next = rd.ctx.pos;
-	if (!ret || rd.used)
+	/*
+	 * What was stored counts, even before an error; a positive ret (some
+	 * ->iterate_shared() return 1 having stored nothing) is no length.
+	 */
+	if (rd.used)
 		ret = rd.used;
+	else if (ret >= 0)
+		ret = rd.error;
 out:
 	fdput_pos(f);
 	return ret;

@@ -7,6 +7,7 @@
  * kvec iterators. Every function returns >= 0 or a negative errno.
  */
 
+#include <linux/audit.h>
 #include <linux/fs.h>
 #include <linux/eventpoll.h>
 #include <linux/file.h>
@@ -55,12 +56,28 @@ long kwasm_net_socket(int domain, int type, int protocol)
 				  type & SOCK_CLOEXEC ? O_CLOEXEC : 0);
 }
 
+/*
+ * The address a call takes, as move_addr_to_kernel() (audit records it);
+ * move_addr_to_user()'s counterpart for the addresses calls return is
+ * kwasm_addr_out().
+ */
 static long kwasm_addr_in(struct sockaddr_storage *ss, const void *addr,
 			  size_t len)
 {
 	if (len > sizeof(*ss))
 		return -EINVAL;
+	if (!len)
+		return 0;
 	memcpy(ss, addr, len);
+	return audit_sockaddr(len, ss);
+}
+
+static long kwasm_addr_out(void *addr, struct sockaddr_storage *ss,
+			   size_t len)
+{
+	if (len && audit_sockaddr(len, ss))
+		return -ENOMEM;
+	memcpy(addr, ss, len);
 	return 0;
 }
 
@@ -111,20 +128,26 @@ long kwasm_net_connect(unsigned int fd, const void *addr, size_t len)
 	return ret;
 }
 
-/* getsockname (peer 0) or getpeername (peer 1) into addr; returns length. */
+/*
+ * getsockname (peer 0), getpeername (peer 1) or accept's peer (2, which
+ * no LSM hook checks, as in do_accept()) into addr; returns the length.
+ */
 static long kwasm_getname(struct socket *sock, void *addr, int peer)
 {
 	struct sockaddr_storage ss;
-	long ret;
+	long ret = 0;
 
-	ret = peer ? security_socket_getpeername(sock) :
-		     security_socket_getsockname(sock);
+	if (peer == 1)
+		ret = security_socket_getpeername(sock);
+	else if (peer == 0)
+		ret = security_socket_getsockname(sock);
 	if (ret)
 		return ret;
 	ret = READ_ONCE(sock->ops)->getname(sock, (struct sockaddr *)&ss, peer);
-	if (ret >= 0)
-		memcpy(addr, &ss, min_t(size_t, ret, sizeof(ss)));
-	return ret;
+	if (ret < 0)
+		return ret;
+	ret = min_t(size_t, ret, sizeof(ss));
+	return kwasm_addr_out(addr, &ss, ret) ?: ret;
 }
 
 long kwasm_net_name(unsigned int fd, bool peer, void *addr)
@@ -299,7 +322,8 @@ long kwasm_net_recvfrom(unsigned int fd, struct kvec *vec, unsigned long n,
 	*msg_flags = msg.msg_flags;
 	if (addr) {
 		*addrlen = min_t(size_t, msg.msg_namelen, sizeof(ss));
-		memcpy(addr, &ss, *addrlen);
+		if (kwasm_addr_out(addr, &ss, *addrlen))
+			*addrlen = 0;
 	}
 	return ret;
 }
@@ -362,8 +386,14 @@ long kwasm_net_epoll_wait(struct kwasm_run *run, unsigned int epfd,
 		end = (struct timespec64){ 0, 0 };
 		to = &end;
 	} else if (timeout_ms > 0) {
+		/* As ep_timeout_to_timespec(): no division loop over the ns. */
+		struct timespec64 rel = {
+			.tv_sec = timeout_ms / MSEC_PER_SEC,
+			.tv_nsec = NSEC_PER_MSEC * (timeout_ms % MSEC_PER_SEC),
+		};
+
 		ktime_get_ts64(&end);
-		timespec64_add_ns(&end, (u64)timeout_ms * NSEC_PER_MSEC);
+		end = timespec64_add_safe(end, rel);
 		to = &end;
 	}
 	ret = do_epoll_wait(epfd, (struct epoll_event __user *)buf, max, to);

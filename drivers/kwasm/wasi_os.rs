@@ -13,6 +13,7 @@ use kwasm_wasi::guest::IOV_INLINE;
 use kwasm_wasi::os::{DirEntry, OpenHow, OsResult, PollFd, SetTime, Stat, Timespec, WasiOs};
 
 const EINTR: i32 = 4;
+const EIO: i32 = 5;
 const ENOMEM: i32 = 12;
 const EINVAL: i32 = 22;
 const CLOCK_MONOTONIC: c_int = 1;
@@ -166,6 +167,11 @@ extern "C" {
 /// way the kernel restarts an interrupted system call.
 pub(crate) struct KernelOs {
     pub(crate) restart: bool,
+    /// The deadline (monotonic ns) of this host call's first timed wait:
+    /// a wait restarted after a signal keeps it instead of starting its
+    /// timeout over, as Linux restarts poll(2) (a program stopped and
+    /// continued, or traced, now and then would otherwise never time out).
+    wait_deadline: Option<i64>,
     /// An audit record of [`KernelOs::syscall`] is open.
     in_syscall: bool,
     /// The program's run (its scratch mapping, scratch.c); null only in
@@ -177,6 +183,7 @@ impl KernelOs {
     pub(crate) fn new(run: *mut KwasmRun) -> Self {
         KernelOs {
             restart: false,
+            wait_deadline: None,
             in_syscall: false,
             run,
         }
@@ -597,12 +604,19 @@ impl WasiOs for KernelOs {
         loop {
             // SAFETY: `buf` is writable for DIRENT_BUF bytes.
             let r = unsafe { kwasm_fd_readdir(fd, cookie, buf.as_mut_ptr().cast(), DIRENT_BUF) };
-            let used = self.sys(r)? as usize;
+            // Never past the buffer, whatever the C side reports.
+            let used = (self.sys(r)? as usize).min(DIRENT_BUF);
             if used == 0 {
                 return Ok(());
             }
             // SAFETY: a u64 buffer viewed as its bytes; `used` <= DIRENT_BUF.
             let bytes = unsafe { core::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), used) };
+            // A chunk that yields no entry, or does not move the position,
+            // would make this loop spin: a file system bug, an I/O error.
+            if used < DIRENT_NAME {
+                return Err(EIO);
+            }
+            let start = cookie;
             let mut off = 0;
             while off + DIRENT_NAME <= used {
                 let rec = &bytes[off..];
@@ -627,6 +641,9 @@ impl WasiOs for KernelOs {
                 }
                 cookie = entry.next;
                 off += (DIRENT_NAME + namelen + 7) & !7;
+            }
+            if cookie == start {
+                return Err(EIO);
             }
         }
     }
@@ -669,21 +686,25 @@ impl WasiOs for KernelOs {
         let deadline = match timeout_ns {
             // One pass, no clock read (kwasm_poll's deadline 0).
             Some(0) => 0,
-            Some(t) => {
-                // The clock of the wait itself, not a clock_gettime of
-                // the program's: no policy check or audit record of its own.
-                let (mut sec, mut nsec) = (0, 0);
-                // SAFETY: valid out pointers.
-                let r = unsafe { kwasm_clock_get(CLOCK_MONOTONIC, false, &mut sec, &mut nsec) };
-                if r < 0 {
-                    return self.unit(r).map(|_| 0);
+            Some(t) => match self.wait_deadline {
+                Some(d) => d,
+                None => {
+                    // The clock of the wait itself, not a clock_gettime of
+                    // the program's: no policy check or audit record of its own.
+                    let (mut sec, mut nsec) = (0, 0);
+                    // SAFETY: valid out pointers.
+                    let r = unsafe { kwasm_clock_get(CLOCK_MONOTONIC, false, &mut sec, &mut nsec) };
+                    if r < 0 {
+                        return self.unit(r).map(|_| 0);
+                    }
+                    let d = ts(sec, nsec)
+                        .to_nanos()
+                        .and_then(|n| n.checked_add(t))
+                        .and_then(|d| i64::try_from(d).ok())
+                        .map_or(-1, |d| d.max(1));
+                    *self.wait_deadline.insert(d)
                 }
-                ts(sec, nsec)
-                    .to_nanos()
-                    .and_then(|n| n.checked_add(t))
-                    .and_then(|d| i64::try_from(d).ok())
-                    .map_or(-1, |d| d.max(1))
-            }
+            },
             None => -1,
         };
         for p in fds.iter_mut() {

@@ -70,7 +70,10 @@ long kwasm_clock_get(int clock, bool res, s64 *sec, u32 *nsec)
 	return 0;
 }
 
-/* getrandom() without GRND_NONBLOCK. */
+/*
+ * getrandom() without GRND_NONBLOCK, for all of buf: random_get has no
+ * short result, so only a fatal signal stops it (up to 4 GiB of it).
+ */
 long kwasm_random(void *buf, size_t len)
 {
 	int ret = wait_for_random_bytes();
@@ -80,6 +83,8 @@ long kwasm_random(void *buf, size_t len)
 	while (len) {
 		size_t n = min_t(size_t, len, PAGE_SIZE);
 
+		if (fatal_signal_pending(current))
+			return -EINTR;
 		get_random_bytes(buf, n);
 		buf += n;
 		len -= n;
@@ -115,14 +120,20 @@ static int kwasm_poll_sleep(struct poll_wqueues *pwq, ktime_t *expires)
  */
 bool kwasm_leaf_clock_ns(u32 clock, u64 *ns)
 {
+	s64 t;
+
 	if (kwasm_policies_apply())
 		return false;
 	if (clock == CLOCK_MONOTONIC)
-		*ns = ktime_get_ns();
+		t = ktime_get_ns();
 	else if (clock == CLOCK_REALTIME)
-		*ns = ktime_get_real_ns();
+		t = ktime_get_real_ns();
 	else
 		return false;
+	/* Before 1970: the full path's OVERFLOW. */
+	if (t < 0)
+		return false;
+	*ns = t;
 	return true;
 }
 
@@ -131,7 +142,8 @@ bool kwasm_leaf_clock_ns(u32 clock, u64 *ns)
  * monotonic clock passes deadline_ns (negative: no deadline; 0: one pass,
  * no wait and no clock read, for a zero timeout). Like do_poll()
  * in fs/select.c; returns the number of ready fds, 0 on timeout, or
- * -ERESTARTNOHAND for a signal (the caller restarts with the same deadline).
+ * -ERESTARTNOHAND for a signal (KernelOs::poll() restarts it with the same
+ * deadline).
  */
 long kwasm_poll(struct kwasm_pollfd *fds, unsigned int n, s64 deadline_ns)
 {
@@ -142,6 +154,12 @@ long kwasm_poll(struct kwasm_pollfd *fds, unsigned int n, s64 deadline_ns)
 	long count = 0;
 	unsigned int i;
 
+	/*
+	 * As poll(2): each fd costs a wait-queue entry in kernel memory while
+	 * the call sleeps, and every wakeup walks them all.
+	 */
+	if (n > rlimit(RLIMIT_NOFILE))
+		return -EINVAL;
 	poll_initwait(&table);
 	pt = &table.pt;
 	for (;;) {

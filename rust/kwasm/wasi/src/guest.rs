@@ -171,8 +171,10 @@ impl<'a> Guest<'a> {
     }
 
     /// Calls `f` with the `(buf, buf_len)` pairs of an iovec array, skipping
-    /// empty ones and stopping after [`IOV_MAX`] non-empty ones. Each buffer
-    /// is bounds checked first.
+    /// empty ones. Only the first [`IOV_MAX`] entries count, empty or not
+    /// (a short transfer, as wasmtime's writev gives): a call's work is
+    /// bounded by that, not by the 2^29 entries a 4 GiB memory could list.
+    /// Each buffer is bounds checked first.
     fn each_iovec(
         &self,
         iovs: u32,
@@ -180,9 +182,9 @@ impl<'a> Guest<'a> {
         mut f: impl FnMut(u32, u32) -> Result<(), Errno>,
     ) -> Result<(), Errno> {
         let base = self.check_array(iovs, count, 8, 4)?;
-        let (mut total, mut used) = (0u32, 0usize);
-        for i in 0..count as usize {
-            if used == IOV_MAX || total == MAX_RW {
+        let mut total = 0u32;
+        for i in 0..(count as usize).min(IOV_MAX) {
+            if total == MAX_RW {
                 break;
             }
             let at = base + 8 * i;
@@ -195,7 +197,6 @@ impl<'a> Guest<'a> {
             if n != 0 {
                 f(p, n)?;
                 total += n;
-                used += 1;
             }
         }
         Ok(())

@@ -33,6 +33,7 @@
 //! its rights are dropped).
 
 use alloc::vec::Vec;
+use kwasm_abi::nospec;
 
 use crate::errno::Errno;
 use crate::funcs::{fd_filetype, os};
@@ -79,10 +80,23 @@ impl FdTable {
     fn find(&self, fd: u32) -> Result<usize, usize> {
         // A process's fds are usually dense from 0: then the entry of fd
         // is at index fd, and a host call needs no search.
-        if self.entries.get(fd as usize).is_some_and(|e| e.fd == fd) {
+        if self.at(fd).is_some_and(|e| e.fd == fd) {
             return Ok(fd as usize);
         }
         self.entries.binary_search_by_key(&fd, |e| e.fd)
+    }
+
+    /// The entry at index `fd`. The guest picks `fd`: past a mispredicted
+    /// bounds check the index becomes 0 (`nospec`), not up to 128 GiB past
+    /// the table.
+    #[inline]
+    fn at(&self, fd: u32) -> Option<&FdRights> {
+        let (i, len) = (u64::from(fd), self.entries.len() as u64);
+        if i >= len {
+            return None;
+        }
+        self.entries
+            .get((i & nospec::range_mask(i, 1, len)) as usize)
     }
 
     /// A copy of the entry of `fd`, if it has one.
@@ -93,7 +107,7 @@ impl FdTable {
     /// The entry of `fd`, if it has one.
     #[inline]
     pub(crate) fn entry(&self, fd: u32) -> Option<&FdRights> {
-        match self.entries.get(fd as usize) {
+        match self.at(fd) {
             Some(e) if e.fd == fd => Some(e),
             _ => self.find(fd).ok().and_then(|i| self.entries.get(i)),
         }

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Audit sees a wasm program's host calls as the system calls they do: a
- * file watch on a file the program opens through WASI records an openat.
- * With no audit daemon, the records go to the kernel log.
+ * file watch on a file the program opens through WASI records an openat,
+ * and a rule on connect(2) records the program's connects with the
+ * addresses they named. With no audit daemon, the records go to the
+ * kernel log.
  */
 
 #include "kwasm_util.h"
@@ -10,11 +12,13 @@
 #include <linux/audit.h>
 #include <linux/netlink.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 
 #include "../kselftest_harness.h"
 
 #define DIR "/tmp/audited"
 #define WATCHED DIR "/seccomp_probe.wasm"
+#define RATELIMIT "/proc/sys/kernel/printk_ratelimit"
 
 struct audit_req {
 	struct nlmsghdr nlh;
@@ -117,6 +121,89 @@ TEST(audit_watch_records_the_open_of_a_wasm_program)
 		TH_LOG("no audit SYSCALL record of the wasm openat");
 	EXPECT_TRUE(klog_has("type=1302", "name=\"seccomp_probe.wasm\""))
 		TH_LOG("no audit PATH record naming the watched file");
+}
+
+/* klog_has(), given kauditd up to 5 s to print the records. */
+static int klog_soon(const char *a, const char *b)
+{
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		if (klog_has(a, b))
+			return 1;
+		usleep(100 * 1000);
+	}
+	return 0;
+}
+
+/* A rule on system call nr (every task), or its removal. */
+static int audit_syscall(int fd, int type, int nr)
+{
+	struct audit_rule_data r = {
+		.flags = AUDIT_FILTER_EXIT,
+		.action = AUDIT_ALWAYS,
+	};
+
+	r.mask[nr / 32] = 1U << (nr % 32);
+	return audit_send(fd, type, &r, sizeof(r));
+}
+
+/*
+ * net_sockets.wasm connects to 127.0.0.1 (among much else): the record of
+ * its connect carries a SOCKADDR record of that AF_INET address, as
+ * move_addr_to_kernel() makes one for a native connect.
+ */
+TEST(audit_records_the_address_of_a_wasm_connect)
+{
+	char *const argv[] = { "./net_sockets.wasm", NULL };
+	char *const envp[] = { "KWASM_DIRS=", NULL };
+	int fd, status, out[2], found_syscall, found_inet, found_lo;
+	static char buf[8192];
+	char ratelimit[32] = { 0 };
+	pid_t pid;
+
+	/*
+	 * Without auditd the records are printk()ed, at most 10 per 5 s
+	 * (printk_ratelimit()): the other test's records may have used them.
+	 */
+	fd = open(RATELIMIT, O_RDONLY);
+	ASSERT_LT(0, read(fd, ratelimit, sizeof(ratelimit) - 1));
+	close(fd);
+	ASSERT_EQ(0, write_str(RATELIMIT, "0"));
+	fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_AUDIT);
+	ASSERT_LE(0, fd) TH_LOG("no audit netlink socket: %s", strerror(errno));
+	ASSERT_EQ(0, audit_enable(fd, 1));
+	ASSERT_EQ(0, audit_syscall(fd, AUDIT_ADD_RULE, __NR_connect));
+
+	ASSERT_EQ(0, pipe(out));
+	pid = fork();
+	if (pid == 0) {
+		dup2(out[1], 1);
+		close_range(3, ~0U, 0);
+		execve(argv[0], argv, envp);
+		_exit(127);
+	}
+	close(out[1]);
+	drain(out[0], buf);
+	waitpid(pid, &status, 0);
+	audit_syscall(fd, AUDIT_DEL_RULE, __NR_connect);
+	audit_enable(fd, 0);
+	close(fd);
+	/* The records may still be on their way to the log. */
+	found_syscall = klog_soon("syscall=42", "comm=\"net_sockets.was\"");
+	found_inet = klog_soon("type=1306", "saddr=0200");
+	found_lo = klog_soon("type=1306", "7F000001");
+	write_str(RATELIMIT, ratelimit);
+
+	ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+		TH_LOG("status %#x, output: %s", status, buf);
+	EXPECT_TRUE(found_syscall)
+		TH_LOG("no audit SYSCALL record of the wasm connect");
+	/* AF_INET (0200), a port, then 127.0.0.1 (7F000001). */
+	EXPECT_TRUE(found_inet)
+		TH_LOG("no audit SOCKADDR record of an AF_INET address");
+	EXPECT_TRUE(found_lo)
+		TH_LOG("no audit SOCKADDR record naming 127.0.0.1");
 }
 
 TEST_HARNESS_MAIN

@@ -391,6 +391,39 @@ TEST_F_TIMEOUT(hostile, sigkill_during_a_750mib_memory_fill_frees_the_memory, 30
 	ASSERT_TRUE(hello_runs()) TH_LOG("hello.wasm no longer runs");
 }
 
+/*
+ * random_forever.wasm fills 64 MiB with random_get again and again: one
+ * host call that is seconds of kernel work under emulation. Killed a
+ * quarter into one, the program must die long before the call would have
+ * ended: the fill stops at a fatal signal between pages.
+ */
+TEST_F_TIMEOUT(hostile, sigkill_during_a_64mib_random_get_ends_it_early, 300)
+{
+	long t0, call_ms, waited;
+	int fd, status;
+	pid_t pid;
+
+	pid = start_piped("./random_forever.wasm", &fd);
+	ASSERT_LE(0, pid);
+	ASSERT_EQ(0, read_until(fd, "random\n"));
+	/* The first fill also faults the 64 MiB in: time the second. */
+	ASSERT_EQ(0, read_until(fd, "."));
+	t0 = now_ms();
+	ASSERT_EQ(0, read_until(fd, "."));
+	call_ms = now_ms() - t0;
+	usleep(call_ms * 1000 / 4);
+	waited = kill_and_time(pid, &status);
+	close(fd);
+	ksft_print_msg("random_get of 64 MiB takes %ld ms; SIGKILL a quarter into one: dead %ld ms later\n",
+		       call_ms, waited);
+	ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		TH_LOG("expected death by SIGKILL, got status %#x", status);
+	EXPECT_GT(call_ms / 2, waited)
+		TH_LOG("died %ld ms after SIGKILL, one random_get takes %ld ms",
+		       waited, call_ms);
+	EXPECT_EQ(0, stat_of(MEMORY_STATS, "bytes"));
+}
+
 /* Counts kernel log lines containing s. */
 static int klog_count(const char *s)
 {

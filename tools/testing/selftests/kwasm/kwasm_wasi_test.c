@@ -22,6 +22,7 @@
 #include <dirent.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -289,6 +290,71 @@ TEST(proc_files_without_read_iter_read_the_programs_own_args_and_env)
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		TH_LOG("status %#x, output: %.300s", status, buf);
 	EXPECT_STREQ("ok proc-read\n", buf);
+}
+
+TEST(fd_write_looks_at_the_first_1024_iovecs_only)
+{
+	expect_case_ok(_metadata, "iovec-limit");
+}
+
+TEST(poll_oneoff_with_more_fds_than_rlimit_nofile_fails_with_inval)
+{
+	struct rlimit old, low = { 64, 64 };
+	static char buf[OUT_MAX];
+	int out, status;
+	pid_t pid;
+
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &old));
+	/* The case inherits it; restored before any check can stop us. */
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &low));
+	pid = start_case("poll-rlimit", -1, -1, &out);
+	setrlimit(RLIMIT_NOFILE, &old);
+	ASSERT_LT(0, pid);
+	status = finish_case(pid, out, buf);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("status %#x, output: %s", status, buf);
+	EXPECT_STREQ("ok poll-rlimit\n", buf);
+}
+
+/*
+ * Stopped and continued every 150 ms, a poll_oneoff with a 1.5 s timeout
+ * must still return (after 1.5 s): each restart keeps the deadline. Were
+ * the timeout to start over at each restart, the program would still be
+ * polling when the stops end, 6 s later.
+ */
+TEST(poll_oneoff_restarted_by_stop_and_continue_keeps_its_deadline)
+{
+	static char buf[OUT_MAX];
+	int out, status, i, exited = 0;
+	pid_t pid;
+
+	pid = start_case("poll-restart", -1, -1, &out);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, wait_running(pid));
+	for (i = 0; i < 40 && !exited; i++) {
+		usleep(150 * 1000);
+		if (kill(pid, SIGSTOP))
+			break;
+		ASSERT_EQ(pid, waitpid(pid, &status, WUNTRACED));
+		if (!WIFSTOPPED(status)) {
+			exited = 1;
+			break;
+		}
+		ASSERT_EQ(0, kill(pid, SIGCONT));
+		ASSERT_EQ(pid, waitpid(pid, &status, WCONTINUED));
+		exited = WIFEXITED(status) || WIFSIGNALED(status);
+	}
+	EXPECT_EQ(1, exited)
+		TH_LOG("still polling after %d stops (6 s) with a 1.5 s timeout", i);
+	if (!exited) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	drain(out, buf);
+	close(out);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("status %#x, output: %s", status, buf);
+	EXPECT_STREQ("ok poll-restart\n", buf);
 }
 
 TEST(proc_raise_usr1_ends_the_program_with_sigusr1)

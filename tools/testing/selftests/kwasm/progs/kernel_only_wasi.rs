@@ -25,6 +25,17 @@
 //!   the program); the environment is over 192 KiB, so the
 //!   reads take more than one call and more than one 64 KiB chunk each.
 //!
+//! - iovec-limit: fd_write looks at the first 1024 iovecs only (IOV_MAX,
+//!   as wasmtime's writev): of 2048, where only entries 1023 and up are
+//!   non-empty, it writes entry 1023 alone; 2^20 empty ones write nothing
+//!   (preopen "." at fd 3).
+//! - poll-rlimit: poll_oneoff with more fd subscriptions than
+//!   RLIMIT_NOFILE (the test sets 64) fails with INVAL, as poll(2) does;
+//!   64 of them, and clocks besides, work.
+//! - poll-restart: a poll_oneoff with a 1.5 s timeout that the test stops
+//!   and continues every 150 ms returns after about 1.5 s: a restart keeps
+//!   its deadline, as poll(2)'s does.
+//!
 //! Prints "ok CASE" and exits 0, or "FAIL: ..." and exits 1.
 
 use std::process::exit;
@@ -112,6 +123,7 @@ extern "C" {
     ) -> i32;
     fn sock_send(fd: u32, iovs: *const Iovec, n: usize, flags: u32, nwritten: *mut usize) -> i32;
     fn sock_shutdown(fd: u32, how: u32) -> i32;
+    fn poll_oneoff(subs: *const u8, events: *mut u8, n: usize, nevents: *mut usize) -> i32;
 }
 
 const PREOPEN: u32 = 3;
@@ -501,6 +513,101 @@ fn proc_read() {
     );
 }
 
+fn iovec_limit() {
+    let fd = open("iov.txt", OFLAGS_CREAT | OFLAGS_TRUNC);
+    let (a, b) = (*b"A", *b"B");
+    let iov = |i: usize| Iovec {
+        buf: if i == 1023 { a.as_ptr() } else { b.as_ptr() }.cast_mut(),
+        len: usize::from(i >= 1023),
+    };
+    let list: Vec<Iovec> = (0..2048).map(iov).collect();
+    let mut n = usize::MAX;
+    // SAFETY: `list` holds 2048 iovecs over live bytes; valid out pointer.
+    errno_ok("fd_write of 2048 iovecs", unsafe {
+        fd_write(fd, list.as_ptr(), list.len(), &mut n)
+    });
+    check(&format!("wrote {n} bytes, expected 1"), n == 1);
+    let empty: Vec<Iovec> = (0..1 << 20)
+        .map(|_| Iovec {
+            buf: a.as_ptr().cast_mut(),
+            len: 0,
+        })
+        .collect();
+    // SAFETY: as above.
+    errno_ok("fd_write of 2^20 empty iovecs", unsafe {
+        fd_write(fd, empty.as_ptr(), empty.len(), &mut n)
+    });
+    check(&format!("wrote {n} bytes, expected 0"), n == 0);
+    close(fd);
+    let got = std::fs::read("iov.txt").unwrap_or_default();
+    check(&format!("file holds {got:?}, expected \"A\""), got == b"A");
+}
+
+/// A poll_oneoff subscription (48 bytes): a clock (`fd` None: relative
+/// `timeout` ns on the monotonic clock) or FD_WRITE on `fd`.
+fn subscription(userdata: u64, fd: Option<u32>, timeout: u64) -> [u8; 48] {
+    let mut s = [0u8; 48];
+    s[..8].copy_from_slice(&userdata.to_le_bytes());
+    match fd {
+        Some(fd) => {
+            s[8] = 2; // FD_WRITE
+            s[16..20].copy_from_slice(&fd.to_le_bytes());
+        }
+        None => {
+            s[8] = 0; // CLOCK
+            s[16..20].copy_from_slice(&1u32.to_le_bytes()); // MONOTONIC
+            s[24..32].copy_from_slice(&timeout.to_le_bytes());
+        }
+    }
+    s
+}
+
+/// poll_oneoff of `subs`: its errno and the number of events.
+fn poll(subs: &[[u8; 48]]) -> (i32, usize) {
+    let mut events = vec![0u8; 32 * subs.len()];
+    let mut n = usize::MAX;
+    // SAFETY: `subs` and `events` hold `subs.len()` subscriptions and events.
+    let e = unsafe {
+        poll_oneoff(
+            subs.as_ptr().cast(),
+            events.as_mut_ptr(),
+            subs.len(),
+            &mut n,
+        )
+    };
+    (e, n)
+}
+
+fn poll_rlimit() {
+    const ERRNO_INVAL: i32 = 28;
+    let stdout = |n: u64| (0..n).map(|i| subscription(i, Some(1), 0));
+    let (e, _) = poll(&stdout(65).collect::<Vec<_>>());
+    errno_is(
+        "poll_oneoff of 65 fds under RLIMIT_NOFILE 64",
+        e,
+        ERRNO_INVAL,
+    );
+    let (e, n) = poll(&stdout(64).collect::<Vec<_>>());
+    errno_ok("poll_oneoff of 64 fds", e);
+    check(&format!("{n} events for 64 writable fds"), n == 64);
+    let clocks = (100..110).map(|i| subscription(i, None, 1 << 40));
+    let (e, n) = poll(&stdout(64).chain(clocks).collect::<Vec<_>>());
+    errno_ok("poll_oneoff of 64 fds and 10 clocks", e);
+    check(
+        &format!("{n} events for 64 writable fds and 10 clocks"),
+        n == 64,
+    );
+}
+
+fn poll_restart() {
+    let start = std::time::Instant::now();
+    let (e, n) = poll(&[subscription(7, None, 1_500_000_000)]);
+    errno_ok("poll_oneoff of a 1.5 s clock", e);
+    check(&format!("{n} events for one clock"), n == 1);
+    let t = start.elapsed();
+    check(&format!("returned after {t:?}"), t.as_millis() >= 1500);
+}
+
 fn main() {
     let case = std::env::args().nth(1).unwrap_or_default();
     match case.as_str() {
@@ -513,6 +620,9 @@ fn main() {
         "blocked-read" => blocked_read(),
         "rights" => rights(),
         "proc-read" => proc_read(),
+        "iovec-limit" => iovec_limit(),
+        "poll-rlimit" => poll_rlimit(),
+        "poll-restart" => poll_restart(),
         _ => check(&format!("unknown case {case:?}"), false),
     }
     println!("ok {case}");
