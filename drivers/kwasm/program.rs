@@ -71,8 +71,15 @@ struct Loaded {
 }
 
 /// Resolves the module's imports against the host functions kwasm provides.
-fn link(module: &CompiledModule, err: &mut ErrBuf) -> Option<Vec<Extern<KernelPlatform>>> {
-    let mut out = Vec::with_capacity(module.imports.len());
+fn link(
+    module: &CompiledModule,
+    err: &mut ErrBuf,
+) -> Result<Vec<Extern<KernelPlatform>>, NewError> {
+    // Sized by the module (up to 100,000 imports): fallible, as a panic
+    // here, in execve() and outside any compile or host call, is a BUG().
+    let mut out = Vec::new();
+    out.try_reserve_exact(module.imports.len())
+        .map_err(|_| NewError::NoMem)?;
     for imp in &module.imports {
         let resolved = match imp.kind {
             ImportKind::Func(ty) => wasi::lookup(&imp.module, &imp.name).and_then(|(func, fty)| {
@@ -87,11 +94,11 @@ fn link(module: &CompiledModule, err: &mut ErrBuf) -> Option<Vec<Extern<KernelPl
             Some(e) => out.push(e),
             None => {
                 let _ = write!(err, "unknown import {}::{}", imp.module, imp.name);
-                return None;
+                return Err(NewError::Invalid);
             }
         }
     }
-    Some(out)
+    Ok(out)
 }
 
 /// Why a program could not be created.
@@ -198,9 +205,7 @@ impl Loaded {
             let _ = write!(err, "_start must take and return nothing");
             return Err(NewError::Invalid);
         }
-        let Some(imports) = link(&module, err) else {
-            return Err(NewError::Invalid);
-        };
+        let imports = link(&module, err)?;
         // SAFETY: `run` is live and nothing writes its `user` (set at allocation).
         let user = unsafe { (*run).user };
         let code = match CodeMem::new(&module, filename, user) {

@@ -47,8 +47,19 @@ fn user_strings(env: bool) -> Option<Vec<u8>> {
     Some(v)
 }
 
+/// A copy of `b`, allocated fallibly: the start of a program is outside any
+/// compile or host call, where a failed allocation's panic is a BUG(), and
+/// these are up to `MAX_ARG_STRLEN` (128 KiB) of the caller's choosing.
+fn try_copy(b: &[u8]) -> Result<Vec<u8>, StartError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(b.len())
+        .map_err(|_| StartError::NoMem)?;
+    v.extend_from_slice(b);
+    Ok(v)
+}
+
 /// Removes `KWASM_DIRS=...` from the environment blob; returns its value.
-fn take_dirs(env: &mut Vec<u8>) -> Option<Vec<u8>> {
+fn take_dirs(env: &mut Vec<u8>) -> Result<Option<Vec<u8>>, StartError> {
     let mut start = 0;
     while start < env.len() {
         let end = env[start..]
@@ -56,22 +67,23 @@ fn take_dirs(env: &mut Vec<u8>) -> Option<Vec<u8>> {
             .position(|&b| b == 0)
             .map_or(env.len(), |p| start + p + 1);
         if env[start..end].starts_with(DIRS_VAR) {
-            let value = env[start + DIRS_VAR.len()..end]
-                .split(|&b| b == 0)
-                .next()
-                .unwrap_or_default()
-                .to_vec();
+            let value = try_copy(
+                env[start + DIRS_VAR.len()..end]
+                    .split(|&b| b == 0)
+                    .next()
+                    .unwrap_or_default(),
+            )?;
             env.drain(start..end);
-            return Some(value);
+            return Ok(Some(value));
         }
         start = end;
     }
-    None
+    Ok(None)
 }
 
 /// Opens `host` and declares it preopened as `guest`.
 fn preopen(state: &mut WasiState, host: &[u8], guest: &[u8]) -> Result<(), StartError> {
-    let fail = |e| StartError::Preopen(host.to_vec(), e);
+    let fail = |e| try_copy(host).map_or(StartError::NoMem, |h| StartError::Preopen(h, e));
     let mut path = Vec::new();
     path.try_reserve_exact(host.len() + 1)
         .map_err(|_| StartError::NoMem)?;
@@ -101,7 +113,7 @@ impl WasiCtx {
     pub(crate) fn start(&self, secure: bool) -> Result<(), StartError> {
         let args = user_strings(false).ok_or(StartError::NoMem)?;
         let mut env = user_strings(true).ok_or(StartError::NoMem)?;
-        let dirs = take_dirs(&mut env);
+        let dirs = take_dirs(&mut env)?;
         let mut state = WasiState::new(
             Strings::from_blob(args).ok_or(StartError::NoMem)?,
             Strings::from_blob(env).ok_or(StartError::NoMem)?,

@@ -147,6 +147,11 @@ impl<P: Platform> Instance<P> {
         // its memory cgroup's limit refuses the instance (ENOMEM) instead of
         // panicking.
         let mut type_ids = vec_for(m.types.len())?;
+        // Room for every type the module declares and every host function
+        // type it imports, so that interning them allocates no more.
+        registry
+            .reserve(m.types.len() + m.imports.len())
+            .map_err(|_| InstantiateError::Resource("memory"))?;
         type_ids.extend(m.types.iter().map(|t| registry.intern(t)));
         let type_ids: Box<[u32]> = type_ids.into_boxed_slice();
         let type_id_of_func = |f: usize| -> Option<u32> {
@@ -163,7 +168,7 @@ impl<P: Platform> Instance<P> {
         // Resolve imports in declaration order; each kind takes the next index
         // of its index space.
         let mut funcs: Vec<VMFuncRef> = vec_for(m.func_types.len())?;
-        let mut host_funcs = Vec::new();
+        let mut host_funcs = vec_for(m.imports.len())?;
         let mut tables: Vec<Rc<Table>> = vec_for(m.tables.len())?;
         let mut globals: Vec<Rc<Global>> = vec_for(m.globals.len())?;
         let mut memory = None;

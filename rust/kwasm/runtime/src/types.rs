@@ -47,6 +47,13 @@ impl TypeRegistry {
         Self::default()
     }
 
+    /// Makes room for `n` more types, so that interning that many new ones
+    /// grows no list (a kernel caller must not panic on a failed growth;
+    /// the map's nodes and keys are small blocks, which do not fail).
+    pub fn reserve(&mut self, n: usize) -> Result<(), alloc::collections::TryReserveError> {
+        self.types.try_reserve(n)
+    }
+
     /// The canonical id of `ty`, registering it if new.
     pub fn intern(&mut self, ty: &FuncType) -> u32 {
         let k = key(ty);
