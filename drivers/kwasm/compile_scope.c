@@ -103,6 +103,13 @@ static struct task_struct *kwasm_slot_task[KWASM_COMPILE_SLOTS];
 static struct kwasm_compile *kwasm_slot_scope[KWASM_COMPILE_SLOTS];
 static atomic_t kwasm_compiles_running = ATOMIC_INIT(0);
 static DECLARE_WAIT_QUEUE_HEAD(kwasm_slot_wait);
+/*
+ * Claims and releases take it, so that no claimer sees the user share that
+ * a failing claim charges for a moment: that claimer would sleep with no
+ * one to wake it. (Waking the queue from the claim instead, the wait's own
+ * condition, woke the claimer itself: every waiter spun.)
+ */
+static DEFINE_SPINLOCK(kwasm_slot_lock);
 
 /* Statistics for debugfs. */
 atomic_long_t kwasm_compile_stats[KWASM_COMPILE_STAT_NR];
@@ -119,30 +126,35 @@ static unsigned int kwasm_max_compiles(void)
 static bool kwasm_slot_claim(struct kwasm_compile *c)
 {
 	unsigned int i, n = kwasm_max_compiles();
+	bool claimed = false;
 
+	spin_lock(&kwasm_slot_lock);
 	if (!kwasm_user_charge(c->user, KWASM_SHARE_COMPILES, 1, n))
-		return false;
-	for (i = 0; i < n; i++) {
+		goto out;
+	for (i = 0; i < n && !claimed; i++) {
 		if (cmpxchg(&kwasm_slot_task[i], NULL, current) == NULL) {
 			WRITE_ONCE(kwasm_slot_scope[i], c);
 			c->slot = i;
 			atomic_inc(&kwasm_compiles_running);
-			return true;
+			claimed = true;
 		}
 	}
-	kwasm_user_uncharge(c->user, KWASM_SHARE_COMPILES, 1);
-	/* Another compile of this user may have seen the charge and waited. */
-	wake_up(&kwasm_slot_wait);
-	return false;
+	if (!claimed)
+		kwasm_user_uncharge(c->user, KWASM_SHARE_COMPILES, 1);
+out:
+	spin_unlock(&kwasm_slot_lock);
+	return claimed;
 }
 
 static void kwasm_slot_release(struct kwasm_compile *c)
 {
+	spin_lock(&kwasm_slot_lock);
 	WRITE_ONCE(kwasm_slot_scope[c->slot], NULL);
 	atomic_dec(&kwasm_compiles_running);
 	kwasm_user_uncharge(c->user, KWASM_SHARE_COMPILES, 1);
 	/* Orders the stores above before the slot can be claimed again. */
 	smp_store_release(&kwasm_slot_task[c->slot], NULL);
+	spin_unlock(&kwasm_slot_lock);
 	wake_up(&kwasm_slot_wait);
 }
 

@@ -22,6 +22,7 @@
 #define MAX_MEMORIES_PARAM "/sys/module/kwasm/parameters/max_memories"
 #define MEMORY_STATS "/sys/kernel/debug/kwasm/memory"
 #define PANIC_PARAM "/sys/module/kwasm/parameters/hostcall_panic_pid"
+#define MAX_COMPILES_PARAM "/sys/module/kwasm/parameters/max_compiles"
 
 static long now_ms(void)
 {
@@ -114,6 +115,80 @@ TEST_F_TIMEOUT(hostile, compile_over_its_time_is_abandoned_with_etime, 600)
 	EXPECT_EQ(abandoned + 1, stat_of(COMPILE_STATS, "abandoned"));
 	EXPECT_TRUE(klog_has("over_time.wasm", "compile_seconds"))
 		TH_LOG("no kernel log line naming the file and the limit");
+	EXPECT_EQ(0, stat_of(COMPILE_STATS, "running"));
+	ASSERT_TRUE(hello_runs()) TH_LOG("hello.wasm no longer runs");
+}
+
+/* User plus system CPU time of pid, in clock ticks; -1 if unreadable. */
+static long cpu_ticks(pid_t pid)
+{
+	static char buf[4096];
+	unsigned long ut, st;
+	char *p;
+
+	if (read_proc(pid, "stat", buf, sizeof(buf)) <= 0)
+		return -1;
+	/* After "(comm)": state and 10 more fields, then utime and stime. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+			 &ut, &st) != 2)
+		return -1;
+	return ut + st;
+}
+
+/* Starts path (a copy of big_module.wasm) as uid; its pid. */
+static pid_t start_compile(const char *path, uid_t uid)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		char *const argv[] = { (char *)path, NULL };
+
+		if (uid && (setgid(uid) || setuid(uid)))
+			_exit(126);
+		execv(path, argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/*
+ * With one compile slot, taken by one user's long compile, another user's
+ * exec waits for the slot asleep: it used to spin, its wait condition
+ * waking the queue it waited on.
+ */
+TEST_F_TIMEOUT(hostile, an_exec_waiting_for_a_compile_slot_sleeps, 600)
+{
+	long deadline, t0, t1;
+	pid_t a, b;
+	int status;
+
+	ASSERT_EQ(0, copy_unique("./big_module.wasm", "/tmp/slot_a.wasm", "slot-a"));
+	ASSERT_EQ(0, copy_unique("./big_module.wasm", "/tmp/slot_b.wasm", "slot-b"));
+	ASSERT_EQ(0, write_str(MAX_COMPILES_PARAM, "1"));
+	a = start_compile("/tmp/slot_a.wasm", NOBODY);
+	ASSERT_LT(0, a);
+	deadline = now_ms() + 10000;
+	while (stat_of(COMPILE_STATS, "running") < 1 && now_ms() < deadline)
+		usleep(5000);
+	b = start_compile("/tmp/slot_b.wasm", 0);
+	ASSERT_LT(0, b);
+	/* Let b reach the wait, then take its CPU time over a second. */
+	usleep(500000);
+	t0 = cpu_ticks(b);
+	usleep(1000000);
+	t1 = cpu_ticks(b);
+	kill(a, SIGKILL);
+	kill(b, SIGKILL);
+	waitpid(a, &status, 0);
+	waitpid(b, &status, 0);
+	write_str(MAX_COMPILES_PARAM, "0");
+	ASSERT_LE(0, t0);
+	ksft_print_msg("an exec waiting 1 s for the compile slot used %ld ticks of CPU (%ld per s)\n",
+		       t1 - t0, sysconf(_SC_CLK_TCK));
+	EXPECT_GT(sysconf(_SC_CLK_TCK) / 10, t1 - t0)
+		TH_LOG("the waiting exec used %ld of %ld ticks: it spins",
+		       t1 - t0, sysconf(_SC_CLK_TCK));
 	EXPECT_EQ(0, stat_of(COMPILE_STATS, "running"));
 	ASSERT_TRUE(hello_runs()) TH_LOG("hello.wasm no longer runs");
 }
