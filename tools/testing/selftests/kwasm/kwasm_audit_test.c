@@ -83,22 +83,14 @@ static int audit_watch(int fd, int type, const char *path)
 	return audit_send(fd, type, r, sizeof(*r) + n);
 }
 
-TEST(audit_watch_records_the_open_of_a_wasm_program)
+/* Runs argv with envp and nothing but stdio; its output in buf, its status. */
+static int run_program(char *const argv[], char *const envp[], char *buf)
 {
-	char *const argv[] = { WATCHED, NULL };
-	char *const envp[] = { "KWASM_DIRS=" DIR "::.", NULL };
-	int fd, status, out[2];
-	static char buf[4096];
+	int out[2], status = -1;
 	pid_t pid;
 
-	mkdir(DIR, 0755);
-	ASSERT_EQ(0, copy_unique("./seccomp_probe.wasm", WATCHED, "audit"));
-	fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_AUDIT);
-	ASSERT_LE(0, fd) TH_LOG("no audit netlink socket: %s", strerror(errno));
-	ASSERT_EQ(0, audit_enable(fd, 1));
-	ASSERT_EQ(0, audit_watch(fd, AUDIT_ADD_RULE, WATCHED));
-
-	ASSERT_EQ(0, pipe(out));
+	if (pipe(out))
+		return -1;
 	pid = fork();
 	if (pid == 0) {
 		dup2(out[1], 1);
@@ -108,7 +100,26 @@ TEST(audit_watch_records_the_open_of_a_wasm_program)
 	}
 	close(out[1]);
 	drain(out[0], buf);
+	close(out[0]);
 	waitpid(pid, &status, 0);
+	return status;
+}
+
+TEST(audit_watch_records_the_open_of_a_wasm_program)
+{
+	char *const argv[] = { WATCHED, NULL };
+	char *const envp[] = { "KWASM_DIRS=" DIR "::.", NULL };
+	int fd, status;
+	static char buf[OUT_MAX];
+
+	mkdir(DIR, 0755);
+	ASSERT_EQ(0, copy_unique("./seccomp_probe.wasm", WATCHED, "audit"));
+	fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_AUDIT);
+	ASSERT_LE(0, fd) TH_LOG("no audit netlink socket: %s", strerror(errno));
+	ASSERT_EQ(0, audit_enable(fd, 1));
+	ASSERT_EQ(0, audit_watch(fd, AUDIT_ADD_RULE, WATCHED));
+
+	status = run_program(argv, envp, buf);
 	audit_watch(fd, AUDIT_DEL_RULE, WATCHED);
 	audit_enable(fd, 0);
 	close(fd);
@@ -157,10 +168,9 @@ TEST(audit_records_the_address_of_a_wasm_connect)
 {
 	char *const argv[] = { "./net_sockets.wasm", NULL };
 	char *const envp[] = { "KWASM_DIRS=", NULL };
-	int fd, status, out[2], found_syscall, found_inet, found_lo;
-	static char buf[8192];
+	int fd, status, found_syscall, found_inet, found_lo;
+	static char buf[OUT_MAX];
 	char ratelimit[32] = { 0 };
-	pid_t pid;
 
 	/*
 	 * Without auditd the records are printk()ed, at most 10 per 5 s
@@ -175,17 +185,7 @@ TEST(audit_records_the_address_of_a_wasm_connect)
 	ASSERT_EQ(0, audit_enable(fd, 1));
 	ASSERT_EQ(0, audit_syscall(fd, AUDIT_ADD_RULE, __NR_connect));
 
-	ASSERT_EQ(0, pipe(out));
-	pid = fork();
-	if (pid == 0) {
-		dup2(out[1], 1);
-		close_range(3, ~0U, 0);
-		execve(argv[0], argv, envp);
-		_exit(127);
-	}
-	close(out[1]);
-	drain(out[0], buf);
-	waitpid(pid, &status, 0);
+	status = run_program(argv, envp, buf);
 	audit_syscall(fd, AUDIT_DEL_RULE, __NR_connect);
 	audit_enable(fd, 0);
 	close(fd);
